@@ -1,0 +1,167 @@
+//! Every CloudWatch Logs call goes through [`Logs::call`]: it maps SDK errors into [`Error`] and
+//! retries the transient ones with jittered backoff, never past the operation's deadline.
+//! The SDK's own retries are off (see `main`), so this is the single retry policy.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudwatchlogs::Client;
+
+use crate::backoff;
+use crate::Error;
+
+/// Connection-level failures: retried a little, then reported, so a wrong endpoint fails fast.
+const MAX_DISPATCH_ATTEMPTS: u32 = 3;
+/// Server errors (HTTP 5xx that are not "unavailable"): a few tries, then reported.
+const MAX_SERVER_ERROR_ATTEMPTS: u32 = 4;
+const BASE_DELAY: Duration = Duration::from_millis(200);
+const MAX_DELAY: Duration = Duration::from_secs(5);
+
+/// The Logs client plus the deadline of the operation it serves.
+#[derive(Clone, Debug)]
+pub struct Logs {
+    pub client: Client,
+    pub deadline: Instant,
+}
+
+/// How a failed call should be treated.
+#[derive(Debug, PartialEq, Eq)]
+enum Retry {
+    /// Throttling, unavailability, "currently being updated": retry while time remains.
+    UntilDeadline,
+    /// Retry at most this many attempts in all.
+    UpTo(u32),
+    Never,
+}
+
+impl Logs {
+    pub fn new(client: Client, deadline: Instant) -> Self {
+        Logs { client, deadline }
+    }
+
+    /// Runs `send` (one SDK request) with retries; `operation` names the API in errors and logs.
+    pub async fn call<T, E, F, Fut>(&self, operation: &'static str, send: F) -> Result<T, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let started = Instant::now();
+            let result = send().await;
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let err = match result {
+                Ok(out) => {
+                    tracing::debug!(operation, attempt, elapsed_ms, "logs call succeeded");
+                    return Ok(out);
+                }
+                Err(err) => err,
+            };
+            let (error, retry) = classify(operation, &err, attempt);
+            let retry_allowed = match retry {
+                Retry::UntilDeadline => true,
+                Retry::UpTo(max) => attempt < max,
+                Retry::Never => false,
+            };
+            let delay = retry_allowed.then(|| backoff::delay_within(attempt, BASE_DELAY, MAX_DELAY, self.deadline)).flatten();
+            match delay {
+                Some(delay) => {
+                    tracing::warn!(operation, attempt, elapsed_ms, error = %error, retry_in_ms = delay.as_millis() as u64, "transient CloudWatch Logs error, retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                None => {
+                    tracing::debug!(operation, attempt, elapsed_ms, error = %error, "logs call failed");
+                    return Err(error);
+                }
+            }
+        }
+    }
+}
+
+/// Maps an SDK error to our error and a retry decision.
+fn classify<E>(operation: &'static str, err: &SdkError<E>, attempts: u32) -> (Error, Retry)
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            let detail = root_cause(err);
+            (Error::Unreachable { operation, detail, attempts }, Retry::UpTo(MAX_DISPATCH_ATTEMPTS))
+        }
+        _ => {
+            let status = err.raw_response().map(|r| r.status().as_u16());
+            let code = err.code().map(str::to_owned).unwrap_or_else(|| match status {
+                Some(s) => format!("HTTP {s}"),
+                None => "UnknownError".to_owned(),
+            });
+            let message = err.message().map(str::to_owned).unwrap_or_else(|| root_cause(err));
+            let retry = retry_for(&code, &message, status);
+            (Error::Aws { operation, code, message, attempts }, retry)
+        }
+    }
+}
+
+fn retry_for(code: &str, message: &str, status: Option<u16>) -> Retry {
+    match code {
+        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "ServiceUnavailableException" => Retry::UntilDeadline,
+        // The service's transient conflict when two calls race on the same resource.
+        "ConflictException" if is_transient_conflict(message) => Retry::UntilDeadline,
+        _ => match status {
+            Some(429) | Some(503) => Retry::UntilDeadline,
+            Some(s) if s >= 500 => Retry::UpTo(MAX_SERVER_ERROR_ATTEMPTS),
+            _ => Retry::Never,
+        },
+    }
+}
+
+fn is_transient_conflict(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("currently being") || m.contains("try again")
+}
+
+/// The innermost error message, which is the informative one ("Connection refused", ...).
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let full = DisplayErrorContext(err).to_string();
+    let mut cur: &dyn std::error::Error = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let inner = cur.to_string();
+    if inner.is_empty() {
+        full
+    } else {
+        inner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_and_transient_conflicts_retry_until_the_deadline() {
+        assert_eq!(retry_for("ThrottlingException", "Rate exceeded", Some(400)), Retry::UntilDeadline);
+        assert_eq!(retry_for("ServiceUnavailableException", "", Some(503)), Retry::UntilDeadline);
+        assert_eq!(
+            retry_for("ConflictException", "Delivery Source is currently being updated. Please try again later", Some(400)),
+            Retry::UntilDeadline
+        );
+    }
+
+    #[test]
+    fn real_conflicts_and_client_errors_are_not_retried() {
+        assert_eq!(retry_for("ConflictException", "The specified Delivery already exists", Some(400)), Retry::Never);
+        assert_eq!(retry_for("ValidationException", "bad", Some(400)), Retry::Never);
+        assert_eq!(retry_for("AccessDeniedException", "no", Some(400)), Retry::Never);
+        assert_eq!(retry_for("ResourceNotFoundException", "gone", Some(400)), Retry::Never);
+    }
+
+    #[test]
+    fn server_errors_retry_a_few_times() {
+        assert_eq!(retry_for("HTTP 500", "boom", Some(500)), Retry::UpTo(MAX_SERVER_ERROR_ATTEMPTS));
+        assert_eq!(retry_for("HTTP 503", "", Some(503)), Retry::UntilDeadline);
+    }
+}

@@ -1,0 +1,39 @@
+//! The Lambda entry point: wire logging and the clients, then serve events.
+#![recursion_limit = "256"]
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use cfn_logs_delivery::protocol::AllowedHosts;
+use cfn_logs_delivery::Handler;
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use std::time::Duration;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{filter, EnvFilter, Layer};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        // Retries are ours (bounded by the Lambda deadline, incl. transient conflicts): see logs.rs.
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(20)).build())
+        .load()
+        .await;
+    let handler = Handler::new(aws_sdk_cloudwatchlogs::Client::new(&config), AllowedHosts::from_env());
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move { handler.handle(event).await })).await
+}
+
+/// JSON lines on stdout, level from AWS_LAMBDA_LOG_LEVEL or RUST_LOG (default info).
+/// The runtime logs raw event payloads (with the ResponseURL) at TRACE: that level is never let through for it.
+fn init_logging() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".into());
+    let env_filter = EnvFilter::try_new(level.to_ascii_lowercase()).unwrap_or_else(|_| EnvFilter::new("info"));
+    let no_payload_traces = filter::filter_fn(|meta| !(*meta.level() == tracing::Level::TRACE && (meta.target().starts_with("lambda_runtime") || meta.target().starts_with("reqwest"))));
+    let json = tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(false).with_span_list(false).with_target(false).with_ansi(false);
+    tracing_subscriber::registry().with(json.with_filter(env_filter).with_filter(no_payload_traces)).init();
+    std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
+}

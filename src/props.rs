@@ -1,0 +1,361 @@
+//! Reading `ResourceProperties` strictly: unknown names, missing, empty or wrongly-typed values are
+//! refused with an error that names the property as the template spells it, before any AWS call.
+//! CloudFormation sends scalars as strings ("true", "5"), so that is what we accept.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::Error;
+
+/// Properties CloudFormation itself adds; accepted and ignored.
+const CLOUDFORMATION_PROPERTIES: &[&str] = &["ServiceToken", "ServiceTimeout"];
+/// Tag keys we own (ownership markers) or AWS owns.
+pub const RESERVED_TAG_PREFIXES: &[&str] = &["aws:", "cfn-logs-delivery:"];
+/// 50 tags per resource, less the two ownership tags the handler adds.
+pub const MAX_USER_TAGS: usize = 48;
+
+/// The properties of one resource, checked against the names the resource kind knows.
+pub struct Props<'a> {
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Props<'a> {
+    /// Fails on a non-object or on any property name outside `known`.
+    pub fn new(value: &'a Value, known: &[&str]) -> Result<Self, Error> {
+        let map = value
+            .as_object()
+            .ok_or_else(|| Error::invalid("ResourceProperties", format!("must be an object, got {}", type_name(value))))?;
+        if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str()) && !CLOUDFORMATION_PROPERTIES.contains(&k.as_str())) {
+            return Err(Error::invalid(
+                shorten(unknown, 100),
+                format!("unknown property; supported properties are {}", known.join(", ")),
+            ));
+        }
+        Ok(Props { map })
+    }
+
+    pub fn required_str(&self, key: &str) -> Result<&'a str, Error> {
+        self.optional_str(key)?.ok_or_else(|| Error::invalid(key, "is required"))
+    }
+
+    /// A non-empty string, or absent (JSON null counts as absent).
+    pub fn optional_str(&self, key: &str) -> Result<Option<&'a str>, Error> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Err(Error::invalid(key, "must not be empty")),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(Error::invalid(key, format!("must be a string, got {}", type_name(other)))),
+        }
+    }
+
+    /// "true"/"false" as CloudFormation sends them, or a JSON boolean.
+    pub fn optional_bool(&self, key: &str) -> Result<Option<bool>, Error> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(other) => Err(Error::invalid(key, format!("must be \"true\" or \"false\", got {}", describe(other)))),
+        }
+    }
+
+    /// A list of non-empty strings.
+    pub fn optional_str_list(&self, key: &str) -> Result<Option<Vec<String>>, Error> {
+        let items = match self.map.get(key) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Array(items)) => items,
+            Some(other) => return Err(Error::invalid(key, format!("must be a list of strings, got {}", type_name(other)))),
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(s) if !s.is_empty() => Ok(s.clone()),
+                Value::String(_) => Err(Error::invalid(format!("{key}[{i}]"), "must not be empty")),
+                other => Err(Error::invalid(format!("{key}[{i}]"), format!("must be a string, got {}", type_name(other)))),
+            })
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    /// A JSON document given either as an object or as a string holding one.
+    pub fn optional_json_object(&self, key: &str) -> Result<Option<Value>, Error> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(doc @ Value::Object(_)) => Ok(Some(doc.clone())),
+            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+                Ok(doc @ Value::Object(_)) => Ok(Some(doc)),
+                Ok(other) => Err(Error::invalid(key, format!("must be a JSON object, got {}", type_name(&other)))),
+                Err(e) => Err(Error::invalid(key, format!("is not valid JSON: {e}"))),
+            },
+            Some(other) => Err(Error::invalid(key, format!("must be a JSON object or a string holding one, got {}", type_name(other)))),
+        }
+    }
+
+    /// `Tags`: a list of `{Key, Value}`, validated as the Logs API would.
+    pub fn tags(&self) -> Result<Tags, Error> {
+        let items = match self.map.get("Tags") {
+            None | Some(Value::Null) => return Ok(Tags::default()),
+            Some(Value::Array(items)) => items,
+            Some(other) => return Err(Error::invalid("Tags", format!("must be a list of {{Key, Value}}, got {}", type_name(other)))),
+        };
+        if items.len() > MAX_USER_TAGS {
+            return Err(Error::invalid("Tags", format!("at most {MAX_USER_TAGS} tags are allowed, got {}", items.len())));
+        }
+        let mut tags = BTreeMap::new();
+        for (i, item) in items.iter().enumerate() {
+            let (key, value) = tag_entry(i, item)?;
+            if tags.insert(key.to_owned(), value.to_owned()).is_some() {
+                return Err(Error::invalid(format!("Tags[{i}].Key"), format!("duplicate tag key '{}'", shorten(key, 128))));
+            }
+        }
+        Ok(Tags(tags))
+    }
+}
+
+fn tag_entry(i: usize, item: &Value) -> Result<(&str, &str), Error> {
+    let at = |field: &str| format!("Tags[{i}].{field}");
+    let obj = item.as_object().ok_or_else(|| Error::invalid(format!("Tags[{i}]"), format!("must be an object with Key and Value, got {}", type_name(item))))?;
+    if let Some(extra) = obj.keys().find(|k| *k != "Key" && *k != "Value") {
+        return Err(Error::invalid(format!("Tags[{i}]"), format!("unknown field '{}'; a tag has only Key and Value", shorten(extra, 100))));
+    }
+    let key = match obj.get("Key") {
+        Some(Value::String(k)) => k.as_str(),
+        Some(other) => return Err(Error::invalid(at("Key"), format!("must be a string, got {}", type_name(other)))),
+        None => return Err(Error::invalid(at("Key"), "is required")),
+    };
+    let value = match obj.get("Value") {
+        Some(Value::String(v)) => v.as_str(),
+        Some(other) => return Err(Error::invalid(at("Value"), format!("must be a string, got {}", type_name(other)))),
+        None => return Err(Error::invalid(at("Value"), "is required")),
+    };
+    check_len(&at("Key"), key, 1, 128)?;
+    check_len(&at("Value"), value, 0, 256)?;
+    if let Some(prefix) = RESERVED_TAG_PREFIXES.iter().find(|p| key.to_ascii_lowercase().starts_with(*p)) {
+        return Err(Error::invalid(at("Key"), format!("keys starting with '{prefix}' are reserved")));
+    }
+    Ok((key, value))
+}
+
+/// The user's tags (never the reserved ones), sorted for stable diffs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tags(pub BTreeMap<String, String>);
+
+// ---- value checks shared by the resource kinds ----
+
+/// Delivery source and destination names: 1–60 of `[A-Za-z0-9_-]`.
+pub fn check_name(property: &str, name: &str) -> Result<(), Error> {
+    check_len(property, name, 1, 60)?;
+    check_word_chars(property, name)
+}
+
+pub fn is_valid_name(name: &str) -> bool {
+    check_name("", name).is_ok()
+}
+
+/// Letters, digits, `_` and `-`, as the API's `[\w-]*`.
+pub fn check_word_chars(property: &str, value: &str) -> Result<(), Error> {
+    match value.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
+        None => Ok(()),
+        Some(bad) => Err(Error::invalid(property, format!("'{}' contains {bad:?}; only letters, digits, '_' and '-' are allowed", shorten(value, 80)))),
+    }
+}
+
+/// Length in characters within `min..=max`.
+pub fn check_len(property: &str, value: &str, min: usize, max: usize) -> Result<(), Error> {
+    let n = value.chars().count();
+    if n < min || n > max {
+        let range = if min == 0 { format!("at most {max}") } else { format!("{min} to {max}") };
+        return Err(Error::invalid(property, format!("must be {range} characters long, got {n}")));
+    }
+    Ok(())
+}
+
+/// One of `allowed`, compared exactly.
+pub fn check_one_of(property: &str, value: &str, allowed: &[&str]) -> Result<(), Error> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::invalid(property, format!("'{}' is not one of {}", shorten(value, 80), allowed.join(", "))))
+    }
+}
+
+/// An ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` with non-empty partition, service and
+/// resource. Returns the parsed parts for further checks.
+pub fn check_arn<'v>(property: &str, value: &'v str) -> Result<Arn<'v>, Error> {
+    let bad = |why: &str| Error::invalid(property, format!("'{}' is not an ARN ({why}); expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE", shorten(value, 100)));
+    check_len(property, value, 1, 2048)?;
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    if parts.len() < 6 || parts[0] != "arn" {
+        return Err(bad("wrong shape"));
+    }
+    let [_, partition, service, region, account, resource] = [parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]];
+    if !partition.starts_with("aws") || !is_arn_token(partition) {
+        return Err(bad("unknown partition"));
+    }
+    if !is_arn_token(service) || service.is_empty() {
+        return Err(bad("bad service"));
+    }
+    if !is_arn_token(region) {
+        return Err(bad("bad region"));
+    }
+    if !account.chars().all(|c| c.is_ascii_digit()) || !(account.is_empty() || account.len() == 12) {
+        return Err(bad("bad account id"));
+    }
+    if resource.is_empty() || resource.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad("bad resource part"));
+    }
+    Ok(Arn { service, account, resource })
+}
+
+fn is_arn_token(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// The parts of an ARN the handler looks at.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Arn<'v> {
+    pub service: &'v str,
+    pub account: &'v str,
+    pub resource: &'v str,
+}
+
+/// For error messages: a long or hostile value is cut, never echoed whole.
+pub fn shorten(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        s.to_owned()
+    } else {
+        let cut: String = s.chars().take(max_chars).collect();
+        format!("{cut}…")
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("'{}'", shorten(s, 40)),
+        other => type_name(other).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const KNOWN: &[&str] = &["Name", "Flag", "List", "Doc", "Tags"];
+
+    fn err_of(r: Result<impl std::fmt::Debug, Error>) -> String {
+        r.expect_err("should fail").to_string()
+    }
+
+    #[test]
+    fn unknown_property_is_named_and_cloudformation_ones_are_ignored() {
+        let v = json!({"Name": "a", "ServiceToken": "arn:x", "ServiceTimeout": "60"});
+        assert!(Props::new(&v, KNOWN).is_ok());
+        let v = json!({"Name": "a", "Nmae": "b"});
+        let msg = err_of(Props::new(&v, KNOWN).map(|_| ()));
+        assert!(msg.starts_with("Nmae: unknown property"), "{msg}");
+    }
+
+    #[test]
+    fn strings_must_be_strings_and_not_empty() {
+        let v = json!({"Name": 5});
+        assert_eq!(err_of(Props::new(&v, KNOWN).unwrap().required_str("Name")), "Name: must be a string, got a number");
+        let v = json!({"Name": ""});
+        assert_eq!(err_of(Props::new(&v, KNOWN).unwrap().required_str("Name")), "Name: must not be empty");
+        let v = json!({});
+        assert_eq!(err_of(Props::new(&v, KNOWN).unwrap().required_str("Name")), "Name: is required");
+    }
+
+    #[test]
+    fn booleans_come_as_strings() {
+        let v = json!({"Flag": "true"});
+        assert_eq!(Props::new(&v, KNOWN).unwrap().optional_bool("Flag").unwrap(), Some(true));
+        let v = json!({"Flag": false});
+        assert_eq!(Props::new(&v, KNOWN).unwrap().optional_bool("Flag").unwrap(), Some(false));
+        let v = json!({"Flag": "yes"});
+        assert!(err_of(Props::new(&v, KNOWN).unwrap().optional_bool("Flag")).starts_with("Flag: must be \"true\" or \"false\""));
+    }
+
+    #[test]
+    fn lists_name_the_bad_item() {
+        let v = json!({"List": ["a", 3]});
+        assert_eq!(err_of(Props::new(&v, KNOWN).unwrap().optional_str_list("List")), "List[1]: must be a string, got a number");
+    }
+
+    #[test]
+    fn json_documents_as_object_or_string() {
+        let v = json!({"Doc": {"Version": "2012-10-17"}});
+        let a = Props::new(&v, KNOWN).unwrap().optional_json_object("Doc").unwrap();
+        let v = json!({"Doc": "{\"Version\": \"2012-10-17\"}"});
+        let b = Props::new(&v, KNOWN).unwrap().optional_json_object("Doc").unwrap();
+        assert_eq!(a, b);
+        let v = json!({"Doc": "{not json"});
+        assert!(err_of(Props::new(&v, KNOWN).unwrap().optional_json_object("Doc")).starts_with("Doc: is not valid JSON"));
+        let v = json!({"Doc": "[1]"});
+        assert!(err_of(Props::new(&v, KNOWN).unwrap().optional_json_object("Doc")).starts_with("Doc: must be a JSON object"));
+    }
+
+    #[test]
+    fn tags_are_validated() {
+        let v = json!({"Tags": [{"Key": "team", "Value": "a"}, {"Key": "env", "Value": ""}]});
+        let tags = Props::new(&v, KNOWN).unwrap().tags().unwrap();
+        assert_eq!(tags.0.len(), 2);
+        let cases = [
+            (json!({"Tags": {"team": "a"}}), "Tags: must be a list"),
+            (json!({"Tags": [{"Key": "a"}]}), "Tags[0].Value: is required"),
+            (json!({"Tags": [{"Key": "", "Value": "x"}]}), "Tags[0].Key: must be 1 to 128"),
+            (json!({"Tags": [{"Key": "a", "Value": "x"}, {"Key": "a", "Value": "y"}]}), "Tags[1].Key: duplicate tag key 'a'"),
+            (json!({"Tags": [{"Key": "aws:x", "Value": "x"}]}), "Tags[0].Key: keys starting with 'aws:' are reserved"),
+            (json!({"Tags": [{"Key": "cfn-logs-delivery:stack-id", "Value": "x"}]}), "Tags[0].Key: keys starting with 'cfn-logs-delivery:'"),
+            (json!({"Tags": [{"Key": "a", "Value": 1}]}), "Tags[0].Value: must be a string"),
+            (json!({"Tags": [{"Key": "a", "Value": "b", "Extra": 1}]}), "Tags[0]: unknown field 'Extra'"),
+        ];
+        for (v, want) in cases {
+            let msg = err_of(Props::new(&v, KNOWN).unwrap().tags());
+            assert!(msg.starts_with(want), "{msg} !~ {want}");
+        }
+        let many: Vec<Value> = (0..49).map(|i| json!({"Key": format!("k{i}"), "Value": "v"})).collect();
+        let v = json!({ "Tags": many });
+        assert!(err_of(Props::new(&v, KNOWN).unwrap().tags()).contains("at most 48"));
+    }
+
+    #[test]
+    fn names_follow_the_api_pattern() {
+        assert!(check_name("Name", "my-source_01").is_ok());
+        assert!(check_name("Name", &"a".repeat(60)).is_ok());
+        assert!(check_name("Name", &"a".repeat(61)).unwrap_err().to_string().contains("1 to 60"));
+        assert!(check_name("Name", "has space").unwrap_err().to_string().contains("' '"));
+        assert!(check_name("Name", "émoji").is_err());
+    }
+
+    #[test]
+    fn arns_are_parsed() {
+        let arn = check_arn("ResourceArn", "arn:aws:cloudfront::123456789012:distribution/E1").unwrap();
+        assert_eq!(arn.service, "cloudfront");
+        assert_eq!(check_arn("X", "arn:aws:s3:::bucket").unwrap().resource, "bucket");
+        assert!(check_arn("X", "arn:aws-cn:logs:cn-north-1:123456789012:delivery-destination:d").is_ok());
+        for bad in ["bucket", "arn:aws:s3", "arn:aws::::x", "arn:foo:s3:::b", "arn:aws:s3:::", "arn:aws:logs:us-east-1:12:x:y", "arn:aws:s3:::a b"] {
+            let msg = check_arn("X", bad).unwrap_err().to_string();
+            assert!(msg.starts_with("X: "), "{bad}: {msg}");
+        }
+    }
+
+    #[test]
+    fn shorten_cuts_on_char_boundaries() {
+        assert_eq!(shorten("ééééé", 2), "éé…");
+        assert_eq!(shorten("abc", 5), "abc");
+    }
+}

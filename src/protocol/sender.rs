@@ -1,0 +1,116 @@
+//! The PUT of the answer to the ResponseURL: empty Content-Type (the URL is signed without one),
+//! exact Content-Length, status checked, retried with backoff on 5xx / 429 / connection errors
+//! until the deadline. Errors never carry the URL's query.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::CONTENT_TYPE;
+use reqwest::StatusCode;
+
+use super::response_url::ResponseUrl;
+use crate::backoff;
+
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+const BASE_DELAY: Duration = Duration::from_millis(100);
+const MAX_DELAY: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not deliver the answer to {url} after {attempts} attempt(s): {last}")]
+pub struct SendError {
+    pub url: String,
+    pub attempts: u32,
+    pub last: String,
+}
+
+/// One HTTP client for the life of the process.
+#[derive(Clone)]
+pub struct ResponseSender {
+    http: reqwest::Client,
+}
+
+impl ResponseSender {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            // A redirect could carry the answer somewhere the allow-list never saw.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .expect("the HTTP client builds with static settings");
+        ResponseSender { http }
+    }
+
+    /// Sends `body` until it is accepted (2xx) or `deadline` comes; returns the attempts made.
+    pub async fn put(&self, url: &ResponseUrl, body: Vec<u8>, deadline: Instant) -> Result<u32, SendError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let request = self
+                .http
+                .put(url.url().clone())
+                .header(CONTENT_TYPE, "")
+                .body(body.clone())
+                .timeout(remaining.min(ATTEMPT_TIMEOUT).max(Duration::from_millis(50)));
+            let (last, retryable) = match request.send().await {
+                Ok(resp) if resp.status().is_success() => return Ok(attempt),
+                Ok(resp) => {
+                    let status = resp.status();
+                    // Only S3's error code: the rest of an S3 error body can echo the signature.
+                    let code = s3_error_code(&resp.text().await.unwrap_or_default());
+                    (format!("HTTP {status}{code}"), is_retryable(status))
+                }
+                Err(e) => (e.without_url().to_string(), true),
+            };
+            let delay = retryable.then(|| backoff::delay_within(attempt, BASE_DELAY, MAX_DELAY, deadline)).flatten();
+            match delay {
+                Some(delay) => {
+                    tracing::warn!(url = %url, attempt, error = %last, "answer not accepted yet, retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(SendError { url: url.to_string(), attempts: attempt, last }),
+            }
+        }
+    }
+}
+
+impl Default for ResponseSender {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn is_retryable(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT
+}
+
+/// `<Code>X</Code>` from an S3 error document, as " (X)", or nothing.
+fn s3_error_code(body: &str) -> String {
+    body.split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(code, _)| code)
+        .filter(|code| code.len() <= 64 && code.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|code| format!(" ({code})"))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_s3_error_code_is_kept() {
+        let body = "<Error><Code>SignatureDoesNotMatch</Code><SignatureProvided>deadbeef</SignatureProvided></Error>";
+        assert_eq!(s3_error_code(body), " (SignatureDoesNotMatch)");
+        assert_eq!(s3_error_code("<html>oops</html>"), "");
+        assert_eq!(s3_error_code("<Code>a b?sig=1</Code>"), "");
+    }
+
+    #[test]
+    fn which_statuses_are_retried() {
+        assert!(is_retryable(StatusCode::SERVICE_UNAVAILABLE));
+        assert!(is_retryable(StatusCode::INTERNAL_SERVER_ERROR));
+        assert!(is_retryable(StatusCode::TOO_MANY_REQUESTS));
+        assert!(!is_retryable(StatusCode::FORBIDDEN));
+        assert!(!is_retryable(StatusCode::NOT_FOUND));
+    }
+}

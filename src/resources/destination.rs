@@ -1,0 +1,306 @@
+//! `Custom::DeliveryDestination` → PutDeliveryDestination (+ its policy) / Get / Delete.
+//! Name, OutputFormat, DestinationResourceArn and DeliveryDestinationType are create-only;
+//! the policy and the tags change in place.
+
+use serde_json::Value;
+
+use super::owner::Found;
+use super::{tags, Ctx, Outcome, Resource};
+use crate::props::{check_arn, check_name, check_one_of, is_valid_name, Props, Tags};
+use crate::Error;
+use aws_sdk_cloudwatchlogs::types::{DeliveryDestination as Live, DeliveryDestinationConfiguration, DeliveryDestinationType, OutputFormat};
+
+const KIND: &str = "delivery destination";
+pub const OUTPUT_FORMATS: &[&str] = &["json", "plain", "w3c", "raw", "parquet"];
+pub const TYPES: &[&str] = &["S3", "CWL", "FH", "XRAY"];
+/// The service's limit on a destination policy document.
+const MAX_POLICY_BYTES: usize = 51_200;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryDestination {
+    pub name: String,
+    pub destination_resource_arn: Option<String>,
+    pub output_format: Option<String>,
+    /// As given, or inferred from DestinationResourceArn.
+    pub destination_type: String,
+    /// Whether the template named the type (only then is it sent to the API).
+    pub type_given: bool,
+    pub policy: Option<Value>,
+    pub tags: Tags,
+}
+
+impl Resource for DeliveryDestination {
+    const TYPE: &'static str = "Custom::DeliveryDestination";
+
+    fn parse(properties: &Value) -> Result<Self, Error> {
+        let p = Props::new(properties, &["Name", "DestinationResourceArn", "OutputFormat", "DeliveryDestinationType", "DeliveryDestinationPolicy", "Tags"])?;
+        let name = p.required_str("Name")?;
+        check_name("Name", name)?;
+        let output_format = p.optional_str("OutputFormat")?;
+        if let Some(f) = output_format {
+            check_one_of("OutputFormat", f, OUTPUT_FORMATS)?;
+        }
+        let given_type = p.optional_str("DeliveryDestinationType")?;
+        if let Some(t) = given_type {
+            check_one_of("DeliveryDestinationType", t, TYPES)?;
+        }
+        let arn = p.optional_str("DestinationResourceArn")?;
+        let destination_type = match (arn, given_type) {
+            (Some(_), Some("XRAY")) => return Err(Error::invalid("DestinationResourceArn", "must not be set when DeliveryDestinationType is XRAY")),
+            (None, Some("XRAY")) => "XRAY".to_owned(),
+            (None, _) => return Err(Error::invalid("DestinationResourceArn", "is required (unless DeliveryDestinationType is XRAY)")),
+            (Some(arn), given) => {
+                let inferred = type_of_arn(arn)?;
+                if let Some(given) = given.filter(|g| *g != inferred) {
+                    return Err(Error::invalid("DeliveryDestinationType", format!("'{given}' does not match DestinationResourceArn, which names a {inferred} destination")));
+                }
+                inferred.to_owned()
+            }
+        };
+        let policy = p.optional_json_object("DeliveryDestinationPolicy")?;
+        if let Some(doc) = &policy {
+            let size = doc.to_string().len();
+            if size > MAX_POLICY_BYTES {
+                return Err(Error::invalid("DeliveryDestinationPolicy", format!("is {size} bytes; the service allows at most {MAX_POLICY_BYTES}")));
+            }
+        }
+        Ok(DeliveryDestination {
+            name: name.into(),
+            destination_resource_arn: arn.map(Into::into),
+            output_format: output_format.map(Into::into),
+            destination_type,
+            type_given: given_type.is_some(),
+            policy,
+            tags: p.tags()?,
+        })
+    }
+
+    async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
+        match Found::classify(&ctx.owner, get(ctx, &self.name).await?, |d: &Live| d.tags()) {
+            Found::Nothing => self.put_new(ctx).await,
+            Found::Ours(live) => {
+                tracing::info!(name = %self.name, "delivery destination was created earlier by this stack resource; adopting it");
+                self.converge(ctx, live).await
+            }
+            Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
+        }
+    }
+
+    async fn update(&self, ctx: &Ctx, physical_id: &str) -> Result<Outcome, Error> {
+        if self.name != physical_id {
+            return self.create(ctx).await; // replacement: CloudFormation deletes the old id afterwards
+        }
+        match get(ctx, &self.name).await? {
+            Some(live) => self.converge(ctx, live).await,
+            None => {
+                tracing::warn!(name = %self.name, "delivery destination was deleted outside CloudFormation; recreating it");
+                self.put_new(ctx).await
+            }
+        }
+    }
+
+    async fn delete(ctx: &Ctx, physical_id: &str) -> Result<(), Error> {
+        if !is_valid_name(physical_id) {
+            return Ok(());
+        }
+        match Found::classify(&ctx.owner, get(ctx, physical_id).await?, |d: &Live| d.tags()) {
+            Found::Nothing => Ok(()),
+            Found::Foreign(_) => {
+                tracing::warn!(name = physical_id, "delivery destination was not created by this stack resource; left in place");
+                Ok(())
+            }
+            Found::Ours(_) => {
+                let client = &ctx.logs.client;
+                match ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(physical_id).send()).await {
+                    Err(e) if !e.is_not_found() => Err(e),
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+impl DeliveryDestination {
+    async fn put_new(&self, ctx: &Ctx) -> Result<Outcome, Error> {
+        let client = &ctx.logs.client;
+        let tags = tags::on_create(&self.tags, &ctx.owner);
+        let config = self
+            .destination_resource_arn
+            .as_ref()
+            .map(|arn| DeliveryDestinationConfiguration::builder().destination_resource_arn(arn).build())
+            .transpose()
+            .map_err(|e| Error::invalid("DestinationResourceArn", e.to_string()))?;
+        let out = ctx
+            .logs
+            .call("PutDeliveryDestination", || {
+                client
+                    .put_delivery_destination()
+                    .name(&self.name)
+                    .set_output_format(self.output_format.as_deref().map(OutputFormat::from))
+                    .set_delivery_destination_configuration(config.clone())
+                    .set_delivery_destination_type(self.type_given.then(|| DeliveryDestinationType::from(self.destination_type.as_str())))
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await?;
+        let live = out.delivery_destination.ok_or_else(|| missing("PutDeliveryDestination"))?;
+        if let Some(policy) = &self.policy {
+            put_policy(ctx, &self.name, policy).await?;
+        }
+        Ok(self.outcome(&live))
+    }
+
+    async fn converge(&self, ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
+        let live_arn = live.delivery_destination_configuration().map(|c| c.destination_resource_arn());
+        if let Some(desired) = &self.destination_resource_arn {
+            if live_arn != Some(desired.as_str()) {
+                return Err(self.create_only("DestinationResourceArn", live_arn.unwrap_or_default(), desired));
+            }
+        }
+        let live_type = live.delivery_destination_type().map(|t| t.as_str()).unwrap_or_default();
+        if !live_type.is_empty() && live_type != self.destination_type {
+            return Err(self.create_only("DeliveryDestinationType", live_type, &self.destination_type));
+        }
+        if let Some(desired) = &self.output_format {
+            let live_format = live.output_format().map(|f| f.as_str()).unwrap_or_default();
+            if live_format != desired {
+                return Err(self.create_only("OutputFormat", live_format, desired));
+            }
+        }
+        self.sync_policy(ctx).await?;
+        let arn = live.arn().ok_or_else(|| missing("GetDeliveryDestination"))?;
+        tags::sync(ctx, arn, &self.tags).await?;
+        Ok(self.outcome(&live))
+    }
+
+    /// Compares documents, not strings: reformatting a policy is not a change.
+    async fn sync_policy(&self, ctx: &Ctx) -> Result<(), Error> {
+        let client = &ctx.logs.client;
+        let live = match ctx.logs.call("GetDeliveryDestinationPolicy", || client.get_delivery_destination_policy().delivery_destination_name(&self.name).send()).await {
+            Ok(out) => out.policy.and_then(|p| p.delivery_destination_policy).map(|s| serde_json::from_str::<Value>(&s).unwrap_or(Value::String(s))),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        match (&self.policy, live) {
+            (Some(desired), Some(live)) if *desired == live => Ok(()),
+            (Some(desired), _) => put_policy(ctx, &self.name, desired).await,
+            (None, Some(_)) => ctx
+                .logs
+                .call("DeleteDeliveryDestinationPolicy", || client.delete_delivery_destination_policy().delivery_destination_name(&self.name).send())
+                .await
+                .map(drop),
+            (None, None) => Ok(()),
+        }
+    }
+
+    fn create_only(&self, property: &'static str, current: &str, desired: &str) -> Error {
+        Error::CreateOnlyChange { kind: KIND, property, current: current.into(), desired: desired.into() }
+    }
+
+    fn outcome(&self, live: &Live) -> Outcome {
+        let mut data = vec![
+            ("Arn", live.arn().unwrap_or_default().to_owned()),
+            ("Name", self.name.clone()),
+            ("DeliveryDestinationType", live.delivery_destination_type().map(|t| t.as_str().to_owned()).unwrap_or_else(|| self.destination_type.clone())),
+        ];
+        if let Some(format) = live.output_format().map(|f| f.as_str().to_owned()).or_else(|| self.output_format.clone()) {
+            data.push(("OutputFormat", format));
+        }
+        Outcome { physical_id: self.name.clone(), data }
+    }
+}
+
+async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<(), Error> {
+    let client = &ctx.logs.client;
+    let doc = policy.to_string();
+    ctx.logs
+        .call("PutDeliveryDestinationPolicy", || client.put_delivery_destination_policy().delivery_destination_name(name).delivery_destination_policy(&doc).send())
+        .await
+        .map(drop)
+}
+
+/// The destination type an ARN implies: s3 → S3, logs → CWL, firehose → FH.
+fn type_of_arn(arn: &str) -> Result<&'static str, Error> {
+    match check_arn("DestinationResourceArn", arn)?.service {
+        "s3" => Ok("S3"),
+        "logs" => Ok("CWL"),
+        "firehose" => Ok("FH"),
+        other => Err(Error::invalid(
+            "DestinationResourceArn",
+            format!("'{other}' ARNs cannot receive logs; use an S3 bucket, a CloudWatch Logs log group or a Firehose delivery stream ARN"),
+        )),
+    }
+}
+
+async fn get(ctx: &Ctx, name: &str) -> Result<Option<Live>, Error> {
+    let client = &ctx.logs.client;
+    match ctx.logs.call("GetDeliveryDestination", || client.get_delivery_destination().name(name).send()).await {
+        Ok(out) => Ok(out.delivery_destination),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Used by `Custom::Delivery` to learn a destination's type before a replacement.
+pub(super) async fn live_type(ctx: &Ctx, name: &str) -> Result<Option<String>, Error> {
+    Ok(get(ctx, name).await?.and_then(|d| d.delivery_destination_type().map(|t| t.as_str().to_owned())))
+}
+
+fn missing(operation: &'static str) -> Error {
+    Error::Aws { operation, code: "IncompleteResponse".into(), message: "the response did not include the delivery destination".into(), attempts: 1 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<DeliveryDestination, String> {
+        DeliveryDestination::parse(&v).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn infers_the_type_from_the_arn() {
+        let d = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::bucket", "OutputFormat": "json"})).unwrap();
+        assert_eq!(d.destination_type, "S3");
+        assert!(!d.type_given);
+        let d = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:logs:us-east-1:123456789012:log-group:g"})).unwrap();
+        assert_eq!(d.destination_type, "CWL");
+        let d = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/s", "DeliveryDestinationType": "FH"})).unwrap();
+        assert_eq!(d.destination_type, "FH");
+    }
+
+    #[test]
+    fn xray_needs_no_arn_and_refuses_one() {
+        let d = parse(json!({"Name": "traces", "DeliveryDestinationType": "XRAY"})).unwrap();
+        assert_eq!(d.destination_type, "XRAY");
+        let e = parse(json!({"Name": "t", "DeliveryDestinationType": "XRAY", "DestinationResourceArn": "arn:aws:s3:::b"})).unwrap_err();
+        assert!(e.starts_with("DestinationResourceArn: must not be set"), "{e}");
+    }
+
+    #[test]
+    fn refusals_name_the_property() {
+        let cases = [
+            (json!({"Name": "d"}), "DestinationResourceArn: is required"),
+            (json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "OutputFormat": "xml"}), "OutputFormat: 'xml' is not one of"),
+            (json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationType": "s3"}), "DeliveryDestinationType: 's3' is not one of"),
+            (json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationType": "CWL"}), "DeliveryDestinationType: 'CWL' does not match"),
+            (json!({"Name": "d", "DestinationResourceArn": "arn:aws:sqs:us-east-1:123456789012:q"}), "DestinationResourceArn: 'sqs' ARNs cannot receive logs"),
+            (json!({"Name": "d", "DestinationResourceArn": "bucket"}), "DestinationResourceArn: 'bucket' is not an ARN"),
+            (json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationPolicy": "{"}), "DeliveryDestinationPolicy: is not valid JSON"),
+            (json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationPolicy": 5}), "DeliveryDestinationPolicy: must be a JSON object"),
+        ];
+        for (v, want) in cases {
+            let e = parse(v).unwrap_err();
+            assert!(e.starts_with(want), "{e} !~ {want}");
+        }
+    }
+
+    #[test]
+    fn policy_as_string_or_object_is_the_same_document() {
+        let doc = json!({"Version": "2012-10-17", "Statement": []});
+        let a = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationPolicy": doc.clone()})).unwrap();
+        let b = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationPolicy": serde_json::to_string_pretty(&doc).unwrap()})).unwrap();
+        assert_eq!(a.policy, b.policy);
+    }
+}
