@@ -1,0 +1,174 @@
+//! Paths moto cannot play (it answers HTTP 500 to UpdateDeliveryConfiguration and to XRAY
+//! destinations), exercised with `aws-smithy-mocks` against the real resource code.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudwatchlogs::error::ErrorMetadata;
+use aws_sdk_cloudwatchlogs::operation::get_delivery::GetDeliveryOutput;
+use aws_sdk_cloudwatchlogs::operation::get_delivery_destination::GetDeliveryDestinationError;
+use aws_sdk_cloudwatchlogs::operation::list_tags_for_resource::ListTagsForResourceOutput;
+use aws_sdk_cloudwatchlogs::operation::put_delivery_destination::PutDeliveryDestinationOutput;
+use aws_sdk_cloudwatchlogs::operation::update_delivery_configuration::{UpdateDeliveryConfigurationError, UpdateDeliveryConfigurationOutput};
+use aws_sdk_cloudwatchlogs::types::error::{ResourceNotFoundException, ThrottlingException, ValidationException};
+use aws_sdk_cloudwatchlogs::types::{Delivery, DeliveryDestination, DeliveryDestinationType, S3DeliveryConfiguration};
+use aws_sdk_cloudwatchlogs::Client;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use cfn_logs_delivery::logs::Logs;
+use cfn_logs_delivery::protocol::{Action, Request};
+use cfn_logs_delivery::resources::{self, Ctx, Outcome, Owner};
+use cfn_logs_delivery::Error;
+use serde_json::{json, Value};
+
+const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/mocked/1";
+const DEST_ARN: &str = "arn:aws:logs:us-east-1:123456789012:delivery-destination:dest";
+const DELIVERY_ARN: &str = "arn:aws:logs:us-east-1:123456789012:delivery:d1";
+
+async fn run(client: Client, resource_type: &str, action: Action, properties: Value) -> Result<Outcome, Error> {
+    let ctx = Ctx {
+        logs: Logs::new(client, Instant::now() + Duration::from_secs(20)),
+        owner: Owner { stack_id: STACK.into(), logical_id: "Logical".into() },
+    };
+    let request = Request {
+        action,
+        resource_type: resource_type.into(),
+        properties,
+        stack_id: STACK.into(),
+        request_id: "req".into(),
+        logical_id: "Logical".into(),
+    };
+    resources::run(&ctx, &request).await
+}
+
+fn live_delivery() -> Delivery {
+    Delivery::builder()
+        .id("d1")
+        .arn(DELIVERY_ARN)
+        .delivery_source_name("src")
+        .delivery_destination_arn(DEST_ARN)
+        .delivery_destination_type(DeliveryDestinationType::S3)
+        .record_fields("date")
+        .field_delimiter(",")
+        .s3_delivery_configuration(S3DeliveryConfiguration::builder().suffix_path("old/{yyyy}").enable_hive_compatible_path(false).build())
+        .tags("cfn-logs-delivery:stack-id", STACK)
+        .tags("cfn-logs-delivery:logical-id", "Logical")
+        .build()
+}
+
+fn get_delivery_rule() -> Rule {
+    mock!(Client::get_delivery).then_output(|| GetDeliveryOutput::builder().delivery(live_delivery()).build())
+}
+
+fn no_tags_rule() -> Rule {
+    mock!(Client::list_tags_for_resource).then_output(|| ListTagsForResourceOutput::builder().build())
+}
+
+fn delivery_props(record_fields: Value, delimiter: &str, suffix: &str, hive: &str) -> Value {
+    json!({"DeliverySourceName": "src", "DeliveryDestinationArn": DEST_ARN, "RecordFields": record_fields,
+           "FieldDelimiter": delimiter, "S3SuffixPath": suffix, "S3EnableHiveCompatiblePath": hive})
+}
+
+fn update_of(id: &str) -> Action {
+    Action::Update { physical_id: id.into() }
+}
+
+#[tokio::test]
+async fn changed_configuration_goes_through_update_delivery_configuration() {
+    let update = mock!(Client::update_delivery_configuration)
+        .match_requests(|req| {
+            req.id() == Some("d1")
+                && req.record_fields() == ["date", "time"]
+                && req.field_delimiter() == Some("\t")
+                && req.s3_delivery_configuration().and_then(|c| c.suffix_path()) == Some("new/{yyyy}")
+                && req.s3_delivery_configuration().and_then(|c| c.enable_hive_compatible_path()) == Some(true)
+        })
+        .then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &no_tags_rule()]);
+
+    let outcome = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), "\t", "new/{yyyy}", "true")).await.unwrap();
+    assert_eq!(update.num_calls(), 1);
+    assert_eq!(outcome.physical_id, "d1", "an in-place update keeps the id");
+    assert!(outcome.data.contains(&("DeliveryId", "d1".to_string())));
+    assert!(outcome.data.contains(&("Arn", DELIVERY_ARN.to_string())));
+}
+
+#[tokio::test]
+async fn unchanged_configuration_makes_no_update_call() {
+    let update = mock!(Client::update_delivery_configuration).then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &no_tags_rule()]);
+    let outcome = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date"]), ",", "old/{yyyy}", "false")).await.unwrap();
+    assert_eq!(update.num_calls(), 0);
+    assert_eq!(outcome.physical_id, "d1");
+}
+
+fn throttled() -> UpdateDeliveryConfigurationError {
+    UpdateDeliveryConfigurationError::ThrottlingException(
+        ThrottlingException::builder()
+            .message("Rate exceeded")
+            .meta(ErrorMetadata::builder().code("ThrottlingException").message("Rate exceeded").build())
+            .build(),
+    )
+}
+
+#[tokio::test]
+async fn throttled_update_configuration_is_retried() {
+    let update = mock!(Client::update_delivery_configuration)
+        .sequence()
+        .error(throttled)
+        .times(2)
+        .output(|| UpdateDeliveryConfigurationOutput::builder().build())
+        .build();
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &no_tags_rule()]);
+    let outcome = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), ",", "old/{yyyy}", "false")).await;
+    assert_eq!(outcome.unwrap().physical_id, "d1");
+    assert_eq!(update.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn refused_update_configuration_names_the_operation_and_the_service_message() {
+    let update = mock!(Client::update_delivery_configuration).then_error(|| {
+        UpdateDeliveryConfigurationError::ValidationException(
+            ValidationException::builder()
+                .message("recordFields contains an unsupported field: bogus")
+                .meta(ErrorMetadata::builder().code("ValidationException").message("recordFields contains an unsupported field: bogus").build())
+                .build(),
+        )
+    });
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &no_tags_rule()]);
+    let err = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["bogus"]), ",", "old/{yyyy}", "false")).await.unwrap_err();
+    assert_eq!(update.num_calls(), 1, "a validation error is not retried");
+    assert_eq!(err.to_string(), "UpdateDeliveryConfiguration failed: ValidationException: recordFields contains an unsupported field: bogus");
+}
+
+#[tokio::test]
+async fn xray_destination_is_created_with_its_type_and_no_configuration() {
+    let absent = mock!(Client::get_delivery_destination).then_error(|| {
+        GetDeliveryDestinationError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().meta(ErrorMetadata::builder().code("ResourceNotFoundException").build()).build(),
+        )
+    });
+    let put = mock!(Client::put_delivery_destination)
+        .match_requests(|req| {
+            req.name() == Some("traces")
+                && req.delivery_destination_type() == Some(&DeliveryDestinationType::Xray)
+                && req.delivery_destination_configuration().is_none()
+                && req.output_format().is_none()
+                && req.tags().is_some_and(|t| t.get("cfn-logs-delivery:logical-id").map(String::as_str) == Some("Logical"))
+        })
+        .then_output(|| {
+            PutDeliveryDestinationOutput::builder()
+                .delivery_destination(
+                    DeliveryDestination::builder()
+                        .name("traces")
+                        .arn("arn:aws:logs:us-east-1:123456789012:delivery-destination:traces")
+                        .delivery_destination_type(DeliveryDestinationType::Xray)
+                        .build(),
+                )
+                .build()
+        });
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&absent, &put]);
+    let outcome = run(client, "Custom::DeliveryDestination", Action::Create, json!({"Name": "traces", "DeliveryDestinationType": "XRAY"})).await.unwrap();
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(outcome.physical_id, "traces");
+    assert!(outcome.data.contains(&("DeliveryDestinationType", "XRAY".to_string())));
+    assert!(!outcome.data.iter().any(|(k, _)| *k == "OutputFormat"), "no OutputFormat when none is set: {:?}", outcome.data);
+}
