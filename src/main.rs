@@ -19,7 +19,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = aws_config::defaults(BehaviorVersion::latest())
         // Retries are ours (bounded by the Lambda deadline, incl. transient conflicts): see logs.rs.
         .retry_config(RetryConfig::disabled())
-        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(20)).build())
+        .timeout_config(
+            TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(20)).build(),
+        )
         .load()
         .await;
     let handler = Handler::new(aws_sdk_cloudwatchlogs::Client::new(&config), AllowedHosts::from_env());
@@ -32,8 +34,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 fn init_logging() {
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".into());
     let env_filter = EnvFilter::try_new(level.to_ascii_lowercase()).unwrap_or_else(|_| EnvFilter::new("info"));
-    let no_payload_traces = filter::filter_fn(|meta| !(*meta.level() == tracing::Level::TRACE && (meta.target().starts_with("lambda_runtime") || meta.target().starts_with("reqwest"))));
-    let json = tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(false).with_span_list(false).with_target(false).with_ansi(false);
+    let no_payload_traces = filter::filter_fn(|meta| {
+        !(*meta.level() == tracing::Level::TRACE && (meta.target().starts_with("lambda_runtime") || meta.target().starts_with("reqwest")))
+    });
+    let json = tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_ansi(false);
     tracing_subscriber::registry().with(json.with_filter(env_filter).with_filter(no_payload_traces)).init();
     std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
 }

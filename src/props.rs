@@ -27,10 +27,7 @@ impl<'a> Props<'a> {
             .as_object()
             .ok_or_else(|| Error::invalid("ResourceProperties", format!("must be an object, got {}", type_name(value))))?;
         if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str()) && !CLOUDFORMATION_PROPERTIES.contains(&k.as_str())) {
-            return Err(Error::invalid(
-                shorten(unknown, 100),
-                format!("unknown property; supported properties are {}", known.join(", ")),
-            ));
+            return Err(Error::invalid(shorten(unknown, 100), format!("unknown property; supported properties are {}", known.join(", "))));
         }
         Ok(Props { map })
     }
@@ -116,7 +113,9 @@ impl<'a> Props<'a> {
 
 fn tag_entry(i: usize, item: &Value) -> Result<(&str, &str), Error> {
     let at = |field: &str| format!("Tags[{i}].{field}");
-    let obj = item.as_object().ok_or_else(|| Error::invalid(format!("Tags[{i}]"), format!("must be an object with Key and Value, got {}", type_name(item))))?;
+    let obj = item
+        .as_object()
+        .ok_or_else(|| Error::invalid(format!("Tags[{i}]"), format!("must be an object with Key and Value, got {}", type_name(item))))?;
     if let Some(extra) = obj.keys().find(|k| *k != "Key" && *k != "Value") {
         return Err(Error::invalid(format!("Tags[{i}]"), format!("unknown field '{}'; a tag has only Key and Value", shorten(extra, 100))));
     }
@@ -158,7 +157,10 @@ pub fn is_valid_name(name: &str) -> bool {
 pub fn check_word_chars(property: &str, value: &str) -> Result<(), Error> {
     match value.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
         None => Ok(()),
-        Some(bad) => Err(Error::invalid(property, format!("'{}' contains {bad:?}; only letters, digits, '_' and '-' are allowed", shorten(value, 80)))),
+        Some(bad) => Err(Error::invalid(
+            property,
+            format!("'{}' contains {bad:?}; only letters, digits, '_' and '-' are allowed", shorten(value, 80)),
+        )),
     }
 }
 
@@ -184,7 +186,12 @@ pub fn check_one_of(property: &str, value: &str, allowed: &[&str]) -> Result<(),
 /// An ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` with non-empty partition, service and
 /// resource. Returns the parsed parts for further checks.
 pub fn check_arn<'v>(property: &str, value: &'v str) -> Result<Arn<'v>, Error> {
-    let bad = |why: &str| Error::invalid(property, format!("'{}' is not an ARN ({why}); expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE", shorten(value, 100)));
+    let bad = |why: &str| {
+        Error::invalid(
+            property,
+            format!("'{}' is not an ARN ({why}); expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE", shorten(value, 100)),
+        )
+    };
     check_len(property, value, 1, 2048)?;
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     if parts.len() < 6 || parts[0] != "arn" {
@@ -319,7 +326,10 @@ mod tests {
             (json!({"Tags": [{"Key": "", "Value": "x"}]}), "Tags[0].Key: must be 1 to 128"),
             (json!({"Tags": [{"Key": "a", "Value": "x"}, {"Key": "a", "Value": "y"}]}), "Tags[1].Key: duplicate tag key 'a'"),
             (json!({"Tags": [{"Key": "aws:x", "Value": "x"}]}), "Tags[0].Key: keys starting with 'aws:' are reserved"),
-            (json!({"Tags": [{"Key": "cfn-logs-delivery:stack-id", "Value": "x"}]}), "Tags[0].Key: keys starting with 'cfn-logs-delivery:'"),
+            (
+                json!({"Tags": [{"Key": "cfn-logs-delivery:stack-id", "Value": "x"}]}),
+                "Tags[0].Key: keys starting with 'cfn-logs-delivery:'",
+            ),
             (json!({"Tags": [{"Key": "a", "Value": 1}]}), "Tags[0].Value: must be a string"),
             (json!({"Tags": [{"Key": "a", "Value": "b", "Extra": 1}]}), "Tags[0]: unknown field 'Extra'"),
         ];
@@ -347,7 +357,9 @@ mod tests {
         assert_eq!(arn.service, "cloudfront");
         assert_eq!(check_arn("X", "arn:aws:s3:::bucket").unwrap().resource, "bucket");
         assert!(check_arn("X", "arn:aws-cn:logs:cn-north-1:123456789012:delivery-destination:d").is_ok());
-        for bad in ["bucket", "arn:aws:s3", "arn:aws::::x", "arn:foo:s3:::b", "arn:aws:s3:::", "arn:aws:logs:us-east-1:12:x:y", "arn:aws:s3:::a b"] {
+        for bad in
+            ["bucket", "arn:aws:s3", "arn:aws::::x", "arn:foo:s3:::b", "arn:aws:s3:::", "arn:aws:logs:us-east-1:12:x:y", "arn:aws:s3:::a b"]
+        {
             let msg = check_arn("X", bad).unwrap_err().to_string();
             assert!(msg.starts_with("X: "), "{bad}: {msg}");
         }

@@ -33,7 +33,9 @@ fn answer(stack: &Stack, event: Value) -> Answer {
     assert_eq!(answer.content_length_header, Some(answer.body.len()), "byte-accurate Content-Length");
     assert!(answer.body.len() <= 4096);
     let body = answer.json().expect("the answer is JSON");
-    for (field, want) in [("StackId", &event["StackId"]), ("RequestId", &event["RequestId"]), ("LogicalResourceId", &event["LogicalResourceId"])] {
+    for (field, want) in
+        [("StackId", &event["StackId"]), ("RequestId", &event["RequestId"]), ("LogicalResourceId", &event["LogicalResourceId"])]
+    {
         assert_eq!(&body[field], want, "{field} echoed");
     }
     assert!(body["Data"].as_object().map_or(true, |d| d.values().all(Value::is_string)), "Data values are strings: {body}");
@@ -99,7 +101,8 @@ fn delivery_source_create_update_replace_delete() {
     assert_eq!((s.proxy.call_count("TagResource"), s.proxy.call_count("UntagResource")), (1, 1));
 
     // A create-only property without a new Name cannot be replaced: FAILED, naming it, id kept.
-    let other_arn = json!({"Name": "life-src", "ResourceArn": "arn:aws:cloudfront::123456789012:distribution/E2OTHER", "LogType": "ACCESS_LOGS"});
+    let other_arn =
+        json!({"Name": "life-src", "ResourceArn": "arn:aws:cloudfront::123456789012:distribution/E2OTHER", "LogType": "ACCESS_LOGS"});
     let refused = answer(&s, update(SOURCE, "Src", "life-src", other_arn, v2.clone(), &url));
     assert_failed_with(&refused, &["ResourceArn", "change Name"]);
     assert_eq!(refused.physical_id().as_deref(), Some("life-src"));
@@ -172,15 +175,31 @@ fn invalid_requests_fail_before_any_aws_call() {
     let url = s.placeholder_url();
     let cases = [
         (SOURCE, json!({"Name": "bad name!", "ResourceArn": CLOUDFRONT, "LogType": "ACCESS_LOGS"}), vec!["Name"]),
-        (SOURCE, json!({"Name": "ok", "ResourceArn": CLOUDFRONT, "LogType": "ACCESS_LOGS", "Colour": "red"}), vec!["Colour", "unknown property"]),
+        (
+            SOURCE,
+            json!({"Name": "ok", "ResourceArn": CLOUDFRONT, "LogType": "ACCESS_LOGS", "Colour": "red"}),
+            vec!["Colour", "unknown property"],
+        ),
         (SOURCE, json!({"Name": "ok", "LogType": "ACCESS_LOGS"}), vec!["ResourceArn", "required"]),
         (SOURCE, json!({"Name": "ok", "ResourceArn": "not-an-arn", "LogType": "ACCESS_LOGS"}), vec!["ResourceArn", "not an ARN"]),
         (DESTINATION, json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "OutputFormat": "yaml"}), vec!["OutputFormat"]),
-        (DESTINATION, json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationType": "SQS"}), vec!["DeliveryDestinationType"]),
+        (
+            DESTINATION,
+            json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationType": "SQS"}),
+            vec!["DeliveryDestinationType"],
+        ),
         (DESTINATION, json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "Tags": [{"Key": "k"}]}), vec!["Tags[0].Value"]),
         (DELIVERY, json!({"DeliverySourceName": "s", "DeliveryDestinationArn": "arn:aws:s3:::b"}), vec!["DeliveryDestinationArn"]),
-        (DELIVERY, json!({"DeliverySourceName": "s", "DeliveryDestinationArn": "arn:aws:logs:us-east-1:123456789012:delivery-destination:d", "S3EnableHiveCompatiblePath": "sometimes"}), vec!["S3EnableHiveCompatiblePath"]),
-        ("Custom::LogGroup", json!({"Name": "x"}), vec!["Custom::LogGroup", "Custom::DeliverySource", "Custom::DeliveryDestination", "Custom::Delivery"]),
+        (
+            DELIVERY,
+            json!({"DeliverySourceName": "s", "DeliveryDestinationArn": "arn:aws:logs:us-east-1:123456789012:delivery-destination:d", "S3EnableHiveCompatiblePath": "sometimes"}),
+            vec!["S3EnableHiveCompatiblePath"],
+        ),
+        (
+            "Custom::LogGroup",
+            json!({"Name": "x"}),
+            vec!["Custom::LogGroup", "Custom::DeliverySource", "Custom::DeliveryDestination", "Custom::Delivery"],
+        ),
     ];
     s.proxy.reset_counts();
     for (kind, props, needles) in cases {
@@ -232,7 +251,11 @@ fn delivery_destination_policy_tags_and_replacement() {
 
     // The same document as a JSON string, reformatted: not a change.
     s.proxy.reset_counts();
-    let same_as_string = destination_props("life-dest", json!(serde_json::to_string_pretty(&policy_doc("logs:CreateDelivery")).unwrap()), json!([{"Key": "team", "Value": "a"}]));
+    let same_as_string = destination_props(
+        "life-dest",
+        json!(serde_json::to_string_pretty(&policy_doc("logs:CreateDelivery")).unwrap()),
+        json!([{"Key": "team", "Value": "a"}]),
+    );
     assert_success(&answer(&s, update(DESTINATION, "Dest", "life-dest", same_as_string, v1.clone(), &url)));
     assert_eq!(s.proxy.call_count("PutDeliveryDestinationPolicy"), 0);
     assert_eq!(s.proxy.call_count("PutDeliveryDestination"), 0);
@@ -254,7 +277,10 @@ fn delivery_destination_policy_tags_and_replacement() {
     // OutputFormat is create-only: without a new Name, FAILED naming it; with one, replaced.
     let mut plain = v3.clone();
     plain["OutputFormat"] = json!("plain");
-    assert_failed_with(&answer(&s, update(DESTINATION, "Dest", "life-dest", plain.clone(), v3.clone(), &url)), &["OutputFormat", "change Name"]);
+    assert_failed_with(
+        &answer(&s, update(DESTINATION, "Dest", "life-dest", plain.clone(), v3.clone(), &url)),
+        &["OutputFormat", "change Name"],
+    );
     plain["Name"] = json!("life-dest-plain");
     let replaced = answer(&s, update(DESTINATION, "Dest", "life-dest", plain.clone(), v3.clone(), &url));
     assert_success(&replaced);
@@ -280,8 +306,10 @@ fn delivery_create_tags_duplicate_replacement_delete() {
     let s = stack();
     let url = s.placeholder_url();
     let src = answer(&s, create(SOURCE, "Src", source_props("dl-src", json!([])), &url));
-    let dest_a = answer(&s, create(DESTINATION, "DestA", json!({"Name": "dl-dest-a", "DestinationResourceArn": "arn:aws:s3:::bucket-a"}), &url));
-    let dest_b = answer(&s, create(DESTINATION, "DestB", json!({"Name": "dl-dest-b", "DestinationResourceArn": "arn:aws:s3:::bucket-b"}), &url));
+    let dest_a =
+        answer(&s, create(DESTINATION, "DestA", json!({"Name": "dl-dest-a", "DestinationResourceArn": "arn:aws:s3:::bucket-a"}), &url));
+    let dest_b =
+        answer(&s, create(DESTINATION, "DestB", json!({"Name": "dl-dest-b", "DestinationResourceArn": "arn:aws:s3:::bucket-b"}), &url));
     for a in [&src, &dest_a, &dest_b] {
         assert_success(a);
     }

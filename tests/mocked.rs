@@ -8,7 +8,9 @@ use aws_sdk_cloudwatchlogs::operation::get_delivery::GetDeliveryOutput;
 use aws_sdk_cloudwatchlogs::operation::get_delivery_destination::GetDeliveryDestinationError;
 use aws_sdk_cloudwatchlogs::operation::list_tags_for_resource::ListTagsForResourceOutput;
 use aws_sdk_cloudwatchlogs::operation::put_delivery_destination::PutDeliveryDestinationOutput;
-use aws_sdk_cloudwatchlogs::operation::update_delivery_configuration::{UpdateDeliveryConfigurationError, UpdateDeliveryConfigurationOutput};
+use aws_sdk_cloudwatchlogs::operation::update_delivery_configuration::{
+    UpdateDeliveryConfigurationError, UpdateDeliveryConfigurationOutput,
+};
 use aws_sdk_cloudwatchlogs::types::error::{ResourceNotFoundException, ThrottlingException, ValidationException};
 use aws_sdk_cloudwatchlogs::types::{Delivery, DeliveryDestination, DeliveryDestinationType, S3DeliveryConfiguration};
 use aws_sdk_cloudwatchlogs::Client;
@@ -84,7 +86,9 @@ async fn changed_configuration_goes_through_update_delivery_configuration() {
         .then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
     let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &no_tags_rule()]);
 
-    let outcome = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), "\t", "new/{yyyy}", "true")).await.unwrap();
+    let outcome = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), "\t", "new/{yyyy}", "true"))
+        .await
+        .unwrap();
     assert_eq!(update.num_calls(), 1);
     assert_eq!(outcome.physical_id, "d1", "an in-place update keeps the id");
     assert!(outcome.data.contains(&("DeliveryId", "d1".to_string())));
@@ -95,7 +99,8 @@ async fn changed_configuration_goes_through_update_delivery_configuration() {
 async fn unchanged_configuration_makes_no_update_call() {
     let update = mock!(Client::update_delivery_configuration).then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
     let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &no_tags_rule()]);
-    let outcome = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date"]), ",", "old/{yyyy}", "false")).await.unwrap();
+    let outcome =
+        run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date"]), ",", "old/{yyyy}", "false")).await.unwrap();
     assert_eq!(update.num_calls(), 0);
     assert_eq!(outcome.physical_id, "d1");
 }
@@ -118,7 +123,8 @@ async fn throttled_update_configuration_is_retried() {
         .output(|| UpdateDeliveryConfigurationOutput::builder().build())
         .build();
     let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &no_tags_rule()]);
-    let outcome = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), ",", "old/{yyyy}", "false")).await;
+    let outcome =
+        run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), ",", "old/{yyyy}", "false")).await;
     assert_eq!(outcome.unwrap().physical_id, "d1");
     assert_eq!(update.num_calls(), 3);
 }
@@ -129,14 +135,23 @@ async fn refused_update_configuration_names_the_operation_and_the_service_messag
         UpdateDeliveryConfigurationError::ValidationException(
             ValidationException::builder()
                 .message("recordFields contains an unsupported field: bogus")
-                .meta(ErrorMetadata::builder().code("ValidationException").message("recordFields contains an unsupported field: bogus").build())
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("ValidationException")
+                        .message("recordFields contains an unsupported field: bogus")
+                        .build(),
+                )
                 .build(),
         )
     });
     let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &no_tags_rule()]);
-    let err = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["bogus"]), ",", "old/{yyyy}", "false")).await.unwrap_err();
+    let err =
+        run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["bogus"]), ",", "old/{yyyy}", "false")).await.unwrap_err();
     assert_eq!(update.num_calls(), 1, "a validation error is not retried");
-    assert_eq!(err.to_string(), "UpdateDeliveryConfiguration failed: ValidationException: recordFields contains an unsupported field: bogus");
+    assert_eq!(
+        err.to_string(),
+        "UpdateDeliveryConfiguration failed: ValidationException: recordFields contains an unsupported field: bogus"
+    );
 }
 
 #[tokio::test]
@@ -166,7 +181,9 @@ async fn xray_destination_is_created_with_its_type_and_no_configuration() {
                 .build()
         });
     let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&absent, &put]);
-    let outcome = run(client, "Custom::DeliveryDestination", Action::Create, json!({"Name": "traces", "DeliveryDestinationType": "XRAY"})).await.unwrap();
+    let outcome = run(client, "Custom::DeliveryDestination", Action::Create, json!({"Name": "traces", "DeliveryDestinationType": "XRAY"}))
+        .await
+        .unwrap();
     assert_eq!(put.num_calls(), 1);
     assert_eq!(outcome.physical_id, "traces");
     assert!(outcome.data.contains(&("DeliveryDestinationType", "XRAY".to_string())));

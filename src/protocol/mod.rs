@@ -77,7 +77,10 @@ impl Handler {
     pub async fn handle_event(&self, payload: Value, deadline: Instant) -> Result<Value, Unanswered> {
         let logs = self.logs.clone();
         self.answer_with(payload, deadline, move |request, op_deadline| async move {
-            let ctx = Ctx { logs: Logs::new(logs, op_deadline), owner: Owner { stack_id: request.stack_id.clone(), logical_id: request.logical_id.clone() } };
+            let ctx = Ctx {
+                logs: Logs::new(logs, op_deadline),
+                owner: Owner { stack_id: request.stack_id.clone(), logical_id: request.logical_id.clone() },
+            };
             resources::run(&ctx, &request).await
         })
         .await

@@ -67,7 +67,9 @@ pub fn parse_request(event: Value) -> Result<Request, Error> {
     let typed: CloudFormationCustomResourceRequest<Value, Value> =
         serde_json::from_value(event).map_err(|e| Error::InvalidRequest(shorten(&e.to_string(), 300)))?;
     let (action, resource_type, properties, stack_id, request_id, logical_id) = match typed {
-        CloudFormationCustomResourceRequest::Create(r) => (Action::Create, r.resource_type, r.resource_properties, r.stack_id, r.request_id, r.logical_resource_id),
+        CloudFormationCustomResourceRequest::Create(r) => {
+            (Action::Create, r.resource_type, r.resource_properties, r.stack_id, r.request_id, r.logical_resource_id)
+        }
         CloudFormationCustomResourceRequest::Update(r) => (
             Action::Update { physical_id: r.physical_resource_id },
             r.resource_type,

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use aws_lambda_events::event::cloudformation::{CloudFormationCustomResourceResponse as Response, CloudFormationCustomResourceResponseStatus as Status};
+use aws_lambda_events::event::cloudformation::{
+    CloudFormationCustomResourceResponse as Response, CloudFormationCustomResourceResponseStatus as Status,
+};
 
 use super::request::{Envelope, MAX_PHYSICAL_ID};
 use crate::resources::{Outcome, FAILED_CREATE_MARKER};

@@ -80,9 +80,14 @@ impl ResponseUrl {
             "http" => return Err(refuse(shown, "plain http is only allowed for hosts listed in CFN_RESPONSE_ALLOWED_HOSTS")),
             _ => return Err(refuse(shown, "only https URLs are answered")),
         }
-        let is_s3 = matches!(url.host(), Some(url::Host::Domain(_))) && port.is_none() && S3_HOST_SUFFIXES.iter().any(|s| host.to_ascii_lowercase().ends_with(s));
+        let is_s3 = matches!(url.host(), Some(url::Host::Domain(_)))
+            && port.is_none()
+            && S3_HOST_SUFFIXES.iter().any(|s| host.to_ascii_lowercase().ends_with(s));
         if !(is_s3 || configured) {
-            return Err(refuse(shown, "host is not an AWS S3 endpoint (*.amazonaws.com on port 443) nor listed in CFN_RESPONSE_ALLOWED_HOSTS"));
+            return Err(refuse(
+                shown,
+                "host is not an AWS S3 endpoint (*.amazonaws.com on port 443) nor listed in CFN_RESPONSE_ALLOWED_HOSTS",
+            ));
         }
         Ok(ResponseUrl(url))
     }

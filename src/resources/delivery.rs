@@ -35,7 +35,15 @@ impl Resource for Delivery {
     fn parse(properties: &Value) -> Result<Self, Error> {
         let p = Props::new(
             properties,
-            &["DeliverySourceName", "DeliveryDestinationArn", "RecordFields", "FieldDelimiter", "S3SuffixPath", "S3EnableHiveCompatiblePath", "Tags"],
+            &[
+                "DeliverySourceName",
+                "DeliveryDestinationArn",
+                "RecordFields",
+                "FieldDelimiter",
+                "S3SuffixPath",
+                "S3EnableHiveCompatiblePath",
+                "Tags",
+            ],
         )?;
         let source_name = p.required_str("DeliverySourceName")?;
         check_name("DeliverySourceName", source_name)?;
@@ -111,7 +119,8 @@ impl Resource for Delivery {
             tracing::warn!(id = physical_id, "delivery was deleted outside CloudFormation; creating it again (new id)");
             return self.create(ctx).await;
         };
-        let same_pairing = live.delivery_source_name() == Some(self.source_name.as_str()) && live.delivery_destination_arn() == Some(self.destination_arn.as_str());
+        let same_pairing = live.delivery_source_name() == Some(self.source_name.as_str())
+            && live.delivery_destination_arn() == Some(self.destination_arn.as_str());
         if same_pairing {
             self.converge(ctx, live).await
         } else {
@@ -133,8 +142,12 @@ impl Resource for Delivery {
 
 impl Delivery {
     fn s3_configuration(&self) -> Option<S3DeliveryConfiguration> {
-        (self.s3_suffix_path.is_some() || self.s3_hive_compatible.is_some())
-            .then(|| S3DeliveryConfiguration::builder().set_suffix_path(self.s3_suffix_path.clone()).set_enable_hive_compatible_path(self.s3_hive_compatible).build())
+        (self.s3_suffix_path.is_some() || self.s3_hive_compatible.is_some()).then(|| {
+            S3DeliveryConfiguration::builder()
+                .set_suffix_path(self.s3_suffix_path.clone())
+                .set_enable_hive_compatible_path(self.s3_hive_compatible)
+                .build()
+        })
     }
 
     async fn replace(&self, ctx: &Ctx, old: &Live) -> Result<Outcome, Error> {
@@ -188,12 +201,11 @@ impl Delivery {
         let client = &ctx.logs.client;
         let mut next_token: Option<String> = None;
         loop {
-            let page = ctx
-                .logs
-                .call("DescribeDeliveries", || client.describe_deliveries().set_next_token(next_token.clone()).send())
-                .await?;
+            let page =
+                ctx.logs.call("DescribeDeliveries", || client.describe_deliveries().set_next_token(next_token.clone()).send()).await?;
             let found = page.deliveries().iter().find(|d| {
-                d.delivery_source_name() == Some(self.source_name.as_str()) && d.delivery_destination_arn() == Some(self.destination_arn.as_str())
+                d.delivery_source_name() == Some(self.source_name.as_str())
+                    && d.delivery_destination_arn() == Some(self.destination_arn.as_str())
             });
             if let Some(found) = found {
                 return Ok(Some(found.clone()));
@@ -222,7 +234,10 @@ fn outcome(live: &Live) -> Outcome {
 fn destination_name(arn: &str) -> Result<&str, Error> {
     let parsed = check_arn("DeliveryDestinationArn", arn)?;
     let name = parsed.resource.strip_prefix("delivery-destination:").filter(|_| parsed.service == "logs").ok_or_else(|| {
-        Error::invalid("DeliveryDestinationArn", "must be a delivery destination ARN (arn:aws:logs:REGION:ACCOUNT:delivery-destination:NAME), e.g. !GetAtt MyDestination.Arn")
+        Error::invalid(
+            "DeliveryDestinationArn",
+            "must be a delivery destination ARN (arn:aws:logs:REGION:ACCOUNT:delivery-destination:NAME), e.g. !GetAtt MyDestination.Arn",
+        )
     })?;
     check_name("DeliveryDestinationArn", name)?;
     Ok(name)
@@ -285,10 +300,19 @@ mod tests {
     fn refusals_name_the_property() {
         let cases = [
             (json!({"DeliveryDestinationArn": DEST}), "DeliverySourceName: is required"),
-            (json!({"DeliverySourceName": "s", "DeliveryDestinationArn": "arn:aws:s3:::bucket"}), "DeliveryDestinationArn: must be a delivery destination ARN"),
+            (
+                json!({"DeliverySourceName": "s", "DeliveryDestinationArn": "arn:aws:s3:::bucket"}),
+                "DeliveryDestinationArn: must be a delivery destination ARN",
+            ),
             (json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "RecordFields": "date"}), "RecordFields: must be a list"),
-            (json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "FieldDelimiter": "------"}), "FieldDelimiter: must be 1 to 5"),
-            (json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "S3EnableHiveCompatiblePath": "maybe"}), "S3EnableHiveCompatiblePath: must be"),
+            (
+                json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "FieldDelimiter": "------"}),
+                "FieldDelimiter: must be 1 to 5",
+            ),
+            (
+                json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "S3EnableHiveCompatiblePath": "maybe"}),
+                "S3EnableHiveCompatiblePath: must be",
+            ),
             (json!({"DeliverySourceName": "s s", "DeliveryDestinationArn": DEST}), "DeliverySourceName: "),
         ];
         for (v, want) in cases {

@@ -33,7 +33,10 @@ impl Resource for DeliveryDestination {
     const TYPE: &'static str = "Custom::DeliveryDestination";
 
     fn parse(properties: &Value) -> Result<Self, Error> {
-        let p = Props::new(properties, &["Name", "DestinationResourceArn", "OutputFormat", "DeliveryDestinationType", "DeliveryDestinationPolicy", "Tags"])?;
+        let p = Props::new(
+            properties,
+            &["Name", "DestinationResourceArn", "OutputFormat", "DeliveryDestinationType", "DeliveryDestinationPolicy", "Tags"],
+        )?;
         let name = p.required_str("Name")?;
         check_name("Name", name)?;
         let output_format = p.optional_str("OutputFormat")?;
@@ -46,13 +49,18 @@ impl Resource for DeliveryDestination {
         }
         let arn = p.optional_str("DestinationResourceArn")?;
         let destination_type = match (arn, given_type) {
-            (Some(_), Some("XRAY")) => return Err(Error::invalid("DestinationResourceArn", "must not be set when DeliveryDestinationType is XRAY")),
+            (Some(_), Some("XRAY")) => {
+                return Err(Error::invalid("DestinationResourceArn", "must not be set when DeliveryDestinationType is XRAY"))
+            }
             (None, Some("XRAY")) => "XRAY".to_owned(),
             (None, _) => return Err(Error::invalid("DestinationResourceArn", "is required (unless DeliveryDestinationType is XRAY)")),
             (Some(arn), given) => {
                 let inferred = type_of_arn(arn)?;
                 if let Some(given) = given.filter(|g| *g != inferred) {
-                    return Err(Error::invalid("DeliveryDestinationType", format!("'{given}' does not match DestinationResourceArn, which names a {inferred} destination")));
+                    return Err(Error::invalid(
+                        "DeliveryDestinationType",
+                        format!("'{given}' does not match DestinationResourceArn, which names a {inferred} destination"),
+                    ));
                 }
                 inferred.to_owned()
             }
@@ -61,7 +69,10 @@ impl Resource for DeliveryDestination {
         if let Some(doc) = &policy {
             let size = doc.to_string().len();
             if size > MAX_POLICY_BYTES {
-                return Err(Error::invalid("DeliveryDestinationPolicy", format!("is {size} bytes; the service allows at most {MAX_POLICY_BYTES}")));
+                return Err(Error::invalid(
+                    "DeliveryDestinationPolicy",
+                    format!("is {size} bytes; the service allows at most {MAX_POLICY_BYTES}"),
+                ));
             }
         }
         Ok(DeliveryDestination {
@@ -176,8 +187,15 @@ impl DeliveryDestination {
     /// Compares documents, not strings: reformatting a policy is not a change.
     async fn sync_policy(&self, ctx: &Ctx) -> Result<(), Error> {
         let client = &ctx.logs.client;
-        let live = match ctx.logs.call("GetDeliveryDestinationPolicy", || client.get_delivery_destination_policy().delivery_destination_name(&self.name).send()).await {
-            Ok(out) => out.policy.and_then(|p| p.delivery_destination_policy).map(|s| serde_json::from_str::<Value>(&s).unwrap_or(Value::String(s))),
+        let live = match ctx
+            .logs
+            .call("GetDeliveryDestinationPolicy", || client.get_delivery_destination_policy().delivery_destination_name(&self.name).send())
+            .await
+        {
+            Ok(out) => out
+                .policy
+                .and_then(|p| p.delivery_destination_policy)
+                .map(|s| serde_json::from_str::<Value>(&s).unwrap_or(Value::String(s))),
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e),
         };
@@ -186,7 +204,9 @@ impl DeliveryDestination {
             (Some(desired), _) => put_policy(ctx, &self.name, desired).await,
             (None, Some(_)) => ctx
                 .logs
-                .call("DeleteDeliveryDestinationPolicy", || client.delete_delivery_destination_policy().delivery_destination_name(&self.name).send())
+                .call("DeleteDeliveryDestinationPolicy", || {
+                    client.delete_delivery_destination_policy().delivery_destination_name(&self.name).send()
+                })
                 .await
                 .map(drop),
             (None, None) => Ok(()),
@@ -201,7 +221,10 @@ impl DeliveryDestination {
         let mut data = vec![
             ("Arn", live.arn().unwrap_or_default().to_owned()),
             ("Name", self.name.clone()),
-            ("DeliveryDestinationType", live.delivery_destination_type().map(|t| t.as_str().to_owned()).unwrap_or_else(|| self.destination_type.clone())),
+            (
+                "DeliveryDestinationType",
+                live.delivery_destination_type().map(|t| t.as_str().to_owned()).unwrap_or_else(|| self.destination_type.clone()),
+            ),
         ];
         if let Some(format) = live.output_format().map(|f| f.as_str().to_owned()).or_else(|| self.output_format.clone()) {
             data.push(("OutputFormat", format));
@@ -214,7 +237,9 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<(), Error> 
     let client = &ctx.logs.client;
     let doc = policy.to_string();
     ctx.logs
-        .call("PutDeliveryDestinationPolicy", || client.put_delivery_destination_policy().delivery_destination_name(name).delivery_destination_policy(&doc).send())
+        .call("PutDeliveryDestinationPolicy", || {
+            client.put_delivery_destination_policy().delivery_destination_name(name).delivery_destination_policy(&doc).send()
+        })
         .await
         .map(drop)
 }
@@ -247,7 +272,12 @@ pub(super) async fn live_type(ctx: &Ctx, name: &str) -> Result<Option<String>, E
 }
 
 fn missing(operation: &'static str) -> Error {
-    Error::Aws { operation, code: "IncompleteResponse".into(), message: "the response did not include the delivery destination".into(), attempts: 1 }
+    Error::Aws {
+        operation,
+        code: "IncompleteResponse".into(),
+        message: "the response did not include the delivery destination".into(),
+        attempts: 1,
+    }
 }
 
 #[cfg(test)]
@@ -283,12 +313,27 @@ mod tests {
         let cases = [
             (json!({"Name": "d"}), "DestinationResourceArn: is required"),
             (json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "OutputFormat": "xml"}), "OutputFormat: 'xml' is not one of"),
-            (json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationType": "s3"}), "DeliveryDestinationType: 's3' is not one of"),
-            (json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationType": "CWL"}), "DeliveryDestinationType: 'CWL' does not match"),
-            (json!({"Name": "d", "DestinationResourceArn": "arn:aws:sqs:us-east-1:123456789012:q"}), "DestinationResourceArn: 'sqs' ARNs cannot receive logs"),
+            (
+                json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationType": "s3"}),
+                "DeliveryDestinationType: 's3' is not one of",
+            ),
+            (
+                json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationType": "CWL"}),
+                "DeliveryDestinationType: 'CWL' does not match",
+            ),
+            (
+                json!({"Name": "d", "DestinationResourceArn": "arn:aws:sqs:us-east-1:123456789012:q"}),
+                "DestinationResourceArn: 'sqs' ARNs cannot receive logs",
+            ),
             (json!({"Name": "d", "DestinationResourceArn": "bucket"}), "DestinationResourceArn: 'bucket' is not an ARN"),
-            (json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationPolicy": "{"}), "DeliveryDestinationPolicy: is not valid JSON"),
-            (json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationPolicy": 5}), "DeliveryDestinationPolicy: must be a JSON object"),
+            (
+                json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationPolicy": "{"}),
+                "DeliveryDestinationPolicy: is not valid JSON",
+            ),
+            (
+                json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationPolicy": 5}),
+                "DeliveryDestinationPolicy: must be a JSON object",
+            ),
         ];
         for (v, want) in cases {
             let e = parse(v).unwrap_err();

@@ -103,10 +103,20 @@ impl DeliverySource {
     /// Brings an existing source in line: create-only properties must match, tags are synced.
     async fn converge(&self, ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
         if !live.resource_arns().iter().any(|a| a == &self.resource_arn) {
-            return Err(Error::CreateOnlyChange { kind: KIND, property: "ResourceArn", current: live.resource_arns().join(","), desired: self.resource_arn.clone() });
+            return Err(Error::CreateOnlyChange {
+                kind: KIND,
+                property: "ResourceArn",
+                current: live.resource_arns().join(","),
+                desired: self.resource_arn.clone(),
+            });
         }
         if live.log_type() != Some(self.log_type.as_str()) {
-            return Err(Error::CreateOnlyChange { kind: KIND, property: "LogType", current: live.log_type().unwrap_or_default().into(), desired: self.log_type.clone() });
+            return Err(Error::CreateOnlyChange {
+                kind: KIND,
+                property: "LogType",
+                current: live.log_type().unwrap_or_default().into(),
+                desired: self.log_type.clone(),
+            });
         }
         let arn = live.arn().ok_or_else(|| missing("GetDeliverySource"))?;
         tags::sync(ctx, arn, &self.tags).await?;
@@ -137,7 +147,12 @@ async fn get(ctx: &Ctx, name: &str) -> Result<Option<Live>, Error> {
 }
 
 fn missing(operation: &'static str) -> Error {
-    Error::Aws { operation, code: "IncompleteResponse".into(), message: "the response did not include the delivery source".into(), attempts: 1 }
+    Error::Aws {
+        operation,
+        code: "IncompleteResponse".into(),
+        message: "the response did not include the delivery source".into(),
+        attempts: 1,
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,27 @@
+//! Local stand-ins for AWS Lambda and CloudFormation, so `cfn-logs-delivery` can be run and tested
+//! on one machine: a Lambda Runtime API emulator drives the real binary, a ResponseURL receiver
+//! plays the S3 bucket CloudFormation reads answers from, and moto plays CloudWatch Logs.
+//!
+//! Everything is blocking std code (threads, `std::net`) on purpose: the harness must stay small,
+//! obvious, and independent of the async stack of the crate under test.
+
+pub mod children;
+pub mod demo;
+pub mod events;
+pub mod http;
+pub mod ids;
+pub mod lambda;
+pub mod logs_proxy;
+pub mod moto;
+pub mod receiver;
+pub mod replay;
+pub mod runtime_api;
+pub mod stack;
+
+pub use children::cleanup_all;
+pub use lambda::{find_binary, release_binary, LambdaProcess};
+pub use logs_proxy::{Fault, LogsProxy};
+pub use moto::Moto;
+pub use receiver::{Answer, Receiver, FAKE_SIGNATURE};
+pub use runtime_api::{Invocation, Outcome, RuntimeApi};
+pub use stack::Stack;

@@ -1,0 +1,294 @@
+//! A counting forward proxy between the function and moto: counts Logs API calls per operation
+//! and injects the failures moto never produces (throttling, 503, transient conflicts, hangs).
+
+use crate::http::{self, Request, Response, Server};
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
+const AMZ_JSON: &str = "application/x-amz-json-1.1";
+
+/// What the proxy does to the next calls instead of forwarding them.
+/// `remaining` counts down per faulted call; `usize::MAX` never runs out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Fault {
+    #[default]
+    None,
+    /// Read the request, never answer (until the fault is changed or the proxy dropped; then the
+    /// connection is closed unanswered).
+    Hang,
+    /// HTTP 400 `ThrottlingException`.
+    Throttle { remaining: usize },
+    /// HTTP 503 `ServiceUnavailableException`.
+    Unavailable { remaining: usize },
+    /// HTTP 400 `ConflictException`, the transient "currently being updated" kind.
+    Conflict { remaining: usize },
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: BTreeMap<String, usize>,
+    fault: Fault,
+    /// Fault only calls of this operation (others are forwarded).
+    only: Option<String>,
+    stopping: bool,
+}
+
+#[derive(Default)]
+struct State {
+    inner: Mutex<Inner>,
+    changed: Condvar,
+}
+
+impl State {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The proxy. Give [`LogsProxy::endpoint`] to the function as `AWS_ENDPOINT_URL`.
+pub struct LogsProxy {
+    state: Arc<State>,
+    server: Server,
+}
+
+impl LogsProxy {
+    /// `upstream`: base URL of the real endpoint, e.g. `moto.endpoint()`.
+    pub fn start(upstream: &str) -> io::Result<LogsProxy> {
+        let state = Arc::new(State::default());
+        let s = state.clone();
+        let upstream = upstream.trim_end_matches('/').to_string();
+        let server = Server::start(move |req| handle(&s, &upstream, req))?;
+        Ok(LogsProxy { state, server })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn endpoint(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// Calls received per operation (`PutDeliverySource`, …: the `X-Amz-Target` after the dot),
+    /// faulted ones included. Requests without the header count as `"<METHOD> <path>"`.
+    pub fn calls(&self) -> BTreeMap<String, usize> {
+        self.state.lock().calls.clone()
+    }
+
+    /// Calls of one operation.
+    pub fn call_count(&self, operation: &str) -> usize {
+        self.state.lock().calls.get(operation).copied().unwrap_or(0)
+    }
+
+    pub fn total_calls(&self) -> usize {
+        self.state.lock().calls.values().sum()
+    }
+
+    pub fn reset_counts(&self) {
+        self.state.lock().calls.clear();
+    }
+
+    /// Applies `fault` to every operation.
+    pub fn set_fault(&self, fault: Fault) {
+        self.set(fault, None);
+    }
+
+    /// Applies `fault` to calls of `operation` only.
+    pub fn set_fault_on(&self, operation: &str, fault: Fault) {
+        self.set(fault, Some(operation.to_string()));
+    }
+
+    /// The current fault (with its remaining count).
+    pub fn fault(&self) -> Fault {
+        self.state.lock().fault.clone()
+    }
+
+    fn set(&self, fault: Fault, only: Option<String>) {
+        let mut inner = self.state.lock();
+        inner.fault = fault;
+        inner.only = only;
+        self.state.changed.notify_all();
+    }
+}
+
+impl std::fmt::Debug for LogsProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogsProxy").field("addr", &self.server.addr()).finish_non_exhaustive()
+    }
+}
+
+impl Drop for LogsProxy {
+    fn drop(&mut self) {
+        self.state.lock().stopping = true;
+        self.state.changed.notify_all();
+    }
+}
+
+fn operation(req: &Request) -> String {
+    match req.header("x-amz-target") {
+        Some(t) => t.rsplit('.').next().unwrap_or(t).to_string(),
+        None => format!("{} {}", req.method, req.path()),
+    }
+}
+
+fn handle(state: &State, upstream: &str, req: &Request) -> Option<Response> {
+    let op = operation(req);
+    let mut inner = state.lock();
+    *inner.calls.entry(op.clone()).or_default() += 1;
+    let applies = inner.only.as_ref().is_none_or(|o| *o == op);
+    if applies {
+        if inner.fault == Fault::Hang {
+            while inner.fault == Fault::Hang && !inner.stopping {
+                inner = state.changed.wait(inner).unwrap_or_else(|e| e.into_inner());
+            }
+            return None;
+        }
+        if let Some(response) = take_injected(&mut inner.fault) {
+            return Some(response);
+        }
+    }
+    drop(inner);
+    Some(forward(upstream, req))
+}
+
+/// The canned error for the current fault, counting it down.
+fn take_injected(fault: &mut Fault) -> Option<Response> {
+    let (remaining, status, kind, message) = match fault {
+        Fault::Throttle { remaining } => (remaining, 400, "ThrottlingException", "Rate exceeded"),
+        Fault::Unavailable { remaining } => (remaining, 503, "ServiceUnavailableException", "Service Unavailable"),
+        Fault::Conflict { remaining } => {
+            (remaining, 400, "ConflictException", "Delivery Source is currently being updated. Please try again later")
+        }
+        Fault::None | Fault::Hang => return None,
+    };
+    if *remaining == 0 {
+        *fault = Fault::None;
+        return None;
+    }
+    if *remaining != usize::MAX {
+        *remaining -= 1;
+    }
+    if *remaining == 0 {
+        *fault = Fault::None;
+    }
+    let body = serde_json::json!({"__type": kind, "message": message});
+    Some(
+        Response::new(status)
+            .header("Content-Type", AMZ_JSON)
+            .header("x-amzn-ErrorType", kind)
+            .header("x-amzn-RequestId", &crate::ids::fresh_uuid())
+            .body(body.to_string()),
+    )
+}
+
+fn forward(upstream: &str, req: &Request) -> Response {
+    let headers: Vec<(&str, &str)> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| !matches!(n.as_str(), "host" | "connection" | "content-length" | "transfer-encoding"))
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let url = format!("{upstream}{}", req.target);
+    match http::request(&req.method, &url, &headers, &req.body, UPSTREAM_TIMEOUT) {
+        Ok((status, headers, body)) => Response { status, headers, body },
+        Err(e) => Response::new(502)
+            .header("Content-Type", AMZ_JSON)
+            .body(serde_json::json!({"__type": "ProxyError", "message": e.to_string()}).to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{find_header, request};
+    use serde_json::{json, Value};
+
+    const T: Duration = Duration::from_secs(5);
+
+    /// An upstream that echoes the operation it saw.
+    fn upstream() -> Server {
+        Server::start(|req| {
+            let body = json!({"saw": req.header("x-amz-target"), "host": req.header("host"), "len": req.body.len()});
+            Some(Response::new(200).header("Content-Type", AMZ_JSON).body(body.to_string()))
+        })
+        .unwrap()
+    }
+
+    fn call(proxy: &LogsProxy, op: &str) -> (u16, Vec<(String, String)>, Value) {
+        let target = format!("Logs_20140328.{op}");
+        let (s, h, b) =
+            request("POST", &format!("{}/", proxy.endpoint()), &[("X-Amz-Target", &target), ("Content-Type", AMZ_JSON)], b"{}", T).unwrap();
+        (s, h, serde_json::from_slice(&b).unwrap_or(Value::Null))
+    }
+
+    #[test]
+    fn forwards_and_counts_per_operation() {
+        let up = upstream();
+        let proxy = LogsProxy::start(&up.base_url()).unwrap();
+        let (status, headers, body) = call(&proxy, "PutDeliverySource");
+        assert_eq!(status, 200);
+        assert_eq!(body["saw"], "Logs_20140328.PutDeliverySource");
+        assert_eq!(body["host"], up.addr().to_string());
+        assert_eq!(body["len"], 2);
+        assert_eq!(find_header(&headers, "content-type"), Some(AMZ_JSON));
+        call(&proxy, "PutDeliverySource");
+        call(&proxy, "GetDeliverySource");
+        let calls = proxy.calls();
+        assert_eq!(calls.get("PutDeliverySource"), Some(&2));
+        assert_eq!(calls.get("GetDeliverySource"), Some(&1));
+        assert_eq!(proxy.total_calls(), 3);
+        proxy.reset_counts();
+        assert!(proxy.calls().is_empty());
+    }
+
+    #[test]
+    fn injected_errors_count_down_then_forward() {
+        let up = upstream();
+        let proxy = LogsProxy::start(&up.base_url()).unwrap();
+        proxy.set_fault(Fault::Throttle { remaining: 2 });
+        for _ in 0..2 {
+            let (status, headers, body) = call(&proxy, "CreateDelivery");
+            assert_eq!(status, 400);
+            assert_eq!(find_header(&headers, "x-amzn-errortype"), Some("ThrottlingException"));
+            assert_eq!(body, json!({"__type": "ThrottlingException", "message": "Rate exceeded"}));
+        }
+        assert_eq!(proxy.fault(), Fault::None);
+        assert_eq!(call(&proxy, "CreateDelivery").0, 200);
+        assert_eq!(proxy.call_count("CreateDelivery"), 3);
+
+        proxy.set_fault(Fault::Unavailable { remaining: usize::MAX });
+        for _ in 0..3 {
+            let (status, _, body) = call(&proxy, "GetDelivery");
+            assert_eq!((status, body["__type"].as_str()), (503, Some("ServiceUnavailableException")));
+        }
+        assert_eq!(proxy.fault(), Fault::Unavailable { remaining: usize::MAX });
+
+        proxy.set_fault_on("PutDeliverySource", Fault::Conflict { remaining: 1 });
+        assert_eq!(call(&proxy, "GetDeliverySource").0, 200);
+        let (status, _, body) = call(&proxy, "PutDeliverySource");
+        assert_eq!(status, 400);
+        assert_eq!(body["__type"], "ConflictException");
+        assert!(body["message"].as_str().unwrap().contains("currently being updated"));
+        assert_eq!(call(&proxy, "PutDeliverySource").0, 200);
+    }
+
+    #[test]
+    fn hang_holds_calls_until_cleared() {
+        let up = upstream();
+        let proxy = LogsProxy::start(&up.base_url()).unwrap();
+        proxy.set_fault(Fault::Hang);
+        let url = format!("{}/", proxy.endpoint());
+        let err = request("POST", &url, &[("X-Amz-Target", "Logs_20140328.GetDelivery")], b"{}", Duration::from_millis(300)).unwrap_err();
+        assert!(matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut), "{err:?}");
+        proxy.set_fault(Fault::None);
+        assert_eq!(call(&proxy, "GetDelivery").0, 200);
+        assert_eq!(proxy.call_count("GetDelivery"), 2);
+    }
+
+    #[test]
+    fn unreachable_upstream_is_a_502() {
+        let dead = { upstream().base_url() }; // dropped: nothing listens there any more
+        let proxy = LogsProxy::start(&dead).unwrap();
+        assert_eq!(call(&proxy, "GetDelivery").0, 502);
+    }
+}

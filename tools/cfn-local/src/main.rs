@@ -1,0 +1,80 @@
+//! `cfn-local`: run cfn-logs-delivery locally as Lambda and CloudFormation would.
+
+use cfn_local::{demo, lambda, replay};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage:
+  cfn-local demo   [--binary PATH]              play the example stack's life against moto
+  cfn-local invoke [--binary PATH] FILE|DIR...  replay CloudFormation event files
+
+--binary defaults to $CFN_LOGS_DELIVERY_BIN, else <workspace>/target/release/cfn-logs-delivery.
+RUST_LOG, if set, is passed to the function. moto_server: $MOTO_SERVER, .venv/bin, or PATH.";
+
+/// Command-line options shared by the subcommands.
+struct Options {
+    binary: PathBuf,
+    rest: Vec<PathBuf>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut binary = None;
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--binary" => binary = Some(PathBuf::from(it.next().ok_or("--binary needs a path")?)),
+            s if s.starts_with("--binary=") => binary = Some(PathBuf::from(&s["--binary=".len()..])),
+            s if s.starts_with('-') => return Err(format!("unknown option {s}")),
+            s => rest.push(PathBuf::from(s)),
+        }
+    }
+    Ok(Options { binary: binary.unwrap_or_else(lambda::release_binary), rest })
+}
+
+fn main() -> ExitCode {
+    // Destructors do not run on a signal: stop moto and the function explicitly.
+    let _ = ctrlc::set_handler(|| {
+        eprintln!("\ninterrupted: stopping child processes");
+        cfn_local::cleanup_all();
+        std::process::exit(130);
+    });
+
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, args)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let options = match parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let env: Vec<(&str, &str)> = rust_log.iter().map(|v| ("RUST_LOG", v.as_str())).collect();
+
+    let result = match command.as_str() {
+        "demo" if options.rest.is_empty() => demo::run(&options.binary, &env),
+        "invoke" if !options.rest.is_empty() => replay::run(&options.binary, &options.rest, &env),
+        // "bench" goes here.
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("cfn-local {command}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! A Lambda Runtime API emulator: hands one queued event at a time to the function through
+//! `/next` and collects what it posts back, with the headers the real service sends.
+//!
+//! Real Lambda freezes the process between invocations; here it just keeps long-polling.
+
+use crate::http::{Request, Response, Server};
+use crate::ids;
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:cfn-logs-delivery";
+/// How long past its deadline an invocation is waited for before it counts as unanswered.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+const PREFIX: &str = "/2018-06-01/runtime/";
+
+/// How an invocation ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Body of `/invocation/{id}/response` (a JSON string if the body was not JSON).
+    Response(Value),
+    /// Body of `/invocation/{id}/error`.
+    Error(Value),
+    /// Nothing posted before deadline + [`GRACE`].
+    NoAnswer,
+}
+
+/// One finished (or abandoned) invocation.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// The `Lambda-Runtime-Aws-Request-Id` (not the CloudFormation RequestId).
+    pub aws_request_id: String,
+    pub outcome: Outcome,
+    /// When it was queued.
+    pub sent_at: Instant,
+    /// When `/next` handed it to the function.
+    pub picked_up_at: Option<Instant>,
+    /// When the function posted its result.
+    pub finished_at: Option<Instant>,
+    /// `sent_at` until the result, or until giving up.
+    pub elapsed: Duration,
+    /// The deadline given to the function (`Lambda-Runtime-Deadline-Ms`).
+    pub deadline_epoch_ms: u64,
+    pub timeout: Duration,
+}
+
+impl Invocation {
+    pub fn response(&self) -> Option<&Value> {
+        match &self.outcome {
+            Outcome::Response(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+struct Pending {
+    aws_request_id: String,
+    payload: Vec<u8>,
+    deadline_epoch_ms: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    queue: VecDeque<Pending>,
+    picked_up: HashMap<String, Instant>,
+    finished: HashMap<String, (Outcome, Instant)>,
+    /// Request ids handed out, so unknown ids can be refused like the real API does.
+    known: std::collections::HashSet<String>,
+    polls: Vec<Instant>,
+    init_error: Option<Value>,
+    /// `None` = [`GRACE`].
+    grace: Option<Duration>,
+    stopping: bool,
+}
+
+#[derive(Default)]
+struct State {
+    inner: Mutex<Inner>,
+    changed: Condvar,
+}
+
+impl State {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The emulator. Give [`RuntimeApi::addr`] to the function as `AWS_LAMBDA_RUNTIME_API`.
+pub struct RuntimeApi {
+    state: Arc<State>,
+    server: Server,
+}
+
+impl RuntimeApi {
+    pub fn start() -> io::Result<RuntimeApi> {
+        let state = Arc::new(State::default());
+        let s = state.clone();
+        let server = Server::start(move |req| handle(&s, req))?;
+        Ok(RuntimeApi { state, server })
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn addr(&self) -> String {
+        self.server.addr().to_string()
+    }
+
+    /// How long past the deadline [`RuntimeApi::invoke`] keeps waiting (default [`GRACE`]).
+    pub fn set_grace(&self, grace: Duration) {
+        self.state.lock().grace = Some(grace);
+    }
+
+    /// Queues `payload` with a deadline `timeout` from now and blocks until the function posts a
+    /// result or deadline + grace (see [`RuntimeApi::set_grace`]) passes.
+    pub fn invoke(&self, payload: Value, timeout: Duration) -> Invocation {
+        self.invoke_raw(payload.to_string().into_bytes(), timeout)
+    }
+
+    /// [`RuntimeApi::invoke`] with a body that need not be JSON.
+    pub fn invoke_raw(&self, payload: Vec<u8>, timeout: Duration) -> Invocation {
+        let aws_request_id = ids::fresh_uuid();
+        let sent_at = Instant::now();
+        let deadline_epoch_ms = ids::epoch_millis(SystemTime::now() + timeout);
+        let mut inner = self.state.lock();
+        let give_up = sent_at + timeout + inner.grace.unwrap_or(GRACE);
+        inner.known.insert(aws_request_id.clone());
+        inner.queue.push_back(Pending { aws_request_id: aws_request_id.clone(), payload, deadline_epoch_ms });
+        self.state.changed.notify_all();
+        loop {
+            if let Some((outcome, at)) = inner.finished.get(&aws_request_id) {
+                return Invocation {
+                    outcome: outcome.clone(),
+                    picked_up_at: inner.picked_up.get(&aws_request_id).copied(),
+                    finished_at: Some(*at),
+                    elapsed: at.duration_since(sent_at),
+                    aws_request_id,
+                    sent_at,
+                    deadline_epoch_ms,
+                    timeout,
+                };
+            }
+            let now = Instant::now();
+            if now >= give_up {
+                inner.queue.retain(|p| p.aws_request_id != aws_request_id);
+                return Invocation {
+                    outcome: Outcome::NoAnswer,
+                    picked_up_at: inner.picked_up.get(&aws_request_id).copied(),
+                    finished_at: None,
+                    elapsed: now.duration_since(sent_at),
+                    aws_request_id,
+                    sent_at,
+                    deadline_epoch_ms,
+                    timeout,
+                };
+            }
+            inner = self.state.changed.wait_timeout(inner, give_up - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// When the function first asked for an event (end of its init).
+    pub fn first_poll_at(&self) -> Option<Instant> {
+        self.state.lock().polls.first().copied()
+    }
+
+    /// Waits up to `timeout` for the first `/next`.
+    pub fn wait_for_first_poll(&self, timeout: Duration) -> Option<Instant> {
+        let end = Instant::now() + timeout;
+        let mut inner = self.state.lock();
+        loop {
+            if let Some(at) = inner.polls.first() {
+                return Some(*at);
+            }
+            let now = Instant::now();
+            if now >= end {
+                return None;
+            }
+            inner = self.state.changed.wait_timeout(inner, end - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// How many `/next` requests arrived.
+    pub fn polls(&self) -> usize {
+        self.state.lock().polls.len()
+    }
+
+    /// Body of `/init/error`, if the function reported one.
+    pub fn init_error(&self) -> Option<Value> {
+        self.state.lock().init_error.clone()
+    }
+}
+
+impl std::fmt::Debug for RuntimeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeApi").field("addr", &self.server.addr()).finish_non_exhaustive()
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.state.lock().stopping = true;
+        self.state.changed.notify_all();
+    }
+}
+
+fn handle(state: &State, req: &Request) -> Option<Response> {
+    let Some(route) = req.path().strip_prefix(PREFIX) else {
+        return Some(error(404, "NotFound", "unknown path"));
+    };
+    let parts: Vec<&str> = route.split('/').collect();
+    match (req.method.as_str(), parts.as_slice()) {
+        ("GET", ["invocation", "next"]) => next(state, req),
+        ("POST", ["invocation", id, kind @ ("response" | "error")]) => {
+            let mut inner = state.lock();
+            if !inner.known.contains(*id) {
+                return Some(error(400, "InvalidRequestID", "unknown request id"));
+            }
+            let body = crate::moto::parse_json_lenient(&req.body);
+            let outcome = if *kind == "response" { Outcome::Response(body) } else { Outcome::Error(body) };
+            inner.finished.entry(id.to_string()).or_insert((outcome, Instant::now()));
+            state.changed.notify_all();
+            Some(Response::json(202, &serde_json::json!({"status": "OK"})))
+        }
+        ("POST", ["init", "error"]) => {
+            state.lock().init_error = Some(crate::moto::parse_json_lenient(&req.body));
+            state.changed.notify_all();
+            Some(Response::json(202, &serde_json::json!({"status": "OK"})))
+        }
+        _ => Some(error(404, "NotFound", "unknown route")),
+    }
+}
+
+/// Long poll: blocks until an event is queued (or the emulator stops: then no answer).
+/// A poll whose client died (a killed function) ends without taking an event.
+fn next(state: &State, req: &Request) -> Option<Response> {
+    let mut inner = state.lock();
+    inner.polls.push(Instant::now());
+    state.changed.notify_all();
+    loop {
+        if inner.stopping || req.peer_closed() {
+            return None;
+        }
+        if let Some(p) = inner.queue.pop_front() {
+            inner.picked_up.insert(p.aws_request_id.clone(), Instant::now());
+            let trace = format!(
+                "Root=1-{:08x}-{};Parent={};Sampled=0",
+                ids::epoch_millis(SystemTime::now()) / 1000,
+                ids::fresh_hex(24),
+                ids::fresh_hex(16)
+            );
+            return Some(
+                Response::new(200)
+                    .header("Content-Type", "application/json")
+                    .header("Lambda-Runtime-Aws-Request-Id", &p.aws_request_id)
+                    .header("Lambda-Runtime-Deadline-Ms", &p.deadline_epoch_ms.to_string())
+                    .header("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN)
+                    .header("Lambda-Runtime-Trace-Id", &trace)
+                    .body(p.payload),
+            );
+        }
+        inner = state.changed.wait_timeout(inner, Duration::from_millis(200)).unwrap_or_else(|e| e.into_inner()).0;
+    }
+}
+
+fn error(status: u16, kind: &str, message: &str) -> Response {
+    Response::json(status, &serde_json::json!({"errorType": kind, "errorMessage": message}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{find_header, request};
+    use serde_json::json;
+
+    const T: Duration = Duration::from_secs(5);
+
+    /// A tiny "function": polls /next, posts back what `reply` makes of the event.
+    fn fake_function(addr: String, reply: fn(&str, &Value) -> (&'static str, Value)) {
+        std::thread::spawn(move || loop {
+            let url = format!("http://{addr}/2018-06-01/runtime/invocation/next");
+            let Ok((200, headers, body)) = request("GET", &url, &[], b"", Duration::from_secs(30)) else {
+                return;
+            };
+            let id = find_header(&headers, "lambda-runtime-aws-request-id").unwrap().to_string();
+            let deadline: u64 = find_header(&headers, "lambda-runtime-deadline-ms").unwrap().parse().unwrap();
+            assert!(deadline > ids::epoch_millis(SystemTime::now()));
+            assert_eq!(find_header(&headers, "lambda-runtime-invoked-function-arn"), Some(FUNCTION_ARN));
+            assert!(find_header(&headers, "lambda-runtime-trace-id").unwrap().starts_with("Root=1-"));
+            let event: Value = serde_json::from_slice(&body).unwrap();
+            let (kind, out) = reply(&id, &event);
+            if kind == "silent" {
+                continue;
+            }
+            let url = format!("http://{addr}/2018-06-01/runtime/invocation/{id}/{kind}");
+            let (status, _, _) = request("POST", &url, &[], out.to_string().as_bytes(), T).unwrap();
+            assert_eq!(status, 202);
+        });
+    }
+
+    #[test]
+    fn invocations_round_trip_in_order() {
+        let api = RuntimeApi::start().unwrap();
+        api.set_grace(Duration::from_millis(50));
+        fake_function(api.addr(), |_, e| match e["n"].as_i64() {
+            Some(2) => ("error", json!({"errorType": "Boom", "errorMessage": "two"})),
+            Some(3) => ("silent", Value::Null),
+            _ => ("response", json!({"echo": e["n"]})),
+        });
+        let first = api.invoke(json!({"n": 1}), T);
+        assert_eq!(first.outcome, Outcome::Response(json!({"echo": 1})));
+        assert!(first.picked_up_at.is_some());
+        assert!(api.first_poll_at().unwrap() <= first.picked_up_at.unwrap());
+
+        let second = api.invoke(json!({"n": 2}), T);
+        assert!(matches!(second.outcome, Outcome::Error(ref v) if v["errorType"] == "Boom"));
+
+        let third = api.invoke(json!({"n": 3}), Duration::from_millis(100));
+        assert_eq!(third.outcome, Outcome::NoAnswer);
+        assert!(third.elapsed >= Duration::from_millis(150));
+        assert!(api.polls() >= 3);
+    }
+
+    #[test]
+    fn a_dead_poller_does_not_take_the_event() {
+        let api = RuntimeApi::start().unwrap();
+        let url = format!("http://{}/2018-06-01/runtime/invocation/next", api.addr());
+        // A function that polls, then dies (its connection closes) before any event is queued.
+        let _ = request("GET", &url, &[], b"", Duration::from_millis(50));
+        fake_function(api.addr(), |_, e| ("response", e.clone()));
+        let inv = api.invoke(json!({"n": 7}), T);
+        assert_eq!(inv.outcome, Outcome::Response(json!({"n": 7})));
+    }
+
+    #[test]
+    fn unknown_ids_and_init_errors() {
+        let api = RuntimeApi::start().unwrap();
+        let base = format!("http://{}/2018-06-01/runtime", api.addr());
+        let (status, _, _) = request("POST", &format!("{base}/invocation/nope/response"), &[], b"{}", T).unwrap();
+        assert_eq!(status, 400);
+        let (status, _, _) = request("POST", &format!("{base}/init/error"), &[], br#"{"errorType":"Init"}"#, T).unwrap();
+        assert_eq!(status, 202);
+        assert_eq!(api.init_error(), Some(json!({"errorType": "Init"})));
+    }
+
+    #[test]
+    fn nothing_picked_up_means_no_answer_and_event_is_withdrawn() {
+        let api = RuntimeApi::start().unwrap();
+        api.set_grace(Duration::ZERO);
+        let inv = api.invoke(json!({}), Duration::from_millis(10));
+        assert_eq!(inv.outcome, Outcome::NoAnswer);
+        assert!(inv.picked_up_at.is_none());
+        assert!(api.state.lock().queue.is_empty());
+    }
+}

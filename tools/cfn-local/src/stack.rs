@@ -1,0 +1,92 @@
+//! Everything one function binary needs to run locally, wired together:
+//! function → (Runtime API) … (ResponseURL) → receiver, and function → proxy → moto.
+
+use crate::events;
+use crate::lambda::LambdaProcess;
+use crate::logs_proxy::LogsProxy;
+use crate::moto::Moto;
+use crate::receiver::{Answer, Receiver};
+use crate::runtime_api::{Invocation, RuntimeApi};
+use serde_json::Value;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default Lambda timeout given with each event.
+pub const DEFAULT_INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long after the invocation ends an answer may still arrive.
+const ANSWER_GRACE: Duration = Duration::from_secs(2);
+
+/// Fields are public so tests can reach each part (inject faults, read logs, plant state).
+/// Declaration order is drop order: the function goes first, moto last.
+#[derive(Debug)]
+pub struct Stack {
+    pub lambda: LambdaProcess,
+    pub runtime: RuntimeApi,
+    pub receiver: Receiver,
+    pub proxy: LogsProxy,
+    pub moto: Moto,
+    /// The Lambda timeout given with each event by [`Stack::send`].
+    pub invoke_timeout: Duration,
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Stack {
+    pub fn start(binary: &Path) -> io::Result<Stack> {
+        Stack::start_with_env(binary, &[])
+    }
+
+    /// `env` goes to the function last (it can override `AWS_ENDPOINT_URL` and the rest).
+    pub fn start_with_env(binary: &Path, env: &[(&str, &str)]) -> io::Result<Stack> {
+        let moto = Moto::start()?;
+        let proxy = LogsProxy::start(&moto.endpoint())?;
+        let receiver = Receiver::start()?;
+        let runtime = RuntimeApi::start()?;
+        let mut all_env =
+            vec![("AWS_ENDPOINT_URL".to_string(), proxy.endpoint()), ("CFN_RESPONSE_ALLOWED_HOSTS".to_string(), "127.0.0.1".to_string())];
+        all_env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let lambda = spawn(binary, &runtime, &all_env)?;
+        Ok(Stack {
+            lambda,
+            runtime,
+            receiver,
+            proxy,
+            moto,
+            invoke_timeout: DEFAULT_INVOKE_TIMEOUT,
+            binary: binary.to_path_buf(),
+            env: all_env,
+        })
+    }
+
+    /// Sends one CloudFormation event (its ResponseURL pointed at the receiver; a RequestId added
+    /// if missing) and waits for the invocation and the answer. Sending the same event again
+    /// (a Lambda retry) returns the new answer, not the earlier one.
+    pub fn send(&self, event: Value) -> (Invocation, Option<Answer>) {
+        let mut event = event;
+        let request_id = events::ensure_request_id(&mut event);
+        let event = events::with_response_url(event, &self.receiver.url(&request_id));
+        let seen = self.receiver.answers(&request_id).len();
+        let invocation = self.runtime.invoke(event, self.invoke_timeout);
+        let answer = self.receiver.wait_for_after(&request_id, seen, ANSWER_GRACE);
+        (invocation, answer)
+    }
+
+    /// A ResponseURL for building events with [`crate::events`]; [`Stack::send`] rewrites it anyway.
+    pub fn placeholder_url(&self) -> String {
+        self.receiver.url("pending")
+    }
+
+    /// Kills the function and starts a fresh process with the same set-up (a new sandbox: cold
+    /// start, nothing remembered). An event the old process had taken is lost.
+    pub fn restart_lambda(&mut self) -> io::Result<()> {
+        self.lambda.kill();
+        self.lambda = spawn(&self.binary, &self.runtime, &self.env)?;
+        Ok(())
+    }
+}
+
+fn spawn(binary: &Path, runtime: &RuntimeApi, env: &[(String, String)]) -> io::Result<LambdaProcess> {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    LambdaProcess::spawn(binary, &runtime.addr(), &env)
+}
