@@ -50,7 +50,7 @@ impl ResponseSender {
                 .put(url.url().clone())
                 .header(CONTENT_TYPE, "")
                 .body(body.clone())
-                .timeout(remaining.min(ATTEMPT_TIMEOUT).max(Duration::from_millis(50)));
+                .timeout(attempt_timeout(remaining));
             let (last, retryable) = match request.send().await {
                 Ok(resp) if resp.status().is_success() => return Ok(attempt),
                 Ok(resp) => {
@@ -79,6 +79,11 @@ impl Default for ResponseSender {
     }
 }
 
+/// Half of what remains (1–10 s): a hung attempt still leaves time for another one.
+fn attempt_timeout(remaining: Duration) -> Duration {
+    (remaining / 2).clamp(Duration::from_secs(1), ATTEMPT_TIMEOUT).min(remaining).max(Duration::from_millis(50))
+}
+
 fn is_retryable(status: StatusCode) -> bool {
     status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT
 }
@@ -103,6 +108,14 @@ mod tests {
         assert_eq!(s3_error_code(body), " (SignatureDoesNotMatch)");
         assert_eq!(s3_error_code("<html>oops</html>"), "");
         assert_eq!(s3_error_code("<Code>a b?sig=1</Code>"), "");
+    }
+
+    #[test]
+    fn a_hung_attempt_leaves_time_for_another() {
+        assert_eq!(attempt_timeout(Duration::from_secs(60)), Duration::from_secs(10));
+        assert_eq!(attempt_timeout(Duration::from_secs(4)), Duration::from_secs(2));
+        assert_eq!(attempt_timeout(Duration::from_millis(1500)), Duration::from_secs(1));
+        assert_eq!(attempt_timeout(Duration::from_millis(400)), Duration::from_millis(400));
     }
 
     #[test]
