@@ -4,10 +4,12 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatchlogs::error::ErrorMetadata;
+use aws_sdk_cloudwatchlogs::operation::delete_delivery_destination::DeleteDeliveryDestinationOutput;
 use aws_sdk_cloudwatchlogs::operation::get_delivery::GetDeliveryOutput;
 use aws_sdk_cloudwatchlogs::operation::get_delivery_destination::GetDeliveryDestinationError;
 use aws_sdk_cloudwatchlogs::operation::list_tags_for_resource::ListTagsForResourceOutput;
 use aws_sdk_cloudwatchlogs::operation::put_delivery_destination::PutDeliveryDestinationOutput;
+use aws_sdk_cloudwatchlogs::operation::put_delivery_destination_policy::PutDeliveryDestinationPolicyError;
 use aws_sdk_cloudwatchlogs::operation::update_delivery_configuration::{
     UpdateDeliveryConfigurationError, UpdateDeliveryConfigurationOutput,
 };
@@ -188,4 +190,37 @@ async fn xray_destination_is_created_with_its_type_and_no_configuration() {
     assert_eq!(outcome.physical_id, "traces");
     assert!(outcome.data.contains(&("DeliveryDestinationType", "XRAY".to_string())));
     assert!(!outcome.data.iter().any(|(k, _)| *k == "OutputFormat"), "no OutputFormat when none is set: {:?}", outcome.data);
+}
+
+#[tokio::test]
+async fn a_refused_policy_undoes_the_new_destination() {
+    let absent = mock!(Client::get_delivery_destination).then_error(|| {
+        GetDeliveryDestinationError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().meta(ErrorMetadata::builder().code("ResourceNotFoundException").build()).build(),
+        )
+    });
+    let put = mock!(Client::put_delivery_destination).then_output(|| {
+        PutDeliveryDestinationOutput::builder()
+            .delivery_destination(
+                DeliveryDestination::builder().name("dest").arn(DEST_ARN).delivery_destination_type(DeliveryDestinationType::S3).build(),
+            )
+            .build()
+    });
+    let policy = mock!(Client::put_delivery_destination_policy).then_error(|| {
+        PutDeliveryDestinationPolicyError::ValidationException(
+            ValidationException::builder()
+                .message("Invalid policy document")
+                .meta(ErrorMetadata::builder().code("ValidationException").message("Invalid policy document").build())
+                .build(),
+        )
+    });
+    let undo = mock!(Client::delete_delivery_destination)
+        .match_requests(|req| req.name() == Some("dest"))
+        .then_output(|| DeleteDeliveryDestinationOutput::builder().build());
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&absent, &put, &policy, &undo]);
+    let props =
+        json!({"Name": "dest", "DestinationResourceArn": "arn:aws:s3:::bucket", "DeliveryDestinationPolicy": {"Version": "2012-10-17"}});
+    let err = run(client, "Custom::DeliveryDestination", Action::Create, props).await.unwrap_err();
+    assert_eq!(err.to_string(), "PutDeliveryDestinationPolicy failed: ValidationException: Invalid policy document");
+    assert_eq!(undo.num_calls(), 1, "the destination made by this failed Create is removed again");
 }

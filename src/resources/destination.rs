@@ -156,7 +156,16 @@ impl DeliveryDestination {
             .await?;
         let live = out.delivery_destination.ok_or_else(|| missing("PutDeliveryDestination"))?;
         if let Some(policy) = &self.policy {
-            put_policy(ctx, &self.name, policy).await?;
+            if let Err(e) = put_policy(ctx, &self.name, policy).await {
+                // The answer will be FAILED with a marker id, so CloudFormation would never delete
+                // this destination: undo it here rather than leave an orphan behind.
+                let undone =
+                    ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(&self.name).send()).await;
+                if let Err(undo) = undone {
+                    tracing::error!(name = %self.name, error = %undo, "could not remove the destination whose policy failed");
+                }
+                return Err(e);
+            }
         }
         Ok(self.outcome(&live))
     }
