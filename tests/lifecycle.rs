@@ -38,7 +38,7 @@ fn answer(stack: &Stack, event: Value) -> Answer {
     {
         assert_eq!(&body[field], want, "{field} echoed");
     }
-    assert!(body["Data"].as_object().map_or(true, |d| d.values().all(Value::is_string)), "Data values are strings: {body}");
+    assert!(body["Data"].as_object().is_none_or(|d| d.values().all(Value::is_string)), "Data values are strings: {body}");
     assert!(answer.response.is_some(), "CloudFormation could read it: {body}");
     answer
 }

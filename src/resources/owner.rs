@@ -26,24 +26,6 @@ impl Owner {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn owns_needs_both_tags_to_match() {
-        let owner = Owner { stack_id: "arn:stack/a".into(), logical_id: "Src".into() };
-        let tags: HashMap<String, String> = owner.tags().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        assert!(owner.owns(Some(&tags)));
-        let other = Owner { stack_id: "arn:stack/b".into(), logical_id: "Src".into() };
-        assert!(!other.owns(Some(&tags)));
-        let other = Owner { stack_id: "arn:stack/a".into(), logical_id: "Other".into() };
-        assert!(!other.owns(Some(&tags)));
-        assert!(!owner.owns(None));
-        assert!(!owner.owns(Some(&HashMap::new())));
-    }
-}
-
 /// What Create (or Delete) found under the name it was given.
 pub enum Found<T> {
     Nothing,
@@ -60,5 +42,23 @@ impl<T> Found<T> {
             Some(r) if owner.owns(tags(&r)) => Found::Ours(r),
             Some(r) => Found::Foreign(r),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owns_needs_both_tags_to_match() {
+        let owner = Owner { stack_id: "arn:stack/a".into(), logical_id: "Src".into() };
+        let tags: HashMap<String, String> = owner.tags().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert!(owner.owns(Some(&tags)));
+        let other = Owner { stack_id: "arn:stack/b".into(), logical_id: "Src".into() };
+        assert!(!other.owns(Some(&tags)));
+        let other = Owner { stack_id: "arn:stack/a".into(), logical_id: "Other".into() };
+        assert!(!other.owns(Some(&tags)));
+        assert!(!owner.owns(None));
+        assert!(!owner.owns(Some(&HashMap::new())));
     }
 }
