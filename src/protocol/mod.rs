@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponseStatus as Status;
 use lambda_runtime::LambdaEvent;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::logs::Logs;
@@ -67,10 +68,27 @@ impl Handler {
         Handler { logs, sender: ResponseSender::new(), allowed }
     }
 
-    /// The Lambda entry point.
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Unanswered> {
+    /// The Lambda entry point. The payload arrives raw so that an event too deeply nested for
+    /// `serde_json::Value` (128 levels) still reaches us and is answered instead of being dropped.
+    pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Value, Unanswered> {
         let deadline = instant_of(event.context.deadline);
-        self.handle_event(event.payload, deadline).await
+        self.handle_raw(&event.payload, deadline).await
+    }
+
+    /// Reads the raw event; one that cannot be read whole is answered FAILED from its top-level
+    /// fields (ResponseURL and ids), with no AWS call.
+    pub async fn handle_raw(&self, raw: &RawValue, deadline: Instant) -> Result<Value, Unanswered> {
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(payload) => self.handle_event(payload, deadline).await,
+            Err(e) => {
+                let started = Instant::now();
+                let top_level = top_level_strings(raw);
+                let (envelope, url) = self.admit(&top_level)?;
+                let reason = Error::InvalidRequest(format!("the event could not be read: {}", crate::props::shorten(&e.to_string(), 200)));
+                let (_, put_deadline) = split_budget(started, deadline);
+                self.respond(&envelope, &url, started, put_deadline, Err(reason)).await
+            }
+        }
     }
 
     /// Answers one event against CloudWatch Logs.
@@ -93,30 +111,45 @@ impl Handler {
         Fut: Future<Output = Result<Outcome, Error>> + Send + 'static,
     {
         let started = Instant::now();
-        let Some(envelope) = Envelope::read(&payload) else {
-            tracing::error!("{}", Unanswered::NoResponseUrl);
-            return Err(Unanswered::NoResponseUrl);
-        };
-        let url = match ResponseUrl::parse(&envelope.response_url, &self.allowed) {
-            Ok(url) => url,
-            Err(refused) => {
-                tracing::error!(request_type = %envelope.request_type, logical_id = %envelope.logical_id, "{refused}; nothing was done and no answer was sent");
-                return Err(refused.into());
-            }
-        };
-
+        let (envelope, url) = self.admit(&payload)?;
         let (op_deadline, put_deadline) = split_budget(started, deadline);
         let result = match parse_request(payload) {
             Ok(request) => run_guarded(operation(request, op_deadline), started, op_deadline).await,
             Err(e) => Err(e),
         };
+        self.respond(&envelope, &url, started, put_deadline, result).await
+    }
+
+    /// The fields to answer with and the ResponseURL, if it may be answered at all.
+    fn admit(&self, payload: &Value) -> Result<(Envelope, ResponseUrl), Unanswered> {
+        let Some(envelope) = Envelope::read(payload) else {
+            tracing::error!("{}", Unanswered::NoResponseUrl);
+            return Err(Unanswered::NoResponseUrl);
+        };
+        match ResponseUrl::parse(&envelope.response_url, &self.allowed) {
+            Ok(url) => Ok((envelope, url)),
+            Err(refused) => {
+                tracing::error!(request_type = %envelope.request_type, logical_id = %envelope.logical_id, "{refused}; nothing was done and no answer was sent");
+                Err(refused.into())
+            }
+        }
+    }
+
+    /// Builds the one answer for `result`, PUTs it and logs the outcome.
+    async fn respond(
+        &self,
+        envelope: &Envelope,
+        url: &ResponseUrl,
+        started: Instant,
+        put_deadline: Instant,
+        result: Result<Outcome, Error>,
+    ) -> Result<Value, Unanswered> {
         let response = match &result {
-            Ok(outcome) => success(&envelope, outcome),
-            Err(e) => failure(&envelope, &e.to_string()),
+            Ok(outcome) => success(envelope, outcome),
+            Err(e) => failure(envelope, &e.to_string()),
         };
         let status = if response.status == Status::Success { "SUCCESS" } else { "FAILED" };
-        let body = to_body(&response);
-        let sent = self.sender.put(&url, body, put_deadline).await;
+        let sent = self.sender.put(url, to_body(&response), put_deadline).await;
         let duration_ms = started.elapsed().as_millis() as u64;
         let reason = response.reason.as_deref().unwrap_or_default();
         match &sent {
@@ -132,6 +165,14 @@ impl Handler {
         sent?;
         Ok(serde_json::to_value(&response).unwrap_or(Value::Null))
     }
+}
+
+/// The top-level string fields of an event that cannot be read whole (each value stays raw, so
+/// nesting depth does not matter).
+fn top_level_strings(raw: &RawValue) -> Value {
+    let fields: std::collections::HashMap<String, Box<RawValue>> = serde_json::from_str(raw.get()).unwrap_or_default();
+    let strings = fields.into_iter().filter_map(|(k, v)| serde_json::from_str::<String>(v.get()).ok().map(|s| (k, Value::String(s))));
+    Value::Object(strings.collect())
 }
 
 /// Runs the operation as its own task: a panic or an overrun becomes an error, never a lost answer.

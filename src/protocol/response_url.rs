@@ -80,9 +80,7 @@ impl ResponseUrl {
             "http" => return Err(refuse(shown, "plain http is only allowed for hosts listed in CFN_RESPONSE_ALLOWED_HOSTS")),
             _ => return Err(refuse(shown, "only https URLs are answered")),
         }
-        let is_s3 = matches!(url.host(), Some(url::Host::Domain(_)))
-            && port.is_none()
-            && S3_HOST_SUFFIXES.iter().any(|s| host.to_ascii_lowercase().ends_with(s));
+        let is_s3 = matches!(url.host(), Some(url::Host::Domain(_))) && port.is_none() && is_s3_host(host);
         if !(is_s3 || configured) {
             return Err(refuse(
                 shown,
@@ -95,6 +93,16 @@ impl ResponseUrl {
     pub fn url(&self) -> &Url {
         &self.0
     }
+}
+
+/// `*.amazonaws.com(.cn)` with an S3 label before the suffix: `bucket.s3.amazonaws.com`,
+/// `bucket.s3.us-east-1.amazonaws.com`, `s3-us-west-2.amazonaws.com`, `s3-fips...`.
+fn is_s3_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let Some(prefix) = S3_HOST_SUFFIXES.iter().find_map(|suffix| host.strip_suffix(suffix)) else {
+        return false;
+    };
+    prefix.split('.').any(|label| label == "s3" || label.starts_with("s3-"))
 }
 
 impl fmt::Display for ResponseUrl {
@@ -111,11 +119,16 @@ impl fmt::Debug for ResponseUrl {
 
 /// scheme://host[:port]/path, with `?<redacted>` standing for any query.
 pub fn redact(url: &Url) -> String {
-    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    use crate::props::shorten;
+    if url.cannot_be_a_base() {
+        // data:, mailto:, urn: ... everything after the scheme is opaque and may hold a secret.
+        return format!("{}:<redacted>", shorten(url.scheme(), 20));
+    }
+    let mut shown = format!("{}://{}", shorten(url.scheme(), 20), shorten(url.host_str().unwrap_or(""), 100));
     if let Some(port) = url.port() {
         shown.push_str(&format!(":{port}"));
     }
-    shown.push_str(&crate::props::shorten(url.path(), 200));
+    shown.push_str(&shorten(url.path(), 200));
     if url.query().is_some() {
         shown.push_str("?<redacted>");
     }
@@ -148,6 +161,8 @@ mod tests {
             format!("https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws%3Acloudformation/x?{SIG}"),
             format!("https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x?{SIG}"),
             format!("https://bucket.s3.us-west-2.amazonaws.com:443/x?{SIG}"),
+            format!("https://s3-external-1.amazonaws.com/bucket/x?{SIG}"),
+            format!("https://bucket.s3.dualstack.eu-west-1.amazonaws.com/x?{SIG}"),
         ] {
             assert!(check(&url, "").is_ok(), "{url}");
         }
@@ -162,6 +177,10 @@ mod tests {
             format!("https://bucket.s3.amazonaws.com.evil.example/x?{SIG}"),
             format!("https://bucket.s3.amazonaws.com:8443/x?{SIG}"),
             format!("https://amazonaws.com/x?{SIG}"),
+            format!("https://abc123.execute-api.us-east-1.amazonaws.com/x?{SIG}"),
+            format!("https://s3x.amazonaws.com/x?{SIG}"),
+            format!("data:text/plain,{SIG}"),
+            format!("mailto:x@example.com?{SIG}"),
             format!("https://evil.example/x?{SIG}"),
             format!("https://10.0.0.1/x?{SIG}"),
             format!("https://169.254.169.254/x?{SIG}"),
@@ -200,5 +219,8 @@ mod tests {
         assert_eq!(url.to_string(), "https://b.s3.amazonaws.com/path/to?<redacted>");
         assert!(!format!("{url:?}").contains("deadbeef"));
         assert_eq!(redact_raw("htp:/x?sig=1"), "htp:/x<redacted>");
+        assert_eq!(redact(&Url::parse(&format!("data:text/plain,{SIG}")).unwrap()), "data:<redacted>");
+        let long_host = format!("https://{}.s3.amazonaws.com/x", "a".repeat(5000));
+        assert!(redact(&Url::parse(&long_host).unwrap()).len() < 400);
     }
 }

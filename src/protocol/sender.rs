@@ -45,12 +45,7 @@ impl ResponseSender {
         loop {
             attempt += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let request = self
-                .http
-                .put(url.url().clone())
-                .header(CONTENT_TYPE, "")
-                .body(body.clone())
-                .timeout(attempt_timeout(remaining));
+            let request = self.http.put(url.url().clone()).header(CONTENT_TYPE, "").body(body.clone()).timeout(attempt_timeout(remaining));
             let (last, retryable) = match request.send().await {
                 Ok(resp) if resp.status().is_success() => return Ok(attempt),
                 Ok(resp) => {
@@ -59,7 +54,7 @@ impl ResponseSender {
                     let code = s3_error_code(&resp.text().await.unwrap_or_default());
                     (format!("HTTP {status}{code}"), is_retryable(status))
                 }
-                Err(e) => (e.without_url().to_string(), true),
+                Err(e) => (error_chain(&e.without_url()), true),
             };
             let delay = retryable.then(|| backoff::delay_within(attempt, BASE_DELAY, MAX_DELAY, deadline)).flatten();
             match delay {
@@ -82,6 +77,21 @@ impl Default for ResponseSender {
 /// Half of what remains (1–10 s): a hung attempt still leaves time for another one.
 fn attempt_timeout(remaining: Duration) -> Duration {
     (remaining / 2).clamp(Duration::from_secs(1), ATTEMPT_TIMEOUT).min(remaining).max(Duration::from_millis(50))
+}
+
+/// "error sending request: operation timed out": the causes say what happened.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn is_retryable(status: StatusCode) -> bool {
