@@ -4,7 +4,7 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -351,6 +351,25 @@ fn invalid(msg: &str) -> io::Error {
 
 fn eof() -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed mid-message")
+}
+
+/// State shared by a server's connection threads and its owner; `changed` wakes waiters.
+pub struct Shared<T> {
+    inner: Mutex<T>,
+    pub changed: Condvar,
+}
+
+impl<T: Default> Default for Shared<T> {
+    fn default() -> Self {
+        Shared { inner: Mutex::new(T::default()), changed: Condvar::new() }
+    }
+}
+
+impl<T> Shared<T> {
+    /// The lock, even after a panicking holder: test servers keep serving.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 #[cfg(test)]

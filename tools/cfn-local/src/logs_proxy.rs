@@ -1,10 +1,10 @@
 //! A counting forward proxy between the function and moto: counts Logs API calls per operation
 //! and injects the failures moto never produces (throttling, 503, transient conflicts, hangs).
 
-use crate::http::{self, Request, Response, Server};
+use crate::http::{self, Request, Response, Server, Shared};
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
@@ -36,17 +36,7 @@ struct Inner {
     stopping: bool,
 }
 
-#[derive(Default)]
-struct State {
-    inner: Mutex<Inner>,
-    changed: Condvar,
-}
-
-impl State {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+type State = Shared<Inner>;
 
 /// The proxy. Give [`LogsProxy::endpoint`] to the function as `AWS_ENDPOINT_URL`.
 pub struct LogsProxy {

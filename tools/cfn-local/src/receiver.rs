@@ -3,12 +3,12 @@
 //! It records every PUT exactly as received (Content-Type, Content-Length, body) so tests can
 //! check the rules a real presigned URL enforces, and can fail or hang to test retries.
 
-use crate::http::{Request, Response, Server};
+use crate::http::{Request, Response, Server, Shared};
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Put into every URL as `X-Amz-Signature`: grep a log for it to prove the query string
@@ -78,17 +78,7 @@ struct Inner {
     stopping: bool,
 }
 
-#[derive(Default)]
-struct State {
-    inner: Mutex<Inner>,
-    changed: Condvar,
-}
-
-impl State {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+type State = Shared<Inner>;
 
 /// A local ResponseURL endpoint. See [`Receiver::url`].
 pub struct Receiver {

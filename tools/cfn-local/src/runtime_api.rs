@@ -3,12 +3,12 @@
 //!
 //! Real Lambda freezes the process between invocations; here it just keeps long-polling.
 
-use crate::http::{Request, Response, Server};
+use crate::http::{Request, Response, Server, Shared};
 use crate::ids;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:cfn-logs-delivery";
@@ -76,17 +76,7 @@ struct Inner {
     stopping: bool,
 }
 
-#[derive(Default)]
-struct State {
-    inner: Mutex<Inner>,
-    changed: Condvar,
-}
-
-impl State {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+type State = Shared<Inner>;
 
 /// The emulator. Give [`RuntimeApi::addr`] to the function as `AWS_LAMBDA_RUNTIME_API`.
 pub struct RuntimeApi {
