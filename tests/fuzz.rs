@@ -25,6 +25,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use cfn_logs_delivery::protocol::{AllowedHosts, ResponseUrl};
+use cfn_logs_delivery::resources::{Delivery, DeliveryDestination, DeliverySource, Resource};
 use common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
@@ -57,24 +58,10 @@ const TOP_FIELDS: &[&str] = &[
     "ServiceToken",
 ];
 
-const PROPS: &[&str] = &[
-    "Name",
-    "ResourceArn",
-    "LogType",
-    "Tags",
-    "DestinationResourceArn",
-    "OutputFormat",
-    "DeliveryDestinationType",
-    "DeliveryDestinationPolicy",
-    "DeliverySourceName",
-    "DeliveryDestinationArn",
-    "RecordFields",
-    "FieldDelimiter",
-    "S3SuffixPath",
-    "S3EnableHiveCompatiblePath",
-    "ServiceToken",
-    "ServiceTimeout",
-];
+/// Every property name of every kind, and CloudFormation's own.
+fn all_props() -> Vec<&'static str> {
+    [DeliverySource::PROPERTIES, DeliveryDestination::PROPERTIES, Delivery::PROPERTIES, &["ServiceToken", "ServiceTimeout"][..]].concat()
+}
 
 /// Strings that mean something to some part of the handler.
 const MEANINGFUL: &[&str] = &[
@@ -130,7 +117,7 @@ fn arb_string() -> impl Strategy<Value = String> {
 }
 
 fn arb_key() -> impl Strategy<Value = String> {
-    prop_oneof![3 => prop::sample::select(PROPS).prop_map(String::from), 1 => prop::sample::select(&["Key", "Value"][..]).prop_map(String::from), 1 => arb_string()]
+    prop_oneof![3 => prop::sample::select(all_props()).prop_map(String::from), 1 => prop::sample::select(&["Key", "Value"][..]).prop_map(String::from), 1 => arb_string()]
 }
 
 fn arb_leaf() -> impl Strategy<Value = Value> {
@@ -202,7 +189,7 @@ fn arb_mutation() -> impl Strategy<Value = Mutation> {
         4 => (arb_top_field(), prop_oneof![arb_json(), arb_string().prop_map(Value::String)]).prop_map(|(k, v)| Mutation::SetTop(k, v)),
         2 => arb_top_field().prop_map(Mutation::RemoveTop),
         6 => (arb_key(), arb_value()).prop_map(|(k, v)| Mutation::SetProp(k, v)),
-        2 => prop::sample::select(PROPS).prop_map(|k| Mutation::RemoveProp(k.into())),
+        2 => prop::sample::select(all_props()).prop_map(|k| Mutation::RemoveProp(k.into())),
         1 => arb_json().prop_map(Mutation::SetOldProps),
         1 => arb_json().prop_map(Mutation::Replace),
     ]

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use cfn_local::{Answer, Invocation, Outcome, Stack, FAKE_SIGNATURE};
 use cfn_logs_delivery::protocol::{AllowedHosts, ResponseUrl};
+use cfn_logs_delivery::resources::{Delivery, DeliveryDestination, DeliverySource, Resource};
 use common::*;
 use serde_json::{json, Value};
 
@@ -327,25 +328,9 @@ fn deeply_nested_properties_are_still_answered() {
 fn every_property_with_wrong_types_is_refused_before_any_call() {
     let stack = start_stack(&[]);
     let kinds = [
-        (SOURCE, source_props("wt-src"), &["Name", "ResourceArn", "LogType", "Tags"][..]),
-        (
-            DESTINATION,
-            destination_props("wt-dest"),
-            &["Name", "DestinationResourceArn", "OutputFormat", "DeliveryDestinationType", "DeliveryDestinationPolicy", "Tags"][..],
-        ),
-        (
-            DELIVERY,
-            delivery_props("wt-src", "wt-dest"),
-            &[
-                "DeliverySourceName",
-                "DeliveryDestinationArn",
-                "RecordFields",
-                "FieldDelimiter",
-                "S3SuffixPath",
-                "S3EnableHiveCompatiblePath",
-                "Tags",
-            ][..],
-        ),
+        (SOURCE, source_props("wt-src"), DeliverySource::PROPERTIES),
+        (DESTINATION, destination_props("wt-dest"), DeliveryDestination::PROPERTIES),
+        (DELIVERY, delivery_props("wt-src", "wt-dest"), Delivery::PROPERTIES),
     ];
     let values = [
         json!(5),

@@ -31,20 +31,18 @@ pub struct Delivery {
 
 impl Resource for Delivery {
     const TYPE: &'static str = "Custom::Delivery";
+    const PROPERTIES: &'static [&'static str] = &[
+        "DeliverySourceName",
+        "DeliveryDestinationArn",
+        "RecordFields",
+        "FieldDelimiter",
+        "S3SuffixPath",
+        "S3EnableHiveCompatiblePath",
+        "Tags",
+    ];
 
     fn parse(properties: &Value) -> Result<Self, Error> {
-        let p = Props::new(
-            properties,
-            &[
-                "DeliverySourceName",
-                "DeliveryDestinationArn",
-                "RecordFields",
-                "FieldDelimiter",
-                "S3SuffixPath",
-                "S3EnableHiveCompatiblePath",
-                "Tags",
-            ],
-        )?;
+        let p = Props::new(properties, Self::PROPERTIES)?;
         let source_name = p.required_str("DeliverySourceName")?;
         check_name("DeliverySourceName", source_name)?;
         let destination_arn = p.required_str("DeliveryDestinationArn")?;

@@ -31,12 +31,11 @@ pub struct DeliveryDestination {
 
 impl Resource for DeliveryDestination {
     const TYPE: &'static str = "Custom::DeliveryDestination";
+    const PROPERTIES: &'static [&'static str] =
+        &["Name", "DestinationResourceArn", "OutputFormat", "DeliveryDestinationType", "DeliveryDestinationPolicy", "Tags"];
 
     fn parse(properties: &Value) -> Result<Self, Error> {
-        let p = Props::new(
-            properties,
-            &["Name", "DestinationResourceArn", "OutputFormat", "DeliveryDestinationType", "DeliveryDestinationPolicy", "Tags"],
-        )?;
+        let p = Props::new(properties, Self::PROPERTIES)?;
         let name = p.required_str("Name")?;
         check_name("Name", name)?;
         let output_format = p.optional_str("OutputFormat")?;

@@ -45,6 +45,8 @@ pub struct Ctx {
 /// One resource kind. `parse` validates the desired properties without any AWS call.
 pub trait Resource: Sized + Send + Sync {
     const TYPE: &'static str;
+    /// The property names the template may use (besides CloudFormation's ServiceToken/ServiceTimeout).
+    const PROPERTIES: &'static [&'static str];
     fn parse(properties: &Value) -> Result<Self, Error>;
     fn create(&self, ctx: &Ctx) -> impl Future<Output = Result<Outcome, Error>> + Send;
     /// Update the resource known as `physical_id` towards `self`; a different physical id in the

@@ -21,9 +21,10 @@ pub struct DeliverySource {
 
 impl Resource for DeliverySource {
     const TYPE: &'static str = "Custom::DeliverySource";
+    const PROPERTIES: &'static [&'static str] = &["Name", "ResourceArn", "LogType", "Tags"];
 
     fn parse(properties: &Value) -> Result<Self, Error> {
-        let p = Props::new(properties, &["Name", "ResourceArn", "LogType", "Tags"])?;
+        let p = Props::new(properties, Self::PROPERTIES)?;
         let name = p.required_str("Name")?;
         check_name("Name", name)?;
         let resource_arn = p.required_str("ResourceArn")?;
