@@ -5,6 +5,7 @@
 //! Everything is blocking std code (threads, `std::net`) on purpose: the harness must stay small,
 //! obvious, and independent of the async stack of the crate under test.
 
+pub mod bench;
 pub mod children;
 pub mod demo;
 pub mod events;

@@ -1,6 +1,6 @@
 //! `cfn-local`: run cfn-logs-delivery locally as Lambda and CloudFormation would.
 
-use cfn_local::{demo, lambda, replay};
+use cfn_local::{bench, demo, lambda, replay};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,6 +8,8 @@ const USAGE: &str = "\
 usage:
   cfn-local demo   [--binary PATH]              play the example stack's life against moto
   cfn-local invoke [--binary PATH] FILE|DIR...  replay CloudFormation event files
+  cfn-local bench  [--binary PATH] [--cold N] [--warm M]
+                                                cold start, latency, memory and size (defaults: 20 cold, 100 warm)
 
 --binary defaults to $CFN_LOGS_DELIVERY_BIN, else <workspace>/target/release/cfn-logs-delivery.
 RUST_LOG, if set, is passed to the function. moto_server: $MOTO_SERVER, .venv/bin, or PATH.";
@@ -16,21 +18,31 @@ RUST_LOG, if set, is passed to the function. moto_server: $MOTO_SERVER, .venv/bi
 struct Options {
     binary: PathBuf,
     rest: Vec<PathBuf>,
+    /// `--cold` / `--warm` (bench only).
+    cold: Option<usize>,
+    warm: Option<usize>,
+}
+
+fn count(flag: &str, value: Option<&String>) -> Result<usize, String> {
+    value.and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a number"))
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut binary = None;
     let mut rest = Vec::new();
+    let (mut cold, mut warm) = (None, None);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--binary" => binary = Some(PathBuf::from(it.next().ok_or("--binary needs a path")?)),
             s if s.starts_with("--binary=") => binary = Some(PathBuf::from(&s["--binary=".len()..])),
+            "--cold" => cold = Some(count("--cold", it.next())?),
+            "--warm" => warm = Some(count("--warm", it.next())?),
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
             s => rest.push(PathBuf::from(s)),
         }
     }
-    Ok(Options { binary: binary.unwrap_or_else(lambda::release_binary), rest })
+    Ok(Options { binary: binary.unwrap_or_else(lambda::release_binary), rest, cold, warm })
 }
 
 fn main() -> ExitCode {
@@ -53,13 +65,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if command != "bench" && (options.cold.is_some() || options.warm.is_some()) {
+        eprintln!("--cold and --warm are for bench only\n\n{USAGE}");
+        return ExitCode::from(2);
+    }
     let rust_log = std::env::var("RUST_LOG").ok();
     let env: Vec<(&str, &str)> = rust_log.iter().map(|v| ("RUST_LOG", v.as_str())).collect();
 
     let result = match command.as_str() {
         "demo" if options.rest.is_empty() => demo::run(&options.binary, &env),
         "invoke" if !options.rest.is_empty() => replay::run(&options.binary, &options.rest, &env),
-        // "bench" goes here.
+        "bench" if options.rest.is_empty() => {
+            let defaults = bench::Options::default();
+            let bench_options = bench::Options { cold: options.cold.unwrap_or(defaults.cold), warm: options.warm.unwrap_or(defaults.warm) };
+            bench::run(&options.binary, &bench_options, &env)
+        }
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,0 +1,657 @@
+//! `cfn-local bench`: how fast the function starts and answers, how much memory it holds and how
+//! big it ships, measured from the emulator side (nothing inside the function is instrumented).
+//!
+//! - **cold**: N fresh processes. Each: spawn → first `GET /runtime/invocation/next` (init), then
+//!   one Create → answer PUT received (first-event latency). Then the process is killed.
+//! - **warm**: one process; after one unmeasured Create/Delete pair, M events alternating Create
+//!   and Delete of delivery sources (invoke → answer PUT received), then its peak RSS (VmHWM).
+//! - **moto's own time**: the function's Logs calls go function → counting proxy → a timing
+//!   forwarder → moto; the forwarder adds up how long moto takes to answer each event's calls, so
+//!   every event's latency splits into moto's part and the rest (the function, the loopback hops,
+//!   the PUT). As a cross-check the harness also times the same calls sent straight to moto, and
+//!   a bare loopback PUT to the receiver.
+//! - **sizes**: the binary, and the binary zipped as `bootstrap` (what Lambda is given).
+//!
+//! Logs calls and PUTs per event are counted on the emulator side (proxy and receiver).
+
+use crate::children::ScratchDir;
+use crate::events;
+use crate::http::{self, Request, Response, Server};
+use crate::lambda::LambdaProcess;
+use crate::logs_proxy::LogsProxy;
+use crate::moto::Moto;
+use crate::receiver::Receiver;
+use crate::runtime_api::{Outcome, RuntimeApi};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const DEFAULT_COLD: usize = 20;
+pub const DEFAULT_WARM: usize = 100;
+
+/// The issue's targets.
+const INIT_TARGET: Duration = Duration::from_millis(10);
+const PEAK_RSS_TARGET_KB: u64 = 15 * 1024;
+const ZIP_TARGET_BYTES: u64 = 5 * 1000 * 1000;
+
+const FIRST_POLL_TIMEOUT: Duration = Duration::from_secs(10);
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
+const ANSWER_GRACE: Duration = Duration::from_secs(2);
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+const SOURCE: &str = "Custom::DeliverySource";
+const LOGICAL_ID: &str = "BenchSource";
+const ACCOUNT: &str = "123456789012";
+/// moto picks service and region from the credential scope; it does not check the signature.
+const LOGS_AUTHORIZATION: &str =
+    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0";
+
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Fresh processes started (init and first event measured on each).
+    pub cold: usize,
+    /// Events sent to one long-lived process.
+    pub warm: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { cold: DEFAULT_COLD, warm: DEFAULT_WARM }
+    }
+}
+
+/// Median and maximum of a set of samples.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stats {
+    pub median: Duration,
+    pub max: Duration,
+    pub n: usize,
+}
+
+/// `None` for no samples; the median of an even count is the mean of the middle two.
+pub fn stats(samples: &[Duration]) -> Option<Stats> {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let n = sorted.len();
+    let max = *sorted.last()?;
+    let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2 };
+    Some(Stats { median, max, n })
+}
+
+/// A forwarder in front of moto that adds up the time moto takes to answer (connect, request,
+/// response: one loopback round trip plus moto's work), per call.
+struct MotoClock {
+    server: Server,
+    calls: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl MotoClock {
+    fn start(upstream: &str) -> io::Result<MotoClock> {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let c = calls.clone();
+        let upstream = upstream.trim_end_matches('/').to_string();
+        let server = Server::start(move |req| {
+            let started = Instant::now();
+            let response = forward(&upstream, req);
+            c.lock().unwrap_or_else(|e| e.into_inner()).push(started.elapsed());
+            Some(response)
+        })?;
+        Ok(MotoClock { server, calls })
+    }
+
+    fn endpoint(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// The calls timed since the last `take`.
+    fn take(&self) -> Vec<Duration> {
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+fn forward(upstream: &str, req: &Request) -> Response {
+    let headers: Vec<(&str, &str)> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| !matches!(n.as_str(), "host" | "connection" | "content-length" | "transfer-encoding"))
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    match http::request(&req.method, &format!("{upstream}{}", req.target), &headers, &req.body, CALL_TIMEOUT) {
+        Ok((status, headers, body)) => Response { status, headers, body },
+        Err(e) => Response::new(502).body(e.to_string()),
+    }
+}
+
+/// One event's result, as seen from outside the function.
+struct Sent {
+    request_id: String,
+    /// Invocation queued → answer PUT received.
+    latency: Option<Duration>,
+    /// What moto took for this event's Logs calls.
+    moto: Duration,
+    problem: Option<String>,
+}
+
+/// Latencies of one kind of event, with moto's share of each.
+#[derive(Default)]
+struct Series {
+    latency: Vec<Duration>,
+    moto: Vec<Duration>,
+    /// latency − moto, per event.
+    overhead: Vec<Duration>,
+}
+
+impl Series {
+    fn push(&mut self, latency: Duration, moto: Duration) {
+        self.latency.push(latency);
+        self.moto.push(moto);
+        self.overhead.push(latency.saturating_sub(moto));
+    }
+
+    fn extend(&mut self, other: &Series) {
+        self.latency.extend(&other.latency);
+        self.moto.extend(&other.moto);
+        self.overhead.extend(&other.overhead);
+    }
+}
+
+/// Everything the run measured.
+#[derive(Default)]
+struct Results {
+    init: Vec<Duration>,
+    first_event: Series,
+    rss_after_first_event_kb: Vec<u64>,
+    first_event_calls: BTreeMap<String, usize>,
+    first_event_puts: usize,
+    rss_after_init_kb: Option<u64>,
+    warm_create: Series,
+    warm_delete: Series,
+    warm_calls: BTreeMap<String, usize>,
+    warm_puts: usize,
+    peak_rss_kb: Option<u64>,
+    /// moto's time per single Logs call made by the function (warm run).
+    moto_per_call: Vec<Duration>,
+    direct_create: Vec<Duration>,
+    direct_delete: Vec<Duration>,
+    loopback_put: Vec<Duration>,
+    binary_bytes: u64,
+    zip: Option<(u64, &'static str)>,
+    problems: Vec<String>,
+}
+
+/// Runs the benchmark against `binary`; `Ok(true)` if every event was answered SUCCESS. The
+/// targets are reported, not enforced: timings depend on the machine.
+pub fn run(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::Result<bool> {
+    if !binary.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} not found: build it with `cargo build --release --bin cfn-logs-delivery`", binary.display()),
+        ));
+    }
+    let options = Options { cold: options.cold, warm: options.warm.max(2) };
+    println!("cfn-local bench: {} ({} cold starts, {} warm events)", binary.display(), options.cold, options.warm);
+    println!("starting moto, its timing forwarder, the counting Logs proxy and the ResponseURL receiver");
+    let moto = Moto::start()?;
+    let clock = MotoClock::start(&moto.endpoint())?;
+    let proxy = LogsProxy::start(&clock.endpoint())?;
+    let receiver = Receiver::start()?;
+    let endpoint = proxy.endpoint();
+    let mut env: Vec<(&str, &str)> = vec![("AWS_ENDPOINT_URL", endpoint.as_str()), ("CFN_RESPONSE_ALLOWED_HOSTS", "127.0.0.1")];
+    env.extend_from_slice(extra_env);
+    // moto imports a service's code on its first call: keep that out of the first cold start.
+    warm_up(&moto)?;
+    let bench = Bench { binary, env: &env, moto: &moto, clock: &clock, proxy: &proxy, receiver: &receiver };
+
+    let mut results = Results { binary_bytes: std::fs::metadata(binary)?.len(), ..Results::default() };
+    bench.cold(options.cold, &mut results)?;
+    moto.reset()?;
+    bench.warm(options.warm, &mut results)?;
+    moto.reset()?;
+    bench.moto_alone((options.warm / 2).max(10), &mut results)?;
+    results.zip = match zip_bootstrap(binary) {
+        Ok(zip) => Some(zip),
+        Err(e) => {
+            println!("  could not zip the binary: {e}");
+            None
+        }
+    };
+
+    print_table(&results, &options);
+    let ok = results.problems.is_empty();
+    if !ok {
+        println!("\nproblems:");
+        for p in &results.problems {
+            println!("  - {p}");
+        }
+    }
+    println!("\n{}", if ok { "bench: every event answered SUCCESS" } else { "bench: SOME EVENTS WERE NOT ANSWERED AS EXPECTED" });
+    Ok(ok)
+}
+
+struct Bench<'a> {
+    binary: &'a Path,
+    env: &'a [(&'a str, &'a str)],
+    moto: &'a Moto,
+    clock: &'a MotoClock,
+    proxy: &'a LogsProxy,
+    receiver: &'a Receiver,
+}
+
+impl Bench<'_> {
+    /// A fresh function process and its own Runtime API, once it has asked for its first event.
+    fn start_function(&self) -> io::Result<(RuntimeApi, LambdaProcess, Duration)> {
+        let runtime = RuntimeApi::start()?;
+        let lambda = LambdaProcess::spawn(self.binary, &runtime.addr(), self.env)?;
+        let Some(first_poll) = runtime.wait_for_first_poll(FIRST_POLL_TIMEOUT) else {
+            return Err(io::Error::other(format!(
+                "the function did not poll for an event within {FIRST_POLL_TIMEOUT:?}; its log:\n{}",
+                lambda.log_text()
+            )));
+        };
+        let init = first_poll.saturating_duration_since(lambda.started_at);
+        Ok((runtime, lambda, init))
+    }
+
+    fn cold(&self, runs: usize, r: &mut Results) -> io::Result<()> {
+        println!("cold starts: {runs} × (spawn → first /next, then one Create)");
+        for i in 0..runs {
+            let (runtime, lambda, init) = self.start_function()?;
+            self.proxy.reset_counts();
+            let sent = self.send(&runtime, create_event(&format!("bench-cold-{i}"), i));
+            add_counts(&mut r.first_event_calls, &self.proxy.calls());
+            r.first_event_puts += self.receiver.attempts(&sent.request_id);
+            r.rss_after_first_event_kb.extend(lambda.peak_rss_kb());
+            r.init.push(init);
+            record(sent, "cold Create", &lambda, &mut r.first_event, &mut r.problems);
+        }
+        Ok(())
+    }
+
+    fn warm(&self, events: usize, r: &mut Results) -> io::Result<()> {
+        println!("warm: one process, 1 unmeasured Create/Delete pair, then {events} events (Create/Delete pairs)");
+        let (runtime, lambda, _) = self.start_function()?;
+        r.rss_after_init_kb = lambda.peak_rss_kb();
+        let mut primer = Series::default();
+        record(self.send(&runtime, create_event("bench-primer", 0)), "primer Create", &lambda, &mut primer, &mut r.problems);
+        record(self.send(&runtime, delete_event("bench-primer")), "primer Delete", &lambda, &mut primer, &mut r.problems);
+        self.proxy.reset_counts();
+        self.clock.take();
+        for i in 0..events {
+            let name = format!("bench-warm-{}", i / 2);
+            let (event, what, into) = if i % 2 == 0 {
+                (create_event(&name, i / 2), "warm Create", &mut r.warm_create)
+            } else {
+                (delete_event(&name), "warm Delete", &mut r.warm_delete)
+            };
+            let (sent, calls) = self.send_timed(&runtime, event);
+            r.moto_per_call.extend(calls);
+            r.warm_puts += self.receiver.attempts(&sent.request_id);
+            record(sent, what, &lambda, into, &mut r.problems);
+        }
+        r.warm_calls = self.proxy.calls();
+        r.peak_rss_kb = lambda.peak_rss_kb();
+        Ok(())
+    }
+
+    /// The calls a warm Create (Get → not found, Put) and Delete (Get, Delete) make, sent by the
+    /// harness straight to moto; and a bare PUT to the receiver.
+    fn moto_alone(&self, pairs: usize, r: &mut Results) -> io::Result<()> {
+        println!("cross-check: {pairs} × the same Logs calls sent straight to moto; {pairs} bare loopback PUTs");
+        let endpoint = self.moto.endpoint();
+        for i in 0..pairs {
+            let name = format!("bench-direct-{i}");
+            let get = json!({"name": name});
+            let (t_get, status) = timed_call(&endpoint, "GetDeliverySource", &get)?;
+            expect_status(status, 400, "GetDeliverySource (absent)")?;
+            let (t_put, status) = timed_call(&endpoint, "PutDeliverySource", &put_body(&name, i))?;
+            expect_status(status, 200, "PutDeliverySource")?;
+            let (t_get2, status) = timed_call(&endpoint, "GetDeliverySource", &get)?;
+            expect_status(status, 200, "GetDeliverySource")?;
+            let (t_del, status) = timed_call(&endpoint, "DeleteDeliverySource", &get)?;
+            expect_status(status, 200, "DeleteDeliverySource")?;
+            r.direct_create.push(t_get + t_put);
+            r.direct_delete.push(t_get2 + t_del);
+        }
+        let body = answer_like_body();
+        for i in 0..pairs {
+            let started = Instant::now();
+            let (status, _, _) = http::request("PUT", &self.receiver.url(&format!("bench-put-{i}")), &[], &body, CALL_TIMEOUT)?;
+            r.loopback_put.push(started.elapsed());
+            expect_status(status, 200, "loopback PUT")?;
+        }
+        Ok(())
+    }
+
+    fn send(&self, runtime: &RuntimeApi, event: Value) -> Sent {
+        self.send_timed(runtime, event).0
+    }
+
+    /// Sends one event (its ResponseURL pointed at the receiver), waits for its answer, and
+    /// returns it with moto's time for each of its Logs calls.
+    fn send_timed(&self, runtime: &RuntimeApi, event: Value) -> (Sent, Vec<Duration>) {
+        let mut event = event;
+        let wants_arn = event["RequestType"] == "Create";
+        let request_id = events::ensure_request_id(&mut event);
+        let event = events::with_response_url(event, &self.receiver.url(&request_id));
+        self.clock.take();
+        let invocation = runtime.invoke(event, INVOKE_TIMEOUT);
+        let answer = self.receiver.wait_for(&request_id, ANSWER_GRACE);
+        let calls = self.clock.take();
+        let latency = answer.as_ref().map(|a| a.received_at.saturating_duration_since(invocation.sent_at));
+        let problem = match (&invocation.outcome, &answer) {
+            (_, None) => Some(format!("no answer (invocation: {:?})", invocation.outcome)),
+            (Outcome::Response(_), Some(a)) if a.status().as_deref() == Some("SUCCESS") => {
+                (wants_arn && a.data("Arn").is_none()).then(|| "SUCCESS without Data.Arn".to_string())
+            }
+            (outcome, Some(a)) => Some(format!(
+                "answered {} ({}), invocation {outcome:?}",
+                a.status().unwrap_or_else(|| "?".into()),
+                a.reason().unwrap_or_default()
+            )),
+        };
+        let sent = Sent { request_id, latency, moto: calls.iter().sum(), problem };
+        (sent, calls)
+    }
+}
+
+fn record(sent: Sent, what: &str, lambda: &LambdaProcess, into: &mut Series, problems: &mut Vec<String>) {
+    match (sent.problem, sent.latency) {
+        (None, Some(latency)) => into.push(latency, sent.moto),
+        (problem, _) => {
+            let log = lambda.log_text();
+            let tail: Vec<&str> = log.lines().rev().take(5).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            problems.push(format!("{what}: {}; function log tail: {}", problem.unwrap_or_default(), tail.join(" | ")));
+        }
+    }
+}
+
+fn warm_up(moto: &Moto) -> io::Result<()> {
+    let endpoint = moto.endpoint();
+    let get = json!({"name": "bench-warm-up"});
+    for _ in 0..3 {
+        timed_call(&endpoint, "GetDeliverySource", &get)?;
+        timed_call(&endpoint, "PutDeliverySource", &put_body("bench-warm-up", 0))?;
+        timed_call(&endpoint, "DeleteDeliverySource", &get)?;
+    }
+    moto.reset()
+}
+
+fn source_props(name: &str, n: usize) -> Value {
+    json!({
+        "Name": name,
+        "ResourceArn": format!("arn:aws:cloudfront::{ACCOUNT}:distribution/EBENCH{n:08}"),
+        "LogType": "ACCESS_LOGS",
+        "Tags": [{"Key": "team", "Value": "platform"}],
+    })
+}
+
+fn create_event(name: &str, n: usize) -> Value {
+    events::create(SOURCE, LOGICAL_ID, source_props(name, n), "http://127.0.0.1:9/cfn-response/pending")
+}
+
+fn delete_event(name: &str) -> Value {
+    events::delete(SOURCE, LOGICAL_ID, name, source_props(name, 0), "http://127.0.0.1:9/cfn-response/pending")
+}
+
+/// What the function's PutDeliverySource carries (ownership tags included).
+fn put_body(name: &str, n: usize) -> Value {
+    json!({
+        "name": name,
+        "resourceArn": format!("arn:aws:cloudfront::{ACCOUNT}:distribution/EBENCH{n:08}"),
+        "logType": "ACCESS_LOGS",
+        "tags": {
+            "team": "platform",
+            "cfn-logs-delivery:stack-id": events::STACK_ID,
+            "cfn-logs-delivery:logical-id": LOGICAL_ID,
+        },
+    })
+}
+
+/// A body the size of a real Create answer.
+fn answer_like_body() -> Vec<u8> {
+    json!({
+        "Status": "SUCCESS", "PhysicalResourceId": "bench-warm-0", "StackId": events::STACK_ID,
+        "RequestId": crate::ids::fresh_uuid(), "LogicalResourceId": LOGICAL_ID, "NoEcho": false,
+        "Data": {
+            "Arn": format!("arn:aws:logs:us-east-1:{ACCOUNT}:delivery-source:bench-warm-0"), "Name": "bench-warm-0",
+            "Service": "cloudfront", "LogType": "ACCESS_LOGS",
+            "ResourceArn": format!("arn:aws:cloudfront::{ACCOUNT}:distribution/EBENCH00000000"),
+        },
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// One Logs JSON call from the harness (a fresh loopback connection, as the function makes).
+fn timed_call(endpoint: &str, operation: &str, body: &Value) -> io::Result<(Duration, u16)> {
+    let target = format!("Logs_20140328.{operation}");
+    let headers =
+        [("X-Amz-Target", target.as_str()), ("Content-Type", "application/x-amz-json-1.1"), ("Authorization", LOGS_AUTHORIZATION)];
+    let body = body.to_string();
+    let started = Instant::now();
+    let (status, _, _) = http::request("POST", &format!("{endpoint}/"), &headers, body.as_bytes(), CALL_TIMEOUT)?;
+    Ok((started.elapsed(), status))
+}
+
+fn expect_status(got: u16, want: u16, what: &str) -> io::Result<()> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!("{what} answered HTTP {got}, expected {want}")))
+    }
+}
+
+fn add_counts(total: &mut BTreeMap<String, usize>, more: &BTreeMap<String, usize>) {
+    for (op, n) in more {
+        *total.entry(op.clone()).or_default() += n;
+    }
+}
+
+/// Zips the binary as `bootstrap` (what a `provided.al2023` function is given); returns the zip
+/// size and the tool used. The `zip` CLI when present, else Python's zipfile module with deflate
+/// (`python3 -m zipfile -c` would store the file uncompressed and overstate the size).
+pub fn zip_bootstrap(binary: &Path) -> io::Result<(u64, &'static str)> {
+    let dir = ScratchDir::new("bench-zip")?;
+    std::fs::copy(binary, dir.path().join("bootstrap"))?;
+    let zip = dir.path().join("bootstrap.zip");
+    let tool = match Command::new("zip").args(["-q", "-X", "bootstrap.zip", "bootstrap"]).current_dir(dir.path()).status() {
+        Ok(s) if s.success() => "zip CLI, deflate level 6",
+        Ok(s) => return Err(io::Error::other(format!("zip exited with {s}"))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let script = "import sys, zipfile\n\
+                          with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n    z.write(sys.argv[2], 'bootstrap')";
+            let status = Command::new("python3").args(["-c", script, "bootstrap.zip", "bootstrap"]).current_dir(dir.path()).status()?;
+            if !status.success() {
+                return Err(io::Error::other(format!("python3 zipfile exited with {status}")));
+            }
+            "python3 zipfile module, deflate (no zip CLI)"
+        }
+        Err(e) => return Err(e),
+    };
+    Ok((std::fs::metadata(&zip)?.len(), tool))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn mb_kb(kb: u64) -> String {
+    format!("{:.1} MB", kb as f64 / 1024.0)
+}
+
+fn mb_bytes(bytes: u64) -> String {
+    format!("{:.2} MB", bytes as f64 / 1_000_000.0)
+}
+
+/// (calls per event, the per-operation totals).
+fn per_event(counts: &BTreeMap<String, usize>, events: usize) -> (String, String) {
+    let total: usize = counts.values().sum();
+    let detail: Vec<String> = counts.iter().map(|(op, n)| format!("{op} {n}")).collect();
+    (format!("{:.2}", total as f64 / events.max(1) as f64), detail.join(", "))
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
+type Row = [String; 5];
+
+fn timing_row(label: &str, samples: &[Duration], note: String) -> Row {
+    match stats(samples) {
+        Some(s) => [label.to_string(), ms(s.median), ms(s.max), s.n.to_string(), note],
+        None => [label.to_string(), "-".into(), "-".into(), "0".into(), note],
+    }
+}
+
+fn value_row(label: &str, value: String, n: String, note: String) -> Row {
+    [label.to_string(), value, String::new(), n, note]
+}
+
+fn print_table(r: &Results, options: &Options) {
+    let median = |v: &[Duration]| stats(v).map(|s| s.median);
+    let mut warm = Series::default();
+    warm.extend(&r.warm_create);
+    warm.extend(&r.warm_delete);
+    let init_ok = median(&r.init).is_some_and(|m| m <= INIT_TARGET);
+    // The issue's bound: no more than one Logs round trip and one PUT above moto's own time.
+    let budget = median(&r.moto_per_call).zip(median(&r.loopback_put)).map(|(call, put)| call + put);
+    let overhead_note = match (median(&warm.overhead), budget) {
+        (Some(o), Some(b)) => format!("≤ one Logs call + one PUT ({}) median: {}", ms(b), verdict(o <= b)),
+        _ => String::new(),
+    };
+    let mut rows: Vec<Row> = vec![
+        timing_row("init (spawn → first /next)", &r.init, format!("≤ {} median: {}", ms(INIT_TARGET), verdict(init_ok))),
+        timing_row("first event (invoke → answer PUT)", &r.first_event.latency, "a Create; clients built here".into()),
+        timing_row("  of which moto", &r.first_event.moto, String::new()),
+        timing_row("  the rest (function, hops, PUT)", &r.first_event.overhead, String::new()),
+        timing_row("warm event (invoke → answer PUT)", &warm.latency, "Create / Delete pairs".into()),
+        timing_row("  Create (Get + Put)", &r.warm_create.latency, String::new()),
+        timing_row("  Delete (Get + Delete)", &r.warm_delete.latency, String::new()),
+        timing_row("  of which moto", &warm.moto, "timed between proxy and moto".into()),
+        timing_row("  the rest (function, hops, PUT)", &warm.overhead, overhead_note),
+        timing_row("moto: one Logs call", &r.moto_per_call, "the function's calls".into()),
+        timing_row("moto direct: Create's 2 calls", &r.direct_create, "cross-check: harness → moto".into()),
+        timing_row("moto direct: Delete's 2 calls", &r.direct_delete, "cross-check: harness → moto".into()),
+        timing_row("loopback PUT (harness → receiver)", &r.loopback_put, String::new()),
+    ];
+
+    let mut first_rss = r.rss_after_first_event_kb.clone();
+    first_rss.sort_unstable();
+    let show_kb = |kb: Option<u64>| kb.map(mb_kb).unwrap_or_else(|| "-".into());
+    rows.push(value_row("peak RSS after init", show_kb(r.rss_after_init_kb), "1".into(), String::new()));
+    rows.push([
+        "peak RSS after 1 event (cold runs)".into(),
+        show_kb(first_rss.get(first_rss.len().saturating_sub(1) / 2).copied()),
+        show_kb(first_rss.last().copied()),
+        first_rss.len().to_string(),
+        String::new(),
+    ]);
+    let rss_ok = r.peak_rss_kb.is_some_and(|kb| kb <= PEAK_RSS_TARGET_KB);
+    rows.push(value_row(
+        &format!("peak RSS (VmHWM) after {} warm events", options.warm),
+        show_kb(r.peak_rss_kb),
+        "1".into(),
+        format!("≤ {}: {}", mb_kb(PEAK_RSS_TARGET_KB), verdict(rss_ok)),
+    ));
+    rows.push(value_row("binary size", mb_bytes(r.binary_bytes), String::new(), format!("{} bytes", r.binary_bytes)));
+    rows.push(match r.zip {
+        Some((bytes, tool)) => value_row(
+            "bootstrap zip",
+            mb_bytes(bytes),
+            String::new(),
+            format!("≤ {}: {} ({bytes} bytes, {tool})", mb_bytes(ZIP_TARGET_BYTES), verdict(bytes <= ZIP_TARGET_BYTES)),
+        ),
+        None => value_row("bootstrap zip", "-".into(), String::new(), "zip failed".into()),
+    });
+    let (per, detail) = per_event(&r.warm_calls, options.warm);
+    rows.push(value_row("Logs calls per warm event", per, warm.latency.len().to_string(), detail));
+    let puts = format!("{:.2}", r.warm_puts as f64 / options.warm as f64);
+    rows.push(value_row("PUTs per warm event", puts, options.warm.to_string(), "receiver attempts".into()));
+    let (per, detail) = per_event(&r.first_event_calls, options.cold);
+    rows.push(value_row("Logs calls per first event", per, options.cold.to_string(), detail));
+    let puts = format!("{:.2}", r.first_event_puts as f64 / options.cold.max(1) as f64);
+    rows.push(value_row("PUTs per first event", puts, options.cold.to_string(), "receiver attempts".into()));
+
+    let headers: Row = ["metric", "median", "max", "n", "target / notes"].map(String::from);
+    let mut widths = headers.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: &Row| {
+        let cells: Vec<String> = cols.iter().zip(widths).map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count()))).collect();
+        println!("| {} |", cells.join(" | "));
+    };
+    println!();
+    line(&headers);
+    println!("|{}|", widths.map(|w| "-".repeat(w + 2)).join("|"));
+    for row in &rows {
+        line(row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_max() {
+        let d = Duration::from_millis;
+        assert_eq!(stats(&[]), None);
+        assert_eq!(stats(&[d(5), d(1), d(3)]), Some(Stats { median: d(3), max: d(5), n: 3 }));
+        assert_eq!(stats(&[d(4), d(1), d(2), d(10)]), Some(Stats { median: d(3), max: d(10), n: 4 }));
+    }
+
+    #[test]
+    fn overhead_is_latency_minus_moto() {
+        let d = Duration::from_millis;
+        let mut s = Series::default();
+        s.push(d(7), d(4));
+        s.push(d(3), d(5));
+        assert_eq!(s.overhead, vec![d(3), d(0)]);
+    }
+
+    #[test]
+    fn zips_a_file_as_bootstrap() {
+        let dir = ScratchDir::new("test").unwrap();
+        let file = dir.path().join("some-binary");
+        std::fs::write(&file, vec![b'a'; 100_000]).unwrap();
+        let (bytes, tool) = zip_bootstrap(&file).unwrap();
+        assert!(bytes > 0 && bytes < 10_000, "{bytes} bytes with {tool}");
+    }
+
+    #[test]
+    fn the_clock_times_forwarded_calls() {
+        let upstream = Server::start(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            Some(Response::new(200).body("ok"))
+        })
+        .unwrap();
+        let clock = MotoClock::start(&upstream.base_url()).unwrap();
+        let (status, _, body) = http::request("POST", &format!("{}/x", clock.endpoint()), &[], b"{}", CALL_TIMEOUT).unwrap();
+        assert_eq!((status, body.as_slice()), (200, b"ok".as_slice()));
+        let calls = clock.take();
+        assert_eq!(calls.len(), 1);
+        assert!(calls[0] >= Duration::from_millis(20), "{calls:?}");
+        assert!(clock.take().is_empty());
+    }
+
+    #[test]
+    fn events_are_realistic() {
+        let c = create_event("bench-x", 3);
+        assert_eq!(c["RequestType"], "Create");
+        assert_eq!(c["ResourceProperties"]["Name"], "bench-x");
+        let d = delete_event("bench-x");
+        assert_eq!(d["PhysicalResourceId"], "bench-x");
+    }
+}
