@@ -16,9 +16,9 @@
 
 use crate::children::ScratchDir;
 use crate::events;
-use crate::http::{self, Request, Response, Server};
+use crate::http::{self, Server};
 use crate::lambda::LambdaProcess;
-use crate::logs_proxy::LogsProxy;
+use crate::logs_proxy::{self, LogsProxy};
 use crate::moto::Moto;
 use crate::receiver::Receiver;
 use crate::runtime_api::{Outcome, RuntimeApi};
@@ -96,7 +96,7 @@ impl MotoClock {
         let upstream = upstream.trim_end_matches('/').to_string();
         let server = Server::start(move |req| {
             let started = Instant::now();
-            let response = forward(&upstream, req);
+            let response = logs_proxy::forward(&upstream, req);
             c.lock().unwrap_or_else(|e| e.into_inner()).push(started.elapsed());
             Some(response)
         })?;
@@ -110,19 +110,6 @@ impl MotoClock {
     /// The calls timed since the last `take`.
     fn take(&self) -> Vec<Duration> {
         std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-fn forward(upstream: &str, req: &Request) -> Response {
-    let headers: Vec<(&str, &str)> = req
-        .headers
-        .iter()
-        .filter(|(n, _)| !matches!(n.as_str(), "host" | "connection" | "content-length" | "transfer-encoding"))
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    match http::request(&req.method, &format!("{upstream}{}", req.target), &headers, &req.body, CALL_TIMEOUT) {
-        Ok((status, headers, body)) => Response { status, headers, body },
-        Err(e) => Response::new(502).body(e.to_string()),
     }
 }
 

@@ -171,7 +171,8 @@ fn take_injected(fault: &mut Fault) -> Option<Response> {
     )
 }
 
-fn forward(upstream: &str, req: &Request) -> Response {
+/// Sends `req` on to `upstream` as it came (hop-by-hop headers dropped); 502 if it cannot.
+pub fn forward(upstream: &str, req: &Request) -> Response {
     let headers: Vec<(&str, &str)> = req
         .headers
         .iter()
