@@ -590,6 +590,7 @@ fn print_table(r: &Results, options: &Options) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Response;
 
     #[test]
     fn median_and_max() {
