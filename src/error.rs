@@ -62,3 +62,19 @@ impl Error {
         matches!(self, Error::Aws { code, .. } if code == "ConflictException")
     }
 }
+
+/// For reads and deletes where "not found" is an answer, not a failure.
+pub trait OrAbsent<T> {
+    /// `ResourceNotFoundException` becomes `Ok(None)`.
+    fn or_absent(self) -> Result<Option<T>, Error>;
+}
+
+impl<T> OrAbsent<T> for Result<T, Error> {
+    fn or_absent(self) -> Result<Option<T>, Error> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -13,7 +13,7 @@ pub mod props;
 pub mod protocol;
 pub mod resources;
 
-pub use error::Error;
+pub use error::{Error, OrAbsent};
 pub use protocol::Handler;
 
 /// Checks an event exactly as the handler would before calling AWS: the request envelope and,

@@ -10,10 +10,10 @@
 
 use serde_json::Value;
 
-use super::owner::Found;
+use super::owner::{delete_if_ours, Found};
 use super::{destination, tags, Ctx, Outcome, Resource};
 use crate::props::{check_arn, check_len, check_name, Props, Tags};
-use crate::Error;
+use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::{Delivery as Live, S3DeliveryConfiguration};
 
 const KIND: &str = "delivery";
@@ -127,14 +127,8 @@ impl Resource for Delivery {
     }
 
     async fn delete(ctx: &Ctx, physical_id: &str) -> Result<(), Error> {
-        match Found::classify(&ctx.owner, get(ctx, physical_id).await?, |d: &Live| d.tags()) {
-            Found::Nothing => Ok(()),
-            Found::Foreign(_) => {
-                tracing::warn!(id = physical_id, "delivery was not created by this stack resource; left in place");
-                Ok(())
-            }
-            Found::Ours(_) => delete_by_id(ctx, physical_id).await,
-        }
+        let found = Found::classify(&ctx.owner, get(ctx, physical_id).await?, |d: &Live| d.tags());
+        delete_if_ours(found, KIND, physical_id, || delete_by_id(ctx, physical_id)).await
     }
 }
 
@@ -251,19 +245,13 @@ async fn get(ctx: &Ctx, id: &str) -> Result<Option<Live>, Error> {
         return Ok(None);
     }
     let client = &ctx.logs.client;
-    match ctx.logs.call("GetDelivery", || client.get_delivery().id(id).send()).await {
-        Ok(out) => Ok(out.delivery),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
+    let out = ctx.logs.call("GetDelivery", || client.get_delivery().id(id).send()).await.or_absent()?;
+    Ok(out.and_then(|o| o.delivery))
 }
 
 async fn delete_by_id(ctx: &Ctx, id: &str) -> Result<(), Error> {
     let client = &ctx.logs.client;
-    match ctx.logs.call("DeleteDelivery", || client.delete_delivery().id(id).send()).await {
-        Err(e) if !e.is_not_found() => Err(e),
-        _ => Ok(()),
-    }
+    ctx.logs.call("DeleteDelivery", || client.delete_delivery().id(id).send()).await.or_absent().map(drop)
 }
 
 fn missing(operation: &'static str) -> Error {

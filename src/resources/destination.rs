@@ -4,10 +4,10 @@
 
 use serde_json::Value;
 
-use super::owner::Found;
+use super::owner::{delete_if_ours, Found};
 use super::{tags, Ctx, Outcome, Resource};
 use crate::props::{check_arn, check_name, check_one_of, is_valid_name, Props, Tags};
-use crate::Error;
+use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::{DeliveryDestination as Live, DeliveryDestinationConfiguration, DeliveryDestinationType, OutputFormat};
 
 const KIND: &str = "delivery destination";
@@ -113,20 +113,12 @@ impl Resource for DeliveryDestination {
         if !is_valid_name(physical_id) {
             return Ok(());
         }
-        match Found::classify(&ctx.owner, get(ctx, physical_id).await?, |d: &Live| d.tags()) {
-            Found::Nothing => Ok(()),
-            Found::Foreign(_) => {
-                tracing::warn!(name = physical_id, "delivery destination was not created by this stack resource; left in place");
-                Ok(())
-            }
-            Found::Ours(_) => {
-                let client = &ctx.logs.client;
-                match ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(physical_id).send()).await {
-                    Err(e) if !e.is_not_found() => Err(e),
-                    _ => Ok(()),
-                }
-            }
-        }
+        let found = Found::classify(&ctx.owner, get(ctx, physical_id).await?, |d: &Live| d.tags());
+        let client = &ctx.logs.client;
+        delete_if_ours(found, KIND, physical_id, || async {
+            ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(physical_id).send()).await.map(drop)
+        })
+        .await
     }
 }
 
@@ -195,18 +187,14 @@ impl DeliveryDestination {
     /// Compares documents, not strings: reformatting a policy is not a change.
     async fn sync_policy(&self, ctx: &Ctx) -> Result<(), Error> {
         let client = &ctx.logs.client;
-        let live = match ctx
+        let live = ctx
             .logs
             .call("GetDeliveryDestinationPolicy", || client.get_delivery_destination_policy().delivery_destination_name(&self.name).send())
             .await
-        {
-            Ok(out) => out
-                .policy
-                .and_then(|p| p.delivery_destination_policy)
-                .map(|s| serde_json::from_str::<Value>(&s).unwrap_or(Value::String(s))),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e),
-        };
+            .or_absent()?
+            .and_then(|out| out.policy)
+            .and_then(|p| p.delivery_destination_policy)
+            .map(|s| serde_json::from_str::<Value>(&s).unwrap_or(Value::String(s)));
         match (&self.policy, live) {
             (Some(desired), Some(live)) if *desired == live => Ok(()),
             (Some(desired), _) => put_policy(ctx, &self.name, desired).await,
@@ -267,11 +255,8 @@ fn type_of_arn(arn: &str) -> Result<&'static str, Error> {
 
 async fn get(ctx: &Ctx, name: &str) -> Result<Option<Live>, Error> {
     let client = &ctx.logs.client;
-    match ctx.logs.call("GetDeliveryDestination", || client.get_delivery_destination().name(name).send()).await {
-        Ok(out) => Ok(out.delivery_destination),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
+    let out = ctx.logs.call("GetDeliveryDestination", || client.get_delivery_destination().name(name).send()).await.or_absent()?;
+    Ok(out.and_then(|o| o.delivery_destination))
 }
 
 /// Used by `Custom::Delivery` to learn a destination's type before a replacement.

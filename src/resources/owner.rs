@@ -4,6 +4,9 @@
 //! did not create (for example under a placeholder PhysicalResourceId after a cancelled Create).
 
 use std::collections::HashMap;
+use std::future::Future;
+
+use crate::{Error, OrAbsent};
 
 pub const STACK_TAG: &str = "cfn-logs-delivery:stack-id";
 pub const LOGICAL_ID_TAG: &str = "cfn-logs-delivery:logical-id";
@@ -42,6 +45,22 @@ impl<T> Found<T> {
             Some(r) if owner.owns(tags(&r)) => Found::Ours(r),
             Some(r) => Found::Foreign(r),
         }
+    }
+}
+
+/// Delete as the kinds share it: already gone is done; someone else's is left in place; ours is
+/// deleted (and gone by the time of the call counts as done too).
+pub async fn delete_if_ours<T, Fut>(found: Found<T>, kind: &str, id: &str, delete: impl FnOnce() -> Fut) -> Result<(), Error>
+where
+    Fut: Future<Output = Result<(), Error>>,
+{
+    match found {
+        Found::Nothing => Ok(()),
+        Found::Foreign(_) => {
+            tracing::warn!(kind, id, "not created by this stack resource; left in place");
+            Ok(())
+        }
+        Found::Ours(_) => delete().await.or_absent().map(drop),
     }
 }
 

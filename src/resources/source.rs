@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use super::owner::Found;
+use super::owner::{delete_if_ours, Found};
 use super::{tags, Ctx, Outcome, Resource};
 use crate::props::{check_arn, check_len, check_name, check_word_chars, is_valid_name, Props, Tags};
-use crate::Error;
+use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::DeliverySource as Live;
 
 const KIND: &str = "delivery source";
@@ -64,20 +64,12 @@ impl Resource for DeliverySource {
         if !is_valid_name(physical_id) {
             return Ok(()); // not a name the service accepts, so nothing of that name exists
         }
-        match Found::classify(&ctx.owner, get(ctx, physical_id).await?, |s: &Live| s.tags()) {
-            Found::Nothing => Ok(()),
-            Found::Foreign(_) => {
-                tracing::warn!(name = physical_id, "delivery source was not created by this stack resource; left in place");
-                Ok(())
-            }
-            Found::Ours(_) => {
-                let client = &ctx.logs.client;
-                match ctx.logs.call("DeleteDeliverySource", || client.delete_delivery_source().name(physical_id).send()).await {
-                    Err(e) if !e.is_not_found() => Err(e),
-                    _ => Ok(()),
-                }
-            }
-        }
+        let found = Found::classify(&ctx.owner, get(ctx, physical_id).await?, |s: &Live| s.tags());
+        let client = &ctx.logs.client;
+        delete_if_ours(found, KIND, physical_id, || async {
+            ctx.logs.call("DeleteDeliverySource", || client.delete_delivery_source().name(physical_id).send()).await.map(drop)
+        })
+        .await
     }
 }
 
@@ -140,11 +132,8 @@ impl DeliverySource {
 
 async fn get(ctx: &Ctx, name: &str) -> Result<Option<Live>, Error> {
     let client = &ctx.logs.client;
-    match ctx.logs.call("GetDeliverySource", || client.get_delivery_source().name(name).send()).await {
-        Ok(out) => Ok(out.delivery_source),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
+    let out = ctx.logs.call("GetDeliverySource", || client.get_delivery_source().name(name).send()).await.or_absent()?;
+    Ok(out.and_then(|o| o.delivery_source))
 }
 
 fn missing(operation: &'static str) -> Error {
