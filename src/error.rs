@@ -20,6 +20,28 @@ pub enum Error {
     #[error("{kind} '{id}' already exists and was not created by this stack resource; it was left untouched. Choose another {property}, or delete the existing one first")]
     AlreadyExists { kind: &'static str, id: String, property: &'static str },
 
+    /// Update found the resource under its id, but its ownership tags name another stack resource
+    /// (deleted and re-made by someone else): it is not modified.
+    #[error("{kind} '{id}' exists but was not created by this stack resource (its ownership tags name another); it was left untouched. Delete it or let its owner manage it, then update the stack again")]
+    NotOurs { kind: &'static str, id: String },
+
+    /// A rename that keeps the source's ResourceArn and LogType: the service allows one delivery
+    /// source per resource and log type, and CloudFormation creates the new one first.
+    #[error("ResourceArn: renaming the delivery source '{old_name}' to '{new_name}' while keeping ResourceArn '{resource_arn}' and LogType '{log_type}' cannot work: CloudWatch Logs lets a resource back only one delivery source per log type, and CloudFormation creates the new source before deleting the old one. Keep the old Name, or replace the source in two updates (remove it and its deliveries, then add the renamed one); nothing was changed")]
+    RenameKeepsResourceArn { old_name: String, new_name: String, resource_arn: String, log_type: String },
+
+    /// The service refused a second delivery source for the same resource and log type.
+    #[error("ResourceArn: '{resource_arn}' already backs another delivery source with LogType '{log_type}' in this account (CloudWatch Logs allows one per resource and log type: {message}). Delete that source first, or use it instead of creating a new one")]
+    ResourceArnTaken { resource_arn: String, log_type: String, message: String },
+
+    /// Delete refused because a delivery still uses the source or destination.
+    #[error("{kind} '{id}' is still used by a delivery, so CloudWatch Logs refused to delete it ({operation}: {message}); delete the deliveries that use it first (a delivery made outside this stack must be removed by hand), then delete again")]
+    InUse { kind: &'static str, id: String, operation: &'static str, message: String },
+
+    /// A successful answer of the service lacked a field the handler needs.
+    #[error("{operation} answered without {what}; nothing more was attempted (retry the stack operation; if it persists, this is a CloudWatch Logs API change)")]
+    Incomplete { operation: &'static str, what: &'static str },
+
     /// An update asks to change a property the service cannot change in place.
     #[error("{property} cannot change on an existing {kind} ('{current}' -> '{desired}'); change Name as well so CloudFormation replaces the resource")]
     CreateOnlyChange { kind: &'static str, property: &'static str, current: String, desired: String },
@@ -60,6 +82,14 @@ impl Error {
 
     pub fn is_conflict(&self) -> bool {
         matches!(self, Error::Aws { code, .. } if code == "ConflictException")
+    }
+
+    /// The service's message, for errors that carry one.
+    pub fn service_message(&self) -> &str {
+        match self {
+            Error::Aws { message, .. } => message,
+            _ => "",
+        }
     }
 }
 

@@ -117,9 +117,11 @@ fn retry_for(code: &str, message: &str, status: Option<u16>) -> Retry {
     }
 }
 
-fn is_transient_conflict(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("currently being") || m.contains("try again")
+/// The one ConflictException that is transient: "Requested resource is currently being updated.
+/// Please try again later." (terraform-provider-aws#42194, PR #48158). Every other conflict
+/// (already exists, tags only on create, resource in use, one source per resource) is an answer.
+pub fn is_transient_conflict(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("currently being updated")
 }
 
 /// The innermost error message, which is the informative one ("Connection refused", ...).
@@ -149,11 +151,24 @@ mod tests {
             retry_for("ConflictException", "Delivery Source is currently being updated. Please try again later", Some(400)),
             Retry::UntilDeadline
         );
+        assert_eq!(
+            retry_for("ConflictException", "Requested resource is currently being updated. Please try again later.", Some(400)),
+            Retry::UntilDeadline
+        );
     }
 
     #[test]
     fn real_conflicts_and_client_errors_are_not_retried() {
         assert_eq!(retry_for("ConflictException", "The specified Delivery already exists", Some(400)), Retry::Never);
+        assert_eq!(
+            retry_for("ConflictException", "This ResourceId has already been used in another Delivery Source in this account.", Some(400)),
+            Retry::Never
+        );
+        assert_eq!(
+            retry_for("ConflictException", "Tags can only be provided when a resource is being created, not updated.", Some(400)),
+            Retry::Never
+        );
+        assert_eq!(retry_for("ConflictException", "Please try again after deleting the delivery", Some(400)), Retry::Never);
         assert_eq!(retry_for("ValidationException", "bad", Some(400)), Retry::Never);
         assert_eq!(retry_for("AccessDeniedException", "no", Some(400)), Retry::Never);
         assert_eq!(retry_for("ResourceNotFoundException", "gone", Some(400)), Retry::Never);

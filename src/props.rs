@@ -3,6 +3,9 @@
 //! CloudFormation sends scalars as strings ("true", "5"), so that is what we accept.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use serde_json::{Map, Value};
 
@@ -131,10 +134,26 @@ fn tag_entry(i: usize, item: &Value) -> Result<(&str, &str), Error> {
     };
     check_len(&at("Key"), key, 1, 128)?;
     check_len(&at("Value"), value, 0, 256)?;
+    check_tag_chars(&at("Key"), key)?;
+    check_tag_chars(&at("Value"), value)?;
     if let Some(prefix) = RESERVED_TAG_PREFIXES.iter().find(|p| key.to_ascii_lowercase().starts_with(*p)) {
         return Err(Error::invalid(at("Key"), format!("keys starting with '{prefix}' are reserved")));
     }
     Ok((key, value))
+}
+
+/// Tag keys and values as the service model allows them: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`
+/// (REFERENCE §2b); the real API refuses anything else, moto does not check.
+fn check_tag_chars(property: &str, text: &str) -> Result<(), Error> {
+    static ALLOWED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$").expect("a valid pattern"));
+    if ALLOWED.is_match(text) {
+        return Ok(());
+    }
+    let bad = text.chars().find(|c| !ALLOWED.is_match(c.encode_utf8(&mut [0; 4]))).unwrap_or('?');
+    Err(Error::invalid(
+        property,
+        format!("'{}' contains {bad:?}; tags allow only letters, digits, spaces and _ . : / = + - @", shorten(text, 80)),
+    ))
 }
 
 /// The user's tags (never the reserved ones), sorted for stable diffs.
@@ -317,9 +336,9 @@ mod tests {
 
     #[test]
     fn tags_are_validated() {
-        let v = json!({"Tags": [{"Key": "team", "Value": "a"}, {"Key": "env", "Value": ""}]});
+        let v = json!({"Tags": [{"Key": "team", "Value": "a"}, {"Key": "env", "Value": ""}, {"Key": "Équipe 1/x:y=z+@-_.", "Value": "données ١٢"}]});
         let tags = Props::new(&v, KNOWN).unwrap().tags().unwrap();
-        assert_eq!(tags.0.len(), 2);
+        assert_eq!(tags.0.len(), 3);
         let cases = [
             (json!({"Tags": {"team": "a"}}), "Tags: must be a list"),
             (json!({"Tags": [{"Key": "a"}]}), "Tags[0].Value: is required"),
@@ -332,6 +351,10 @@ mod tests {
             ),
             (json!({"Tags": [{"Key": "a", "Value": 1}]}), "Tags[0].Value: must be a string"),
             (json!({"Tags": [{"Key": "a", "Value": "b", "Extra": 1}]}), "Tags[0]: unknown field 'Extra'"),
+            (json!({"Tags": [{"Key": "team#1", "Value": "x"}]}), "Tags[0].Key: 'team#1' contains '#'"),
+            (json!({"Tags": [{"Key": "team", "Value": "a,b"}]}), "Tags[0].Value: 'a,b' contains ','"),
+            (json!({"Tags": [{"Key": "k", "Value": "line\nbreak"}]}), "Tags[0].Value: "),
+            (json!({"Tags": [{"Key": "emoji😀", "Value": "x"}]}), "Tags[0].Key: "),
         ];
         for (v, want) in cases {
             let msg = err_of(Props::new(&v, KNOWN).unwrap().tags());

@@ -4,12 +4,15 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatchlogs::error::ErrorMetadata;
+use aws_sdk_cloudwatchlogs::operation::create_delivery::CreateDeliveryOutput;
+use aws_sdk_cloudwatchlogs::operation::delete_delivery::DeleteDeliveryOutput;
 use aws_sdk_cloudwatchlogs::operation::delete_delivery_destination::DeleteDeliveryDestinationOutput;
 use aws_sdk_cloudwatchlogs::operation::get_delivery::GetDeliveryOutput;
-use aws_sdk_cloudwatchlogs::operation::get_delivery_destination::GetDeliveryDestinationError;
-use aws_sdk_cloudwatchlogs::operation::list_tags_for_resource::ListTagsForResourceOutput;
+use aws_sdk_cloudwatchlogs::operation::get_delivery_destination::{GetDeliveryDestinationError, GetDeliveryDestinationOutput};
+use aws_sdk_cloudwatchlogs::operation::list_tags_for_resource::{ListTagsForResourceError, ListTagsForResourceOutput};
 use aws_sdk_cloudwatchlogs::operation::put_delivery_destination::PutDeliveryDestinationOutput;
 use aws_sdk_cloudwatchlogs::operation::put_delivery_destination_policy::PutDeliveryDestinationPolicyError;
+use aws_sdk_cloudwatchlogs::operation::tag_resource::TagResourceOutput;
 use aws_sdk_cloudwatchlogs::operation::update_delivery_configuration::{
     UpdateDeliveryConfigurationError, UpdateDeliveryConfigurationOutput,
 };
@@ -36,6 +39,7 @@ async fn run(client: Client, resource_type: &str, action: Action, properties: Va
         action,
         resource_type: resource_type.into(),
         properties,
+        old_properties: None,
         stack_id: STACK.into(),
         request_id: "req".into(),
         logical_id: "Logical".into(),
@@ -53,17 +57,21 @@ fn live_delivery() -> Delivery {
         .record_fields("date")
         .field_delimiter(",")
         .s3_delivery_configuration(S3DeliveryConfiguration::builder().suffix_path("old/{yyyy}").enable_hive_compatible_path(false).build())
-        .tags("cfn-logs-delivery:stack-id", STACK)
-        .tags("cfn-logs-delivery:logical-id", "Logical")
-        .build()
+        .build() // as the real GetDelivery answers: no tags (ownership is read with ListTagsForResource)
 }
 
 fn get_delivery_rule() -> Rule {
     mock!(Client::get_delivery).then_output(|| GetDeliveryOutput::builder().delivery(live_delivery()).build())
 }
 
-fn no_tags_rule() -> Rule {
-    mock!(Client::list_tags_for_resource).then_output(|| ListTagsForResourceOutput::builder().build())
+/// ListTagsForResource as it answers for a delivery this stack resource created.
+fn ownership_tags_rule() -> Rule {
+    mock!(Client::list_tags_for_resource).then_output(|| {
+        ListTagsForResourceOutput::builder()
+            .tags("cfn-logs-delivery:stack-id", STACK)
+            .tags("cfn-logs-delivery:logical-id", "Logical")
+            .build()
+    })
 }
 
 fn delivery_props(record_fields: Value, delimiter: &str, suffix: &str, hive: &str) -> Value {
@@ -86,7 +94,7 @@ async fn changed_configuration_goes_through_update_delivery_configuration() {
                 && req.s3_delivery_configuration().and_then(|c| c.enable_hive_compatible_path()) == Some(true)
         })
         .then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &no_tags_rule()]);
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &ownership_tags_rule()]);
 
     let outcome = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), "\t", "new/{yyyy}", "true"))
         .await
@@ -100,7 +108,7 @@ async fn changed_configuration_goes_through_update_delivery_configuration() {
 #[tokio::test]
 async fn unchanged_configuration_makes_no_update_call() {
     let update = mock!(Client::update_delivery_configuration).then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &no_tags_rule()]);
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &ownership_tags_rule()]);
     let outcome =
         run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date"]), ",", "old/{yyyy}", "false")).await.unwrap();
     assert_eq!(update.num_calls(), 0);
@@ -124,7 +132,7 @@ async fn throttled_update_configuration_is_retried() {
         .times(2)
         .output(|| UpdateDeliveryConfigurationOutput::builder().build())
         .build();
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &no_tags_rule()]);
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &ownership_tags_rule()]);
     let outcome =
         run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), ",", "old/{yyyy}", "false")).await;
     assert_eq!(outcome.unwrap().physical_id, "d1");
@@ -146,7 +154,7 @@ async fn refused_update_configuration_names_the_operation_and_the_service_messag
                 .build(),
         )
     });
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &no_tags_rule()]);
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &ownership_tags_rule()]);
     let err =
         run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["bogus"]), ",", "old/{yyyy}", "false")).await.unwrap_err();
     assert_eq!(update.num_calls(), 1, "a validation error is not retried");
@@ -223,4 +231,62 @@ async fn a_refused_policy_undoes_the_new_destination() {
     let err = run(client, "Custom::DeliveryDestination", Action::Create, props).await.unwrap_err();
     assert_eq!(err.to_string(), "PutDeliveryDestinationPolicy failed: ValidationException: Invalid policy document");
     assert_eq!(undo.num_calls(), 1, "the destination made by this failed Create is removed again");
+}
+
+#[tokio::test]
+async fn a_tags_read_that_fails_is_an_error_naming_the_call_never_not_ours() {
+    let denied = mock!(Client::list_tags_for_resource).then_error(|| {
+        ListTagsForResourceError::generic(
+            ErrorMetadata::builder().code("AccessDeniedException").message("not authorized to perform: logs:ListTagsForResource").build(),
+        )
+    });
+    let delete = mock!(Client::delete_delivery).then_output(|| DeleteDeliveryOutput::builder().build());
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &denied, &delete]);
+    let err = run(client, "Custom::Delivery", Action::Delete { physical_id: "d1".into() }, json!({})).await.unwrap_err();
+    assert_eq!(err.to_string(), "ListTagsForResource failed: AccessDeniedException: not authorized to perform: logs:ListTagsForResource");
+    assert_eq!(delete.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_create_answer_without_the_destination_type_reads_it_from_the_destination() {
+    let create = mock!(Client::create_delivery).then_output(|| {
+        let mut live = live_delivery();
+        live.delivery_destination_type = None;
+        CreateDeliveryOutput::builder().delivery(live).build()
+    });
+    let destination = mock!(Client::get_delivery_destination).match_requests(|req| req.name() == Some("dest")).then_output(|| {
+        GetDeliveryDestinationOutput::builder()
+            .delivery_destination(
+                DeliveryDestination::builder().name("dest").arn(DEST_ARN).delivery_destination_type(DeliveryDestinationType::Cwl).build(),
+            )
+            .build()
+    });
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&create, &destination]);
+    let outcome = run(client, "Custom::Delivery", Action::Create, json!({"DeliverySourceName": "src", "DeliveryDestinationArn": DEST_ARN}))
+        .await
+        .unwrap();
+    assert_eq!(destination.num_calls(), 1);
+    assert!(outcome.data.contains(&("DeliveryDestinationType", "CWL".to_string())), "{:?}", outcome.data);
+}
+
+#[tokio::test]
+async fn the_suffix_path_prefix_cloudfront_adds_is_not_a_change() {
+    let prefixed = mock!(Client::get_delivery).then_output(|| {
+        let mut live = live_delivery();
+        live.s3_delivery_configuration = Some(
+            S3DeliveryConfiguration::builder()
+                .suffix_path("AWSLogs/{account-id}/CloudFront/old/{yyyy}")
+                .enable_hive_compatible_path(false)
+                .build(),
+        );
+        GetDeliveryOutput::builder().delivery(live).build()
+    });
+    let update = mock!(Client::update_delivery_configuration).then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
+    let tag = mock!(Client::tag_resource).then_output(|| TagResourceOutput::builder().build());
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&prefixed, &update, &ownership_tags_rule(), &tag]);
+    let mut props = delivery_props(json!(["date"]), ",", "old/{yyyy}", "false");
+    props["Tags"] = json!([{"Key": "team", "Value": "b"}]);
+    let outcome = run(client, "Custom::Delivery", update_of("d1"), props).await.unwrap();
+    assert_eq!((update.num_calls(), tag.num_calls()), (0, 1), "a tags-only update makes no configuration call");
+    assert_eq!(outcome.physical_id, "d1");
 }

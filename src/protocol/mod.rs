@@ -4,7 +4,7 @@
 //! answered once, before the Lambda deadline: the operation runs as its own task with a deadline
 //! that leaves time for the PUT, and its failure becomes a FAILED answer. Only an event without a
 //! usable ResponseURL goes unanswered: there is nobody to answer, and it is refused before any AWS
-//! call.
+//! call (and reported to Lambda as handled, so it is not run again).
 
 mod request;
 mod response;
@@ -70,9 +70,19 @@ impl Handler {
 
     /// The Lambda entry point. The payload arrives raw so that an event too deeply nested for
     /// `serde_json::Value` (128 levels) still reaches us and is answered instead of being dropped.
+    ///
+    /// An event that can never be answered (no ResponseURL, a refused one) is logged as an error
+    /// but reported to Lambda as handled: an error would only make Lambda run it twice more
+    /// (asynchronous invocations are retried), with the same result. An answer that could not be
+    /// delivered stays an error, so that Lambda's retry gets another chance to deliver it.
     pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Value, Unanswered> {
         let deadline = instant_of(event.context.deadline);
-        self.handle_raw(&event.payload, deadline).await
+        match self.handle_raw(&event.payload, deadline).await {
+            Err(e @ (Unanswered::NoResponseUrl | Unanswered::Refused(_))) => {
+                Ok(serde_json::json!({"Answered": false, "Reason": e.to_string()}))
+            }
+            other => other,
+        }
     }
 
     /// Reads the raw event; one that cannot be read whole is answered FAILED from its top-level

@@ -54,6 +54,9 @@ pub struct Request {
     pub action: Action,
     pub resource_type: String,
     pub properties: Value,
+    /// Update only: the properties the resource had before (`OldResourceProperties`), what the
+    /// template asked for last time (not what the service made of it).
+    pub old_properties: Option<Value>,
     pub stack_id: String,
     pub request_id: String,
     pub logical_id: String,
@@ -66,14 +69,15 @@ pub fn parse_request(event: Value) -> Result<Request, Error> {
     }
     let typed: CloudFormationCustomResourceRequest<Value, Value> =
         serde_json::from_value(event).map_err(|e| Error::InvalidRequest(shorten(&e.to_string(), 300)))?;
-    let (action, resource_type, properties, stack_id, request_id, logical_id) = match typed {
+    let (action, resource_type, properties, old_properties, stack_id, request_id, logical_id) = match typed {
         CloudFormationCustomResourceRequest::Create(r) => {
-            (Action::Create, r.resource_type, r.resource_properties, r.stack_id, r.request_id, r.logical_resource_id)
+            (Action::Create, r.resource_type, r.resource_properties, None, r.stack_id, r.request_id, r.logical_resource_id)
         }
         CloudFormationCustomResourceRequest::Update(r) => (
             Action::Update { physical_id: r.physical_resource_id },
             r.resource_type,
             r.resource_properties,
+            Some(r.old_resource_properties).filter(|old| !old.is_null()),
             r.stack_id,
             r.request_id,
             r.logical_resource_id,
@@ -82,6 +86,7 @@ pub fn parse_request(event: Value) -> Result<Request, Error> {
             Action::Delete { physical_id: r.physical_resource_id },
             r.resource_type,
             r.resource_properties,
+            None,
             r.stack_id,
             r.request_id,
             r.logical_resource_id,
@@ -95,7 +100,7 @@ pub fn parse_request(event: Value) -> Result<Request, Error> {
     if let Action::Update { physical_id } | Action::Delete { physical_id } = &action {
         check_id("PhysicalResourceId", physical_id, MAX_PHYSICAL_ID)?;
     }
-    Ok(Request { action, resource_type, properties, stack_id, request_id, logical_id })
+    Ok(Request { action, resource_type, properties, old_properties, stack_id, request_id, logical_id })
 }
 
 fn check_id(field: &str, value: &str, max: usize) -> Result<(), Error> {
@@ -125,7 +130,12 @@ mod tests {
     #[test]
     fn reads_the_three_request_types() {
         assert_eq!(parse_request(event("Create")).unwrap().action, Action::Create);
-        assert_eq!(parse_request(event("Update")).unwrap().action, Action::Update { physical_id: "src".into() });
+        let update = parse_request(event("Update")).unwrap();
+        assert_eq!(update.action, Action::Update { physical_id: "src".into() });
+        assert_eq!(update.old_properties, Some(json!({"Name": "old"})));
+        let mut null_old = event("Update");
+        null_old["OldResourceProperties"] = Value::Null;
+        assert_eq!(parse_request(null_old).unwrap().old_properties, None);
         assert_eq!(parse_request(event("Delete")).unwrap().action, Action::Delete { physical_id: "src".into() });
     }
 

@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use super::owner::{delete_if_ours, Found};
-use super::{destination, tags, Ctx, Outcome, Resource};
+use super::{destination, tags, Ctx, LiveTags, Outcome, Resource};
 use crate::props::{check_arn, check_len, check_name, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::{Delivery as Live, S3DeliveryConfiguration};
@@ -93,15 +93,19 @@ impl Resource for Delivery {
             })
             .await;
         let refusal = match created {
-            Ok(out) => return Ok(outcome(&out.delivery.ok_or_else(|| missing("CreateDelivery"))?)),
+            Ok(out) => {
+                let live = out.delivery.ok_or(Error::Incomplete { operation: "CreateDelivery", what: "the delivery" })?;
+                return outcome(ctx, &live).await;
+            }
             Err(e) if e.is_conflict() => e,
             Err(e) => return Err(e),
         };
-        // The pairing exists already: ours from an earlier attempt (adopt) or someone else's (refuse).
-        match Found::classify(&ctx.owner, self.find_existing(ctx).await?, |d: &Live| d.tags()) {
-            Found::Ours(live) => {
+        // The pairing exists already: ours from an earlier attempt (a redelivered event, or a
+        // retried CreateDelivery whose first attempt did succeed) is adopted; someone else's refused.
+        match Found::classify(ctx, self.find_existing(ctx).await?, "GetDelivery", |d: &Live| d.arn()).await? {
+            Found::Ours(live, tags) => {
                 tracing::info!(id = live.id().unwrap_or_default(), "delivery was created earlier by this stack resource; adopting it");
-                self.converge(ctx, live).await
+                self.converge(ctx, live, &tags).await
             }
             Found::Foreign(live) => Err(Error::AlreadyExists {
                 kind: KIND,
@@ -112,23 +116,27 @@ impl Resource for Delivery {
         }
     }
 
-    async fn update(&self, ctx: &Ctx, physical_id: &str) -> Result<Outcome, Error> {
-        let Some(live) = get(ctx, physical_id).await? else {
-            tracing::warn!(id = physical_id, "delivery was deleted outside CloudFormation; creating it again (new id)");
-            return self.create(ctx).await;
+    async fn update(&self, ctx: &Ctx, physical_id: &str, _old: Option<&Self>) -> Result<Outcome, Error> {
+        let (live, live_tags) = match find(ctx, physical_id).await? {
+            Found::Ours(live, tags) => (live, tags),
+            Found::Foreign(_) => return Err(Error::NotOurs { kind: KIND, id: physical_id.to_owned() }),
+            Found::Nothing => {
+                tracing::warn!(id = physical_id, "delivery was deleted outside CloudFormation; creating it again (new id)");
+                return self.create(ctx).await;
+            }
         };
         let same_pairing = live.delivery_source_name() == Some(self.source_name.as_str())
             && live.delivery_destination_arn() == Some(self.destination_arn.as_str());
         if same_pairing {
-            self.converge(ctx, live).await
+            self.converge(ctx, live, &live_tags).await
         } else {
             self.replace(ctx, &live).await
         }
     }
 
     async fn delete(ctx: &Ctx, physical_id: &str) -> Result<(), Error> {
-        let found = Found::classify(&ctx.owner, get(ctx, physical_id).await?, |d: &Live| d.tags());
-        delete_if_ours(found, KIND, physical_id, || delete_by_id(ctx, physical_id)).await
+        let found = find(ctx, physical_id).await?;
+        delete_if_ours(found, KIND, physical_id, "DeleteDelivery", || delete_by_id(ctx, physical_id)).await
     }
 }
 
@@ -158,7 +166,7 @@ impl Delivery {
     }
 
     /// Applies the in-place settings that differ from the live delivery, then the tags.
-    async fn converge(&self, ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
+    async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags) -> Result<Outcome, Error> {
         if self.configuration_differs(&live) {
             let client = &ctx.logs.client;
             let id = live.id().unwrap_or_default();
@@ -174,21 +182,27 @@ impl Delivery {
                 })
                 .await?;
         }
-        let arn = live.arn().ok_or_else(|| missing("GetDelivery"))?;
-        tags::sync(ctx, arn, &self.tags).await?;
-        Ok(outcome(&live))
+        let arn = live.arn().ok_or(Error::Incomplete { operation: "GetDelivery", what: "the delivery's arn" })?;
+        tags::sync(ctx, arn, live_tags, &self.tags).await?;
+        outcome(ctx, &live).await
     }
 
     /// Only settings the template states are compared: an absent one leaves the service's value.
+    /// The suffix path is compared as the template gave it, whatever prefix the service added.
     fn configuration_differs(&self, live: &Live) -> bool {
         let s3 = live.s3_delivery_configuration();
         self.record_fields.as_deref().is_some_and(|f| f != live.record_fields())
             || self.field_delimiter.as_deref().is_some_and(|d| Some(d) != live.field_delimiter())
-            || self.s3_suffix_path.as_deref().is_some_and(|p| Some(p) != s3.and_then(|c| c.suffix_path()))
+            || self
+                .s3_suffix_path
+                .as_deref()
+                .is_some_and(|p| !s3.and_then(|c| c.suffix_path()).is_some_and(|live| same_suffix_path(p, live)))
             || self.s3_hive_compatible.is_some_and(|h| h != s3.and_then(|c| c.enable_hive_compatible_path()).unwrap_or(false))
     }
 
-    /// The delivery for this exact source → destination pairing, if any.
+    /// The delivery for this exact source → destination pairing, read whole. The real
+    /// DescribeDeliveries lists only id, arn, source name and destination ARN (aws/aws-cli#10002),
+    /// so the match is read again with GetDelivery for its type, settings and state.
     async fn find_existing(&self, ctx: &Ctx) -> Result<Option<Live>, Error> {
         let client = &ctx.logs.client;
         let mut next_token: Option<String> = None;
@@ -200,7 +214,8 @@ impl Delivery {
                     && d.delivery_destination_arn() == Some(self.destination_arn.as_str())
             });
             if let Some(found) = found {
-                return Ok(Some(found.clone()));
+                let id = found.id().ok_or(Error::Incomplete { operation: "DescribeDeliveries", what: "the delivery's id" })?;
+                return get(ctx, id).await;
             }
             match page.next_token() {
                 Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
@@ -210,16 +225,38 @@ impl Delivery {
     }
 }
 
-fn outcome(live: &Live) -> Outcome {
+/// The service prepends `AWSLogs/{account-id}/CloudFront/` to the S3 suffix path of a
+/// CloudFront delivery when it creates it (and only then): cloudformation-coverage-roadmap#2274,
+/// terraform-provider-aws#40968 / #46328 (whose fix strips it when reading). So the live path
+/// matches the template's if it is the same, or the same behind such a service-added prefix.
+fn same_suffix_path(desired: &str, live: &str) -> bool {
+    live == desired || strip_service_prefix(live) == Some(desired)
+}
+
+/// `AWSLogs/<account>/<Service>/` where `<account>` is `{account-id}` or 12 digits.
+fn strip_service_prefix(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("AWSLogs/")?;
+    let (account, rest) = rest.split_once('/')?;
+    let is_account = account == "{account-id}" || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()));
+    let (service, rest) = rest.split_once('/')?;
+    (is_account && !service.is_empty() && service.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(rest)
+}
+
+/// The answer for a live delivery. Its destination type comes from the delivery when the service
+/// reports it, else from the destination itself (no reliance on a field an answer may leave out).
+async fn outcome(ctx: &Ctx, live: &Live) -> Result<Outcome, Error> {
     let id = live.id().unwrap_or_default().to_owned();
-    Outcome {
+    let destination_type = match live.delivery_destination_type() {
+        Some(t) => t.as_str().to_owned(),
+        None => match live.delivery_destination_arn().and_then(|arn| destination_name(arn).ok()) {
+            Some(name) => destination::live_type(ctx, name).await?.unwrap_or_default(),
+            None => String::new(),
+        },
+    };
+    Ok(Outcome {
         physical_id: id.clone(),
-        data: vec![
-            ("Arn", live.arn().unwrap_or_default().to_owned()),
-            ("DeliveryId", id),
-            ("DeliveryDestinationType", live.delivery_destination_type().map(|t| t.as_str().to_owned()).unwrap_or_default()),
-        ],
-    }
+        data: vec![("Arn", live.arn().unwrap_or_default().to_owned()), ("DeliveryId", id), ("DeliveryDestinationType", destination_type)],
+    })
 }
 
 /// The destination name inside a delivery-destination ARN, which must be one.
@@ -249,13 +286,14 @@ async fn get(ctx: &Ctx, id: &str) -> Result<Option<Live>, Error> {
     Ok(out.and_then(|o| o.delivery))
 }
 
+/// The delivery with that id and whose it is (GetDelivery, then ListTagsForResource).
+async fn find(ctx: &Ctx, id: &str) -> Result<Found<Live>, Error> {
+    Found::classify(ctx, get(ctx, id).await?, "GetDelivery", |d: &Live| d.arn()).await
+}
+
 async fn delete_by_id(ctx: &Ctx, id: &str) -> Result<(), Error> {
     let client = &ctx.logs.client;
     ctx.logs.call("DeleteDelivery", || client.delete_delivery().id(id).send()).await.or_absent().map(drop)
-}
-
-fn missing(operation: &'static str) -> Error {
-    Error::Aws { operation, code: "IncompleteResponse".into(), message: "the response did not include the delivery".into(), attempts: 1 }
 }
 
 #[cfg(test)]
@@ -323,6 +361,25 @@ mod tests {
         assert!(!d.configuration_differs(&live));
         d.field_delimiter = Some("\t".into());
         assert!(d.configuration_differs(&live));
+    }
+
+    #[test]
+    fn a_service_added_suffix_prefix_is_not_a_change() {
+        let with_prefix = |path: &str| {
+            Live::builder().id("abc").s3_delivery_configuration(S3DeliveryConfiguration::builder().suffix_path(path).build()).build()
+        };
+        let mut d =
+            parse(json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "S3SuffixPath": "{DistributionId}/{yyyy}"})).unwrap();
+        assert!(!d.configuration_differs(&with_prefix("{DistributionId}/{yyyy}")));
+        assert!(!d.configuration_differs(&with_prefix("AWSLogs/{account-id}/CloudFront/{DistributionId}/{yyyy}")));
+        assert!(!d.configuration_differs(&with_prefix("AWSLogs/123456789012/CloudFront/{DistributionId}/{yyyy}")));
+        assert!(d.configuration_differs(&with_prefix("AWSLogs/{account-id}/CloudFront/other/{yyyy}")));
+        assert!(d.configuration_differs(&with_prefix("prefix/{DistributionId}/{yyyy}")));
+        assert!(d.configuration_differs(&with_prefix("AWSLogs/12/CloudFront/{DistributionId}/{yyyy}")));
+        // A template that spells the prefix out itself matches a path the service left alone or prefixed again.
+        d.s3_suffix_path = Some("AWSLogs/{account-id}/CloudFront/x".into());
+        assert!(!d.configuration_differs(&with_prefix("AWSLogs/{account-id}/CloudFront/x")));
+        assert!(!d.configuration_differs(&with_prefix("AWSLogs/{account-id}/CloudFront/AWSLogs/{account-id}/CloudFront/x")));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::owner::{delete_if_ours, Found};
-use super::{tags, Ctx, Outcome, Resource};
+use super::{tags, Ctx, LiveTags, Outcome, Resource};
 use crate::props::{check_arn, check_name, check_one_of, is_valid_name, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::{DeliveryDestination as Live, DeliveryDestinationConfiguration, DeliveryDestinationType, OutputFormat};
@@ -76,7 +76,7 @@ impl Resource for DeliveryDestination {
         }
         Ok(DeliveryDestination {
             name: name.into(),
-            destination_resource_arn: arn.map(Into::into),
+            destination_resource_arn: arn.map(|a| without_any_suffix(a).to_owned()),
             output_format: output_format.map(Into::into),
             destination_type,
             type_given: given_type.is_some(),
@@ -86,23 +86,24 @@ impl Resource for DeliveryDestination {
     }
 
     async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
-        match Found::classify(&ctx.owner, get(ctx, &self.name).await?, |d: &Live| d.tags()) {
+        match find(ctx, &self.name).await? {
             Found::Nothing => self.put_new(ctx).await,
-            Found::Ours(live) => {
+            Found::Ours(live, tags) => {
                 tracing::info!(name = %self.name, "delivery destination was created earlier by this stack resource; adopting it");
-                self.converge(ctx, live).await
+                self.converge(ctx, live, &tags).await
             }
             Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
         }
     }
 
-    async fn update(&self, ctx: &Ctx, physical_id: &str) -> Result<Outcome, Error> {
+    async fn update(&self, ctx: &Ctx, physical_id: &str, _old: Option<&Self>) -> Result<Outcome, Error> {
         if self.name != physical_id {
             return self.create(ctx).await; // replacement: CloudFormation deletes the old id afterwards
         }
-        match get(ctx, &self.name).await? {
-            Some(live) => self.converge(ctx, live).await,
-            None => {
+        match find(ctx, &self.name).await? {
+            Found::Ours(live, tags) => self.converge(ctx, live, &tags).await,
+            Found::Foreign(_) => Err(Error::NotOurs { kind: KIND, id: self.name.clone() }),
+            Found::Nothing => {
                 tracing::warn!(name = %self.name, "delivery destination was deleted outside CloudFormation; recreating it");
                 self.put_new(ctx).await
             }
@@ -113,9 +114,9 @@ impl Resource for DeliveryDestination {
         if !is_valid_name(physical_id) {
             return Ok(());
         }
-        let found = Found::classify(&ctx.owner, get(ctx, physical_id).await?, |d: &Live| d.tags());
+        let found = find(ctx, physical_id).await?;
         let client = &ctx.logs.client;
-        delete_if_ours(found, KIND, physical_id, || async {
+        delete_if_ours(found, KIND, physical_id, "DeleteDeliveryDestination", || async {
             ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(physical_id).send()).await.map(drop)
         })
         .await
@@ -123,6 +124,9 @@ impl Resource for DeliveryDestination {
 }
 
 impl DeliveryDestination {
+    /// PutDeliveryDestination with the ownership tags, then the policy. As for sources, a conflict
+    /// (a retried Put whose first attempt did succeed) re-reads the destination and adopts it if
+    /// it is ours.
     async fn put_new(&self, ctx: &Ctx) -> Result<Outcome, Error> {
         let client = &ctx.logs.client;
         let tags = tags::on_create(&self.tags, &ctx.owner);
@@ -132,7 +136,7 @@ impl DeliveryDestination {
             .map(|arn| DeliveryDestinationConfiguration::builder().destination_resource_arn(arn).build())
             .transpose()
             .map_err(|e| Error::invalid("DestinationResourceArn", e.to_string()))?;
-        let out = ctx
+        let put = ctx
             .logs
             .call("PutDeliveryDestination", || {
                 client
@@ -144,8 +148,23 @@ impl DeliveryDestination {
                     .set_tags(Some(tags.clone()))
                     .send()
             })
-            .await?;
-        let live = out.delivery_destination.ok_or_else(|| missing("PutDeliveryDestination"))?;
+            .await;
+        let out = match put {
+            Ok(out) => out,
+            Err(e) if e.is_conflict() => {
+                return match find(ctx, &self.name).await? {
+                    Found::Ours(live, tags) => {
+                        tracing::info!(name = %self.name, error = %e, "PutDeliveryDestination conflicted, but the destination is ours (an earlier attempt made it); adopting it");
+                        self.converge(ctx, live, &tags).await
+                    }
+                    Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
+                    Found::Nothing => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        let live =
+            out.delivery_destination.ok_or(Error::Incomplete { operation: "PutDeliveryDestination", what: "the delivery destination" })?;
         if let Some(policy) = &self.policy {
             if let Err(e) = put_policy(ctx, &self.name, policy).await {
                 // The answer will be FAILED with a marker id, so CloudFormation would never delete
@@ -161,10 +180,10 @@ impl DeliveryDestination {
         Ok(self.outcome(&live))
     }
 
-    async fn converge(&self, ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
+    async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags) -> Result<Outcome, Error> {
         let live_arn = live.delivery_destination_configuration().map(|c| c.destination_resource_arn());
         if let Some(desired) = &self.destination_resource_arn {
-            if live_arn != Some(desired.as_str()) {
+            if live_arn.map(without_any_suffix) != Some(desired.as_str()) {
                 return Err(self.create_only("DestinationResourceArn", live_arn.unwrap_or_default(), desired));
             }
         }
@@ -179,8 +198,8 @@ impl DeliveryDestination {
             }
         }
         self.sync_policy(ctx).await?;
-        let arn = live.arn().ok_or_else(|| missing("GetDeliveryDestination"))?;
-        tags::sync(ctx, arn, &self.tags).await?;
+        let arn = live.arn().ok_or(Error::Incomplete { operation: "GetDeliveryDestination", what: "the destination's arn" })?;
+        tags::sync(ctx, arn, live_tags, &self.tags).await?;
         Ok(self.outcome(&live))
     }
 
@@ -259,18 +278,26 @@ async fn get(ctx: &Ctx, name: &str) -> Result<Option<Live>, Error> {
     Ok(out.and_then(|o| o.delivery_destination))
 }
 
+/// The destination of that name and whose it is (GetDeliveryDestination, then ListTagsForResource).
+async fn find(ctx: &Ctx, name: &str) -> Result<Found<Live>, Error> {
+    Found::classify(ctx, get(ctx, name).await?, "GetDeliveryDestination", |d: &Live| d.arn()).await
+}
+
+/// A log group's ARN as `!GetAtt LogGroup.Arn` gives it ends in `:*`; the Logs API's own
+/// `logGroupArn` fields leave it out. Whether the delivery APIs normalise it is not documented
+/// (REFERENCE §2b, aws-cdk#18253), so the handler sends the ARN without it and compares ARNs
+/// without it: the suffix alone never makes two destinations differ.
+pub fn without_any_suffix(arn: &str) -> &str {
+    if arn.contains(":log-group:") {
+        arn.strip_suffix(":*").unwrap_or(arn)
+    } else {
+        arn
+    }
+}
+
 /// Used by `Custom::Delivery` to learn a destination's type before a replacement.
 pub(super) async fn live_type(ctx: &Ctx, name: &str) -> Result<Option<String>, Error> {
     Ok(get(ctx, name).await?.and_then(|d| d.delivery_destination_type().map(|t| t.as_str().to_owned())))
-}
-
-fn missing(operation: &'static str) -> Error {
-    Error::Aws {
-        operation,
-        code: "IncompleteResponse".into(),
-        message: "the response did not include the delivery destination".into(),
-        attempts: 1,
-    }
 }
 
 #[cfg(test)]

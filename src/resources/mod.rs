@@ -18,7 +18,7 @@ use crate::Error;
 
 pub use delivery::Delivery;
 pub use destination::DeliveryDestination;
-pub use owner::Owner;
+pub use owner::{LiveTags, Owner};
 pub use source::DeliverySource;
 pub use tags::TagDiff;
 
@@ -50,8 +50,9 @@ pub trait Resource: Sized + Send + Sync {
     fn parse(properties: &Value) -> Result<Self, Error>;
     fn create(&self, ctx: &Ctx) -> impl Future<Output = Result<Outcome, Error>> + Send;
     /// Update the resource known as `physical_id` towards `self`; a different physical id in the
-    /// outcome means replacement.
-    fn update(&self, ctx: &Ctx, physical_id: &str) -> impl Future<Output = Result<Outcome, Error>> + Send;
+    /// outcome means replacement. `old` is what the template asked for before
+    /// (`OldResourceProperties`), when it is there and still valid.
+    fn update(&self, ctx: &Ctx, physical_id: &str, old: Option<&Self>) -> impl Future<Output = Result<Outcome, Error>> + Send;
     fn delete(ctx: &Ctx, physical_id: &str) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
@@ -92,7 +93,11 @@ pub async fn run(ctx: &Ctx, request: &Request) -> Result<Outcome, Error> {
 async fn run_kind<R: Resource>(ctx: &Ctx, request: &Request) -> Result<Outcome, Error> {
     match &request.action {
         Action::Create => R::parse(&request.properties)?.create(ctx).await,
-        Action::Update { physical_id } => R::parse(&request.properties)?.update(ctx, physical_id).await,
+        Action::Update { physical_id } => {
+            let desired = R::parse(&request.properties)?;
+            let old = request.old_properties.as_ref().and_then(|p| R::parse(p).ok());
+            desired.update(ctx, physical_id, old.as_ref()).await
+        }
         Action::Delete { physical_id } => {
             R::delete(ctx, physical_id).await?;
             Ok(Outcome { physical_id: physical_id.clone(), data: Vec::new() })

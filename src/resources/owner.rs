@@ -2,14 +2,24 @@
 //! created it. That is how a Create tells "ours from an earlier attempt of this very request or a
 //! rollback" (adopt) from "someone else's" (refuse), and how Delete avoids removing a resource it
 //! did not create (for example under a placeholder PhysicalResourceId after a cancelled Create).
+//!
+//! The tags are read with ListTagsForResource, the one API that reports them: the real
+//! GetDeliverySource / GetDeliveryDestination / GetDelivery answers carry no `tags`, and
+//! DescribeDeliveries lists four fields only (REFERENCE §2b: terraform-provider-aws reads tags
+//! with ListTagsForResource for all three kinds; aws/aws-cli#10002). moto fills `tags` in; never
+//! trust that field.
 
 use std::collections::HashMap;
 use std::future::Future;
 
+use super::Ctx;
 use crate::{Error, OrAbsent};
 
 pub const STACK_TAG: &str = "cfn-logs-delivery:stack-id";
 pub const LOGICAL_ID_TAG: &str = "cfn-logs-delivery:logical-id";
+
+/// A resource's tags as ListTagsForResource reports them.
+pub type LiveTags = HashMap<String, String>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Owner {
@@ -23,34 +33,59 @@ impl Owner {
     }
 
     /// True only when both ownership tags name this stack resource.
-    pub fn owns(&self, tags: Option<&HashMap<String, String>>) -> bool {
-        let Some(tags) = tags else { return false };
+    pub fn owns(&self, tags: &LiveTags) -> bool {
         tags.get(STACK_TAG) == Some(&self.stack_id) && tags.get(LOGICAL_ID_TAG) == Some(&self.logical_id)
     }
 }
 
-/// What Create (or Delete) found under the name it was given.
+/// What Create, Update or Delete found under the name or id it was given.
+#[derive(Debug)]
 pub enum Found<T> {
     Nothing,
     /// Created earlier by this same stack resource (a retried event, a rollback): safe to adopt.
-    Ours(T),
+    /// Its live tags come along, so the tag diff needs no second read.
+    Ours(T, LiveTags),
     /// Someone else's: never adopted, overwritten or deleted.
     Foreign(T),
 }
 
 impl<T> Found<T> {
-    pub fn classify(owner: &Owner, existing: Option<T>, tags: impl Fn(&T) -> Option<&HashMap<String, String>>) -> Self {
-        match existing {
-            None => Found::Nothing,
-            Some(r) if owner.owns(tags(&r)) => Found::Ours(r),
-            Some(r) => Found::Foreign(r),
+    /// Reads the ownership of `existing` from ListTagsForResource on the ARN `arn_of` gives.
+    /// A resource that vanishes between the two reads is `Nothing`; any other failure to read
+    /// the tags is an error naming the call, never "not ours".
+    pub async fn classify(
+        ctx: &Ctx,
+        existing: Option<T>,
+        operation: &'static str,
+        arn_of: impl Fn(&T) -> Option<&str>,
+    ) -> Result<Self, Error> {
+        let Some(resource) = existing else { return Ok(Found::Nothing) };
+        let arn = arn_of(&resource).ok_or(Error::Incomplete { operation, what: "the resource's arn" })?;
+        match live_tags(ctx, arn).await? {
+            None => Ok(Found::Nothing),
+            Some(tags) if ctx.owner.owns(&tags) => Ok(Found::Ours(resource, tags)),
+            Some(_) => Ok(Found::Foreign(resource)),
         }
     }
 }
 
+/// The tags of `arn`; `None` if the resource is gone.
+pub async fn live_tags(ctx: &Ctx, arn: &str) -> Result<Option<LiveTags>, Error> {
+    let client = &ctx.logs.client;
+    let out = ctx.logs.call("ListTagsForResource", || client.list_tags_for_resource().resource_arn(arn).send()).await.or_absent()?;
+    Ok(out.map(|o| o.tags.unwrap_or_default()))
+}
+
 /// Delete as the kinds share it: already gone is done; someone else's is left in place; ours is
-/// deleted (and gone by the time of the call counts as done too).
-pub async fn delete_if_ours<T, Fut>(found: Found<T>, kind: &str, id: &str, delete: impl FnOnce() -> Fut) -> Result<(), Error>
+/// deleted (and gone by the time of the call counts as done too). A refusal because a delivery
+/// still uses it is explained as such.
+pub async fn delete_if_ours<T, Fut>(
+    found: Found<T>,
+    kind: &'static str,
+    id: &str,
+    operation: &'static str,
+    delete: impl FnOnce() -> Fut,
+) -> Result<(), Error>
 where
     Fut: Future<Output = Result<(), Error>>,
 {
@@ -60,7 +95,13 @@ where
             tracing::warn!(kind, id, "not created by this stack resource; left in place");
             Ok(())
         }
-        Found::Ours(_) => delete().await.or_absent().map(drop),
+        Found::Ours(..) => match delete().await.or_absent() {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_conflict() && !crate::logs::is_transient_conflict(e.service_message()) => {
+                Err(Error::InUse { kind, id: id.to_owned(), operation, message: e.service_message().to_owned() })
+            }
+            Err(e) => Err(e),
+        },
     }
 }
 
@@ -71,13 +112,12 @@ mod tests {
     #[test]
     fn owns_needs_both_tags_to_match() {
         let owner = Owner { stack_id: "arn:stack/a".into(), logical_id: "Src".into() };
-        let tags: HashMap<String, String> = owner.tags().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        assert!(owner.owns(Some(&tags)));
+        let tags: LiveTags = owner.tags().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert!(owner.owns(&tags));
         let other = Owner { stack_id: "arn:stack/b".into(), logical_id: "Src".into() };
-        assert!(!other.owns(Some(&tags)));
+        assert!(!other.owns(&tags));
         let other = Owner { stack_id: "arn:stack/a".into(), logical_id: "Other".into() };
-        assert!(!other.owns(Some(&tags)));
-        assert!(!owner.owns(None));
-        assert!(!owner.owns(Some(&HashMap::new())));
+        assert!(!other.owns(&tags));
+        assert!(!owner.owns(&LiveTags::new()));
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::owner::{delete_if_ours, Found};
-use super::{tags, Ctx, Outcome, Resource};
+use super::{tags, Ctx, LiveTags, Outcome, Resource};
 use crate::props::{check_arn, check_len, check_name, check_word_chars, is_valid_name, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::DeliverySource as Live;
@@ -36,24 +36,35 @@ impl Resource for DeliverySource {
     }
 
     async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
-        match Found::classify(&ctx.owner, get(ctx, &self.name).await?, |s: &Live| s.tags()) {
+        match find(ctx, &self.name).await? {
             Found::Nothing => self.put_new(ctx).await,
-            Found::Ours(live) => {
+            Found::Ours(live, tags) => {
                 tracing::info!(name = %self.name, "delivery source was created earlier by this stack resource; adopting it");
-                self.converge(ctx, live).await
+                self.converge(ctx, live, &tags).await
             }
             Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
         }
     }
 
-    async fn update(&self, ctx: &Ctx, physical_id: &str) -> Result<Outcome, Error> {
+    async fn update(&self, ctx: &Ctx, physical_id: &str, old: Option<&Self>) -> Result<Outcome, Error> {
         if self.name != physical_id {
             // Name is create-only: make the new one; CloudFormation deletes the old id afterwards.
+            // Unless the new one would back the same resource and log type as the old: the service
+            // refuses a second source for it while the old one exists (REFERENCE §2b).
+            if let Some(old) = old.filter(|o| o.resource_arn == self.resource_arn && o.log_type == self.log_type) {
+                return Err(Error::RenameKeepsResourceArn {
+                    old_name: physical_id.to_owned(),
+                    new_name: self.name.clone(),
+                    resource_arn: old.resource_arn.clone(),
+                    log_type: old.log_type.clone(),
+                });
+            }
             return self.create(ctx).await;
         }
-        match get(ctx, &self.name).await? {
-            Some(live) => self.converge(ctx, live).await,
-            None => {
+        match find(ctx, &self.name).await? {
+            Found::Ours(live, tags) => self.converge(ctx, live, &tags).await,
+            Found::Foreign(_) => Err(Error::NotOurs { kind: KIND, id: self.name.clone() }),
+            Found::Nothing => {
                 tracing::warn!(name = %self.name, "delivery source was deleted outside CloudFormation; recreating it");
                 self.put_new(ctx).await
             }
@@ -64,9 +75,9 @@ impl Resource for DeliverySource {
         if !is_valid_name(physical_id) {
             return Ok(()); // not a name the service accepts, so nothing of that name exists
         }
-        let found = Found::classify(&ctx.owner, get(ctx, physical_id).await?, |s: &Live| s.tags());
+        let found = find(ctx, physical_id).await?;
         let client = &ctx.logs.client;
-        delete_if_ours(found, KIND, physical_id, || async {
+        delete_if_ours(found, KIND, physical_id, "DeleteDeliverySource", || async {
             ctx.logs.call("DeleteDeliverySource", || client.delete_delivery_source().name(physical_id).send()).await.map(drop)
         })
         .await
@@ -74,10 +85,14 @@ impl Resource for DeliverySource {
 }
 
 impl DeliverySource {
+    /// PutDeliverySource with the ownership tags. Put is not idempotent: when an attempt that
+    /// timed out had in fact succeeded, the retry meets "Tags can only be provided when a resource
+    /// is being created" (a ConflictException). So on a conflict the source is read again and
+    /// adopted if its ownership tags say it is ours.
     async fn put_new(&self, ctx: &Ctx) -> Result<Outcome, Error> {
         let client = &ctx.logs.client;
         let tags = tags::on_create(&self.tags, &ctx.owner);
-        let out = ctx
+        let put = ctx
             .logs
             .call("PutDeliverySource", || {
                 client
@@ -88,13 +103,33 @@ impl DeliverySource {
                     .set_tags(Some(tags.clone()))
                     .send()
             })
-            .await?;
-        let live = out.delivery_source.ok_or_else(|| missing("PutDeliverySource"))?;
-        Ok(self.outcome(&live))
+            .await;
+        let refusal = match put {
+            Ok(out) => {
+                let live = out.delivery_source.ok_or(Error::Incomplete { operation: "PutDeliverySource", what: "the delivery source" })?;
+                return Ok(self.outcome(&live));
+            }
+            Err(e) if e.is_conflict() => e,
+            Err(e) => return Err(e),
+        };
+        match find(ctx, &self.name).await? {
+            Found::Ours(live, tags) => {
+                tracing::info!(name = %self.name, error = %refusal, "PutDeliverySource conflicted, but the source is ours (an earlier attempt made it); adopting it");
+                self.converge(ctx, live, &tags).await
+            }
+            Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
+            // Terraform and the native type see this text for one source per resource and log type.
+            Found::Nothing if refusal.service_message().contains("ResourceId has already been used") => Err(Error::ResourceArnTaken {
+                resource_arn: self.resource_arn.clone(),
+                log_type: self.log_type.clone(),
+                message: refusal.service_message().to_owned(),
+            }),
+            Found::Nothing => Err(refusal),
+        }
     }
 
     /// Brings an existing source in line: create-only properties must match, tags are synced.
-    async fn converge(&self, ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
+    async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags) -> Result<Outcome, Error> {
         if !live.resource_arns().iter().any(|a| a == &self.resource_arn) {
             return Err(Error::CreateOnlyChange {
                 kind: KIND,
@@ -111,18 +146,22 @@ impl DeliverySource {
                 desired: self.log_type.clone(),
             });
         }
-        let arn = live.arn().ok_or_else(|| missing("GetDeliverySource"))?;
-        tags::sync(ctx, arn, &self.tags).await?;
+        let arn = live.arn().ok_or(Error::Incomplete { operation: "GetDeliverySource", what: "the source's arn" })?;
+        tags::sync(ctx, arn, live_tags, &self.tags).await?;
         Ok(self.outcome(&live))
     }
 
     fn outcome(&self, live: &Live) -> Outcome {
+        // The service names the source's service; if an answer ever leaves it out, the
+        // ResourceArn's service part is the same value.
+        let service =
+            live.service().map(str::to_owned).or_else(|| check_arn("ResourceArn", &self.resource_arn).ok().map(|a| a.service.to_owned()));
         Outcome {
             physical_id: self.name.clone(),
             data: vec![
                 ("Arn", live.arn().unwrap_or_default().to_owned()),
                 ("Name", self.name.clone()),
-                ("Service", live.service().unwrap_or_default().to_owned()),
+                ("Service", service.unwrap_or_default()),
                 ("LogType", self.log_type.clone()),
                 ("ResourceArn", self.resource_arn.clone()),
             ],
@@ -130,19 +169,11 @@ impl DeliverySource {
     }
 }
 
-async fn get(ctx: &Ctx, name: &str) -> Result<Option<Live>, Error> {
+/// The source of that name and whose it is (GetDeliverySource, then ListTagsForResource).
+async fn find(ctx: &Ctx, name: &str) -> Result<Found<Live>, Error> {
     let client = &ctx.logs.client;
     let out = ctx.logs.call("GetDeliverySource", || client.get_delivery_source().name(name).send()).await.or_absent()?;
-    Ok(out.and_then(|o| o.delivery_source))
-}
-
-fn missing(operation: &'static str) -> Error {
-    Error::Aws {
-        operation,
-        code: "IncompleteResponse".into(),
-        message: "the response did not include the delivery source".into(),
-        attempts: 1,
-    }
+    Found::classify(ctx, out.and_then(|o| o.delivery_source), "GetDeliverySource", |s: &Live| s.arn()).await
 }
 
 #[cfg(test)]

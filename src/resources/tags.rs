@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::owner::LiveTags;
 use super::{Ctx, Owner};
 use crate::props::{Tags, RESERVED_TAG_PREFIXES};
 use crate::Error;
@@ -41,11 +42,11 @@ pub fn on_create(desired: &Tags, owner: &Owner) -> HashMap<String, String> {
     all
 }
 
-/// Brings the live tags of `arn` to `desired` (ListTagsForResource, then Untag / Tag if needed).
-pub async fn sync(ctx: &Ctx, arn: &str, desired: &Tags) -> Result<(), Error> {
+/// Brings the tags of `arn` from `live` (as ListTagsForResource reported them when ownership was
+/// checked) to `desired`, with UntagResource / TagResource only where they differ.
+pub async fn sync(ctx: &Ctx, arn: &str, live: &LiveTags, desired: &Tags) -> Result<(), Error> {
     let client = &ctx.logs.client;
-    let live = ctx.logs.call("ListTagsForResource", || client.list_tags_for_resource().resource_arn(arn).send()).await?;
-    let diff = TagDiff::between(live.tags().unwrap_or(&HashMap::new()), desired);
+    let diff = TagDiff::between(live, desired);
     if !diff.remove.is_empty() {
         ctx.logs.call("UntagResource", || client.untag_resource().resource_arn(arn).set_tag_keys(Some(diff.remove.clone())).send()).await?;
     }
@@ -98,6 +99,6 @@ mod tests {
         let owner = Owner { stack_id: "s".into(), logical_id: "L".into() };
         let all = on_create(&tags(&[("team", "a")]), &owner);
         assert_eq!(all.len(), 3);
-        assert!(owner.owns(Some(&all)));
+        assert!(owner.owns(&all));
     }
 }
