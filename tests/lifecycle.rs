@@ -12,6 +12,7 @@ const SOURCE: &str = "Custom::DeliverySource";
 const DESTINATION: &str = "Custom::DeliveryDestination";
 const DELIVERY: &str = "Custom::Delivery";
 const CLOUDFRONT: &str = "arn:aws:cloudfront::123456789012:distribution/E1LIFECYCLE";
+const CLOUDFRONT_2: &str = "arn:aws:cloudfront::123456789012:distribution/E2LIFECYCLE";
 const MARKER: &str = "cfn-logs-delivery:failed-create:";
 
 fn binary() -> PathBuf {
@@ -109,8 +110,18 @@ fn delivery_source_create_update_replace_delete() {
     // ...and the rollback Update (properties swapped back) succeeds.
     assert_success(&answer(&s, update(SOURCE, "Src", "life-src", v2.clone(), v2.clone(), &url)));
 
-    // A new Name replaces: new id; the old one stays until CloudFormation's cleanup Delete.
-    let v3 = source_props("life-src-v2", json!([{"Key": "team", "Value": "b"}]));
+    // A new Name that keeps ResourceArn and LogType cannot work on the real service (one source
+    // per resource and log type; CloudFormation creates the new one first): FAILED before any call.
+    s.proxy.reset_counts();
+    let same_arn = source_props("life-src-v2", json!([{"Key": "team", "Value": "b"}]));
+    let refused = answer(&s, update(SOURCE, "Src", "life-src", same_arn, v2.clone(), &url));
+    assert_failed_with(&refused, &["ResourceArn", "life-src", "life-src-v2", CLOUDFRONT, "one delivery source"]);
+    assert_eq!(refused.physical_id().as_deref(), Some("life-src"));
+    assert_eq!(s.proxy.total_calls(), 0, "{:?}", s.proxy.calls());
+
+    // A new Name with a new ResourceArn replaces: new id; the old one stays until CloudFormation's cleanup Delete.
+    let mut v3 = source_props("life-src-v2", json!([{"Key": "team", "Value": "b"}]));
+    v3["ResourceArn"] = json!(CLOUDFRONT_2);
     let replaced = answer(&s, update(SOURCE, "Src", "life-src", v3.clone(), v2.clone(), &url));
     assert_success(&replaced);
     assert_eq!(replaced.physical_id().as_deref(), Some("life-src-v2"));
@@ -129,7 +140,8 @@ fn rollback_of_a_replacement_adopts_the_original() {
     let s = stack();
     let url = s.placeholder_url();
     let old = source_props("rb-src", json!([]));
-    let new = source_props("rb-src-new", json!([]));
+    let mut new = source_props("rb-src-new", json!([]));
+    new["ResourceArn"] = json!(CLOUDFRONT_2);
     assert_success(&answer(&s, create(SOURCE, "Src", old.clone(), &url)));
     assert_success(&answer(&s, update(SOURCE, "Src", "rb-src", new.clone(), old.clone(), &url)));
     // The stack failed later: CloudFormation rolls back to the old properties on the new id...
@@ -213,9 +225,12 @@ fn invalid_requests_fail_before_any_aws_call() {
     }
     assert_eq!(s.proxy.total_calls(), 0, "{:?}", s.proxy.calls());
 
-    // Not a CloudFormation event at all: an error to the runtime, and the process keeps serving.
+    // Not a CloudFormation event at all: nobody to answer. Logged, and reported to Lambda as
+    // handled (an error would only make Lambda run it twice more); the process keeps serving.
     let inv = s.runtime.invoke(json!({"hello": "world"}), std::time::Duration::from_secs(10));
-    assert!(matches!(inv.outcome, Outcome::Error(_)), "{:?}", inv.outcome);
+    let Outcome::Response(body) = &inv.outcome else { panic!("{:?}", inv.outcome) };
+    assert_eq!(body["Answered"], false, "{body}");
+    assert!(s.lambda.log_text().contains("not a CloudFormation custom-resource request"));
     assert!(s.lambda.is_running());
     assert_success(&answer(&s, create(SOURCE, "Src", source_props("still-alive", json!([])), &url)));
 }

@@ -88,6 +88,14 @@ pub fn must_succeed(stack: &Stack, event: Value) -> (String, Value) {
     (answer.physical_id().expect("a PhysicalResourceId"), body)
 }
 
+/// An invocation the function reported as handled without any answer (no usable ResponseURL):
+/// Lambda must not run it again, so it is no error. Returns the logged reason.
+pub fn handled_unanswered(label: &str, inv: &cfn_local::Invocation) -> String {
+    let cfn_local::Outcome::Response(body) = &inv.outcome else { panic!("{label}: expected a handled invocation, got {:?}", inv.outcome) };
+    assert_eq!(body["Answered"], json!(false), "{label}: {body}");
+    body["Reason"].as_str().unwrap_or_else(|| panic!("{label}: no Reason in {body}")).to_owned()
+}
+
 /// Status code and body of a direct moto call (the "out of band" hand).
 pub fn moto_call(moto: &Moto, target: &str, body: Value) -> (u16, Value) {
     moto.logs_call(target, body)

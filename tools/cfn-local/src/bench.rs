@@ -20,6 +20,7 @@ use crate::http::{self, Server};
 use crate::lambda::LambdaProcess;
 use crate::logs_proxy::{self, LogsProxy};
 use crate::moto::Moto;
+use crate::real_service::Semantics;
 use crate::receiver::Receiver;
 use crate::runtime_api::{Outcome, RuntimeApi};
 use serde_json::{json, Value};
@@ -184,7 +185,9 @@ pub fn run(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::
     println!("starting moto, its timing forwarder, the counting Logs proxy and the ResponseURL receiver");
     let moto = Moto::start()?;
     let clock = MotoClock::start(&moto.endpoint())?;
-    let proxy = LogsProxy::start(&clock.endpoint())?;
+    // Raw moto semantics: the real-service layer's lookups would go through the clock and count
+    // as moto's time, and its reshaping would add to every event; the bench measures the function.
+    let proxy = LogsProxy::start_with(&clock.endpoint(), Semantics::RawMoto)?;
     let receiver = Receiver::start()?;
     let endpoint = proxy.endpoint();
     let mut env: Vec<(&str, &str)> = vec![("AWS_ENDPOINT_URL", endpoint.as_str()), ("CFN_RESPONSE_ALLOWED_HOSTS", "127.0.0.1")];

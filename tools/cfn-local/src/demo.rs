@@ -1,6 +1,7 @@
 //! `cfn-local demo`: the life of the example stack, event by event, as CloudFormation plays it.
 
 use crate::events;
+use crate::real_service::Semantics;
 use crate::receiver::{Answer, FAKE_SIGNATURE};
 use crate::runtime_api::Outcome;
 use crate::stack::Stack;
@@ -89,10 +90,10 @@ const DESTINATION_DATA: &[&str] = &["Arn", "Name", "DeliveryDestinationType", "O
 const DELIVERY_DATA: &[&str] = &["Arn", "DeliveryId", "DeliveryDestinationType"];
 
 /// Runs the demo against `binary`; `Ok(true)` if every answer and check was as expected.
-pub fn run(binary: &Path, extra_env: &[(&str, &str)]) -> io::Result<bool> {
+pub fn run(binary: &Path, extra_env: &[(&str, &str)], semantics: Semantics) -> io::Result<bool> {
     println!("starting moto, the Runtime API, the ResponseURL receiver and {}", binary.display());
-    let stack = Stack::start_with_env(binary, extra_env)?;
-    println!("moto at {}, function pid {}\n", stack.moto.endpoint(), stack.lambda.pid());
+    let stack = Stack::start_with(binary, extra_env, semantics)?;
+    println!("moto at {} ({semantics:?} semantics), function pid {}\n", stack.moto.endpoint(), stack.lambda.pid());
     let mut demo = Demo { stack: &stack, rows: Vec::new() };
     demo.play();
     demo.final_checks();

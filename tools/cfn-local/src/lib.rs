@@ -1,6 +1,7 @@
 //! Local stand-ins for AWS Lambda and CloudFormation, so `cfn-logs-delivery` can be run and tested
 //! on one machine: a Lambda Runtime API emulator drives the real binary, a ResponseURL receiver
-//! plays the S3 bucket CloudFormation reads answers from, and moto plays CloudWatch Logs.
+//! plays the S3 bucket CloudFormation reads answers from, and moto plays CloudWatch Logs (behind a
+//! proxy that makes it answer like the real service where moto is known to be kinder).
 //!
 //! Everything is blocking std code (threads, `std::net`) on purpose: the harness must stay small,
 //! obvious, and independent of the async stack of the crate under test.
@@ -14,6 +15,7 @@ pub mod ids;
 pub mod lambda;
 pub mod logs_proxy;
 pub mod moto;
+pub mod real_service;
 pub mod receiver;
 pub mod replay;
 pub mod runtime_api;
@@ -23,6 +25,7 @@ pub use children::cleanup_all;
 pub use lambda::{find_binary, release_binary, LambdaProcess};
 pub use logs_proxy::{Fault, LogsProxy};
 pub use moto::Moto;
+pub use real_service::Semantics;
 pub use receiver::{Answer, Receiver, FAKE_SIGNATURE};
 pub use runtime_api::{Invocation, Outcome, RuntimeApi};
 pub use stack::Stack;

@@ -1,7 +1,11 @@
-//! A counting forward proxy between the function and moto: counts Logs API calls per operation
-//! and injects the failures moto never produces (throttling, 503, transient conflicts, hangs).
+//! A counting forward proxy between the function and moto: counts Logs API calls per operation,
+//! injects the failures moto never produces (throttling, 503, transient conflicts, hangs, lost
+//! responses), and by default makes moto answer like the real service ([`crate::real_service`]).
 
 use crate::http::{self, Request, Response, Server, Shared};
+use crate::moto;
+use crate::real_service::{self, Semantics};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
@@ -25,6 +29,21 @@ pub enum Fault {
     Unavailable { remaining: usize },
     /// HTTP 400 `ConflictException`, the transient "currently being updated" kind.
     Conflict { remaining: usize },
+    /// Forward the call (it takes effect upstream), then close the connection unanswered: the
+    /// attempt that timed out after the service had done the work. The SDK client retries it.
+    LoseResponse { remaining: usize },
+}
+
+impl Fault {
+    fn remaining_mut(&mut self) -> Option<&mut usize> {
+        match self {
+            Fault::Throttle { remaining }
+            | Fault::Unavailable { remaining }
+            | Fault::Conflict { remaining }
+            | Fault::LoseResponse { remaining } => Some(remaining),
+            Fault::None | Fault::Hang => None,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -42,16 +61,27 @@ type State = Shared<Inner>;
 pub struct LogsProxy {
     state: Arc<State>,
     server: Server,
+    semantics: Semantics,
 }
 
 impl LogsProxy {
-    /// `upstream`: base URL of the real endpoint, e.g. `moto.endpoint()`.
+    /// `upstream`: base URL of the real endpoint, e.g. `moto.endpoint()`. Answers like the real
+    /// service ([`Semantics::RealService`]).
     pub fn start(upstream: &str) -> io::Result<LogsProxy> {
+        LogsProxy::start_with(upstream, Semantics::RealService)
+    }
+
+    /// [`LogsProxy::start`] with the given semantics (`RawMoto`: moto's own answers).
+    pub fn start_with(upstream: &str, semantics: Semantics) -> io::Result<LogsProxy> {
         let state = Arc::new(State::default());
         let s = state.clone();
         let upstream = upstream.trim_end_matches('/').to_string();
-        let server = Server::start(move |req| handle(&s, &upstream, req))?;
-        Ok(LogsProxy { state, server })
+        let server = Server::start(move |req| handle(&s, &upstream, semantics, req))?;
+        Ok(LogsProxy { state, server, semantics })
+    }
+
+    pub fn semantics(&self) -> Semantics {
+        self.semantics
     }
 
     /// `http://127.0.0.1:PORT`
@@ -76,6 +106,18 @@ impl LogsProxy {
 
     pub fn reset_counts(&self) {
         self.state.lock().calls.clear();
+    }
+
+    /// Calls the Logs JSON API through the proxy (counted, faulted and reshaped like the
+    /// function's calls), with the headers of [`crate::Moto::logs_call`]. Returns the HTTP status
+    /// and the JSON body. Panics if the proxy cannot be reached or closes unanswered: for tests.
+    pub fn logs_call(&self, target: &str, body: Value) -> (u16, Value) {
+        self.try_logs_call(target, body).unwrap_or_else(|e| panic!("Logs call {target} through the proxy failed: {e}"))
+    }
+
+    /// [`LogsProxy::logs_call`] without the panic.
+    pub fn try_logs_call(&self, target: &str, body: Value) -> io::Result<(u16, Value)> {
+        moto::logs_call_at(&self.endpoint(), target, &body)
     }
 
     /// Applies `fault` to every operation.
@@ -103,7 +145,7 @@ impl LogsProxy {
 
 impl std::fmt::Debug for LogsProxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogsProxy").field("addr", &self.server.addr()).finish_non_exhaustive()
+        f.debug_struct("LogsProxy").field("addr", &self.server.addr()).field("semantics", &self.semantics).finish_non_exhaustive()
     }
 }
 
@@ -121,11 +163,13 @@ fn operation(req: &Request) -> String {
     }
 }
 
-fn handle(state: &State, upstream: &str, req: &Request) -> Option<Response> {
+/// Counts the call, applies the fault, then answers it (`None`: close unanswered).
+fn handle(state: &State, upstream: &str, semantics: Semantics, req: &Request) -> Option<Response> {
     let op = operation(req);
     let mut inner = state.lock();
     *inner.calls.entry(op.clone()).or_default() += 1;
     let applies = inner.only.as_ref().is_none_or(|o| *o == op);
+    let mut lose_response = false;
     if applies {
         if inner.fault == Fault::Hang {
             while inner.fault == Fault::Hang && !inner.stopping {
@@ -133,42 +177,63 @@ fn handle(state: &State, upstream: &str, req: &Request) -> Option<Response> {
             }
             return None;
         }
-        if let Some(response) = take_injected(&mut inner.fault) {
-            return Some(response);
+        match take_injected(&mut inner.fault) {
+            Some(Injected::Error { status, kind, message }) => return Some(aws_error(status, kind, message)),
+            Some(Injected::LoseResponse) => lose_response = true,
+            None => {}
         }
     }
     drop(inner);
-    Some(forward(upstream, req))
+    let response = match semantics {
+        Semantics::RealService => real_service::handle(upstream, &op, req),
+        Semantics::RawMoto => forward(upstream, req),
+    };
+    (!lose_response).then_some(response)
 }
 
-/// The canned error for the current fault, counting it down.
-fn take_injected(fault: &mut Fault) -> Option<Response> {
-    let (remaining, status, kind, message) = match fault {
-        Fault::Throttle { remaining } => (remaining, 400, "ThrottlingException", "Rate exceeded"),
-        Fault::Unavailable { remaining } => (remaining, 503, "ServiceUnavailableException", "Service Unavailable"),
-        Fault::Conflict { remaining } => {
-            (remaining, 400, "ConflictException", "Delivery Source is currently being updated. Please try again later")
-        }
+/// What a fault does to one call.
+enum Injected {
+    Error { status: u16, kind: &'static str, message: &'static str },
+    LoseResponse,
+}
+
+/// What the current fault does to this call, counting it down.
+fn take_injected(fault: &mut Fault) -> Option<Injected> {
+    let injected = match fault {
+        Fault::Throttle { .. } => Injected::Error { status: 400, kind: "ThrottlingException", message: "Rate exceeded" },
+        Fault::Unavailable { .. } => Injected::Error { status: 503, kind: "ServiceUnavailableException", message: "Service Unavailable" },
+        Fault::Conflict { .. } => Injected::Error {
+            status: 400,
+            kind: "ConflictException",
+            message: "Delivery Source is currently being updated. Please try again later",
+        },
+        Fault::LoseResponse { .. } => Injected::LoseResponse,
         Fault::None | Fault::Hang => return None,
     };
-    if *remaining == 0 {
-        *fault = Fault::None;
-        return None;
-    }
-    if *remaining != usize::MAX {
+    count_down(fault).then_some(injected)
+}
+
+/// Whether a counted fault applies to one more call; it turns into `Fault::None` when used up.
+fn count_down(fault: &mut Fault) -> bool {
+    let Some(remaining) = fault.remaining_mut() else { return false };
+    let applies = *remaining > 0;
+    if applies && *remaining != usize::MAX {
         *remaining -= 1;
     }
     if *remaining == 0 {
         *fault = Fault::None;
     }
+    applies
+}
+
+/// An error answer as the Logs JSON protocol gives it.
+pub(crate) fn aws_error(status: u16, kind: &str, message: &str) -> Response {
     let body = serde_json::json!({"__type": kind, "message": message});
-    Some(
-        Response::new(status)
-            .header("Content-Type", AMZ_JSON)
-            .header("x-amzn-ErrorType", kind)
-            .header("x-amzn-RequestId", &crate::ids::fresh_uuid())
-            .body(body.to_string()),
-    )
+    Response::new(status)
+        .header("Content-Type", AMZ_JSON)
+        .header("x-amzn-ErrorType", kind)
+        .header("x-amzn-RequestId", &crate::ids::fresh_uuid())
+        .body(body.to_string())
 }
 
 /// Sends `req` on to `upstream` as it came (hop-by-hop headers dropped); 502 if it cannot.
@@ -193,16 +258,31 @@ mod tests {
     use super::*;
     use crate::http::{find_header, request};
     use serde_json::{json, Value};
+    use std::sync::Mutex;
 
     const T: Duration = Duration::from_secs(5);
 
     /// An upstream that echoes the operation it saw.
     fn upstream() -> Server {
-        Server::start(|req| {
+        recording_upstream().0
+    }
+
+    /// [`upstream`], also recording the `X-Amz-Target` of each call it received.
+    fn recording_upstream() -> (Server, Arc<Mutex<Vec<String>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let server = Server::start(move |req| {
+            s.lock().unwrap().push(req.header("x-amz-target").unwrap_or("").to_string());
             let body = json!({"saw": req.header("x-amz-target"), "host": req.header("host"), "len": req.body.len()});
             Some(Response::new(200).header("Content-Type", AMZ_JSON).body(body.to_string()))
         })
-        .unwrap()
+        .unwrap();
+        (server, seen)
+    }
+
+    /// The proxy without the real-service layer: these tests are about counting and faults.
+    fn raw_proxy(up: &Server) -> LogsProxy {
+        LogsProxy::start_with(&up.base_url(), Semantics::RawMoto).unwrap()
     }
 
     fn call(proxy: &LogsProxy, op: &str) -> (u16, Vec<(String, String)>, Value) {
@@ -215,7 +295,7 @@ mod tests {
     #[test]
     fn forwards_and_counts_per_operation() {
         let up = upstream();
-        let proxy = LogsProxy::start(&up.base_url()).unwrap();
+        let proxy = raw_proxy(&up);
         let (status, headers, body) = call(&proxy, "PutDeliverySource");
         assert_eq!(status, 200);
         assert_eq!(body["saw"], "Logs_20140328.PutDeliverySource");
@@ -235,7 +315,7 @@ mod tests {
     #[test]
     fn injected_errors_count_down_then_forward() {
         let up = upstream();
-        let proxy = LogsProxy::start(&up.base_url()).unwrap();
+        let proxy = raw_proxy(&up);
         proxy.set_fault(Fault::Throttle { remaining: 2 });
         for _ in 0..2 {
             let (status, headers, body) = call(&proxy, "CreateDelivery");
@@ -266,7 +346,7 @@ mod tests {
     #[test]
     fn hang_holds_calls_until_cleared() {
         let up = upstream();
-        let proxy = LogsProxy::start(&up.base_url()).unwrap();
+        let proxy = raw_proxy(&up);
         proxy.set_fault(Fault::Hang);
         let url = format!("{}/", proxy.endpoint());
         let err = request("POST", &url, &[("X-Amz-Target", "Logs_20140328.GetDelivery")], b"{}", Duration::from_millis(300)).unwrap_err();
@@ -281,5 +361,40 @@ mod tests {
         let dead = { upstream().base_url() }; // dropped: nothing listens there any more
         let proxy = LogsProxy::start(&dead).unwrap();
         assert_eq!(call(&proxy, "GetDelivery").0, 502);
+    }
+
+    #[test]
+    fn lose_response_forwards_then_closes_unanswered() {
+        let (up, seen) = recording_upstream();
+        let proxy = raw_proxy(&up);
+        proxy.set_fault_on("CreateDelivery", Fault::LoseResponse { remaining: 2 });
+        assert_eq!(call(&proxy, "GetDelivery").0, 200);
+        let url = format!("{}/", proxy.endpoint());
+        for left in [1, 0] {
+            let err = request("POST", &url, &[("X-Amz-Target", "Logs_20140328.CreateDelivery")], b"{}", T).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err:?}");
+            let expected = if left == 0 { Fault::None } else { Fault::LoseResponse { remaining: left } };
+            assert_eq!(proxy.fault(), expected);
+        }
+        assert_eq!(call(&proxy, "CreateDelivery").0, 200);
+        let creates = seen.lock().unwrap().iter().filter(|t| t.ends_with(".CreateDelivery")).count();
+        assert_eq!(creates, 3, "the lost answers' calls reached upstream too");
+        assert_eq!(proxy.call_count("CreateDelivery"), 3);
+    }
+
+    #[test]
+    fn real_service_lookups_are_neither_counted_nor_faulted() {
+        let (up, seen) = recording_upstream();
+        let proxy = LogsProxy::start(&up.base_url()).unwrap();
+        assert_eq!(proxy.semantics(), Semantics::RealService);
+        proxy.set_fault(Fault::Throttle { remaining: 1 });
+        let put = json!({"name": "s", "resourceArn": "arn:aws:cloudfront::123456789012:distribution/E1", "logType": "ACCESS_LOGS"});
+        assert_eq!(proxy.logs_call("PutDeliverySource", put.clone()).0, 400);
+        assert!(seen.lock().unwrap().is_empty(), "a faulted call never reaches the layer");
+        // The echo has no `deliverySources`: the lookup fails and the call is forwarded as it came.
+        let (status, body) = proxy.logs_call("PutDeliverySource", put);
+        assert_eq!((status, &body["saw"]), (200, &json!("Logs_20140328.PutDeliverySource")));
+        assert_eq!(*seen.lock().unwrap(), ["Logs_20140328.DescribeDeliverySources", "Logs_20140328.PutDeliverySource"]);
+        assert_eq!(proxy.calls(), BTreeMap::from([("PutDeliverySource".to_string(), 2)]));
     }
 }

@@ -139,13 +139,18 @@ impl Moto {
 
     /// [`Moto::logs_call`] without the panic.
     pub fn try_logs_call(&self, target: &str, body: Value) -> io::Result<(u16, Value)> {
-        let amz_target = format!("Logs_20140328.{target}");
-        let headers =
-            [("X-Amz-Target", amz_target.as_str()), ("Content-Type", "application/x-amz-json-1.1"), ("Authorization", LOGS_AUTHORIZATION)];
-        let (status, _, bytes) =
-            http::request("POST", &format!("{}/", self.endpoint()), &headers, body.to_string().as_bytes(), CALL_TIMEOUT)?;
-        Ok((status, parse_json_lenient(&bytes)))
+        logs_call_at(&self.endpoint(), target, &body)
     }
+}
+
+/// One Logs JSON API call to `endpoint` (moto, or a proxy in front of it), signed as moto expects
+/// (credential scope us-east-1/logs; the signature itself is not checked).
+pub fn logs_call_at(endpoint: &str, target: &str, body: &Value) -> io::Result<(u16, Value)> {
+    let amz_target = format!("Logs_20140328.{target}");
+    let headers =
+        [("X-Amz-Target", amz_target.as_str()), ("Content-Type", "application/x-amz-json-1.1"), ("Authorization", LOGS_AUTHORIZATION)];
+    let (status, _, bytes) = http::request("POST", &format!("{endpoint}/"), &headers, body.to_string().as_bytes(), CALL_TIMEOUT)?;
+    Ok((status, parse_json_lenient(&bytes)))
 }
 
 /// `Null` for an empty body, the JSON if it parses, else the text as a JSON string.

@@ -1,6 +1,7 @@
 //! `cfn-local invoke`: replays saved event files through the local stack.
 
 use crate::demo::indent;
+use crate::real_service::Semantics;
 use crate::runtime_api::Outcome;
 use crate::stack::Stack;
 use serde_json::Value;
@@ -28,12 +29,12 @@ pub fn collect_files(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
 
 /// Sends each file's event, prints the answer and the function's log lines for it.
 /// `Ok(true)` if every event got an answer.
-pub fn run(binary: &Path, paths: &[PathBuf], extra_env: &[(&str, &str)]) -> io::Result<bool> {
+pub fn run(binary: &Path, paths: &[PathBuf], extra_env: &[(&str, &str)], semantics: Semantics) -> io::Result<bool> {
     let files = collect_files(paths)?;
     if files.is_empty() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "no event files given"));
     }
-    let stack = Stack::start_with_env(binary, extra_env)?;
+    let stack = Stack::start_with(binary, extra_env, semantics)?;
     let mut all_answered = true;
     for file in &files {
         all_answered &= replay_one(&stack, file);

@@ -5,6 +5,7 @@ use crate::events;
 use crate::lambda::LambdaProcess;
 use crate::logs_proxy::LogsProxy;
 use crate::moto::Moto;
+use crate::real_service::Semantics;
 use crate::receiver::{Answer, Receiver};
 use crate::runtime_api::{Invocation, RuntimeApi};
 use serde_json::Value;
@@ -19,6 +20,10 @@ const ANSWER_GRACE: Duration = Duration::from_secs(2);
 
 /// Fields are public so tests can reach each part (inject faults, read logs, plant state).
 /// Declaration order is drop order: the function goes first, moto last.
+///
+/// The proxy answers like the real CloudWatch Logs ([`Semantics::RealService`], see
+/// [`crate::real_service`]) unless `CFN_LOCAL_LOGS=moto` is set, which gives moto's own answers
+/// ([`Semantics::RawMoto`]); [`Stack::start_with`] picks explicitly. `proxy.semantics()` tells.
 #[derive(Debug)]
 pub struct Stack {
     pub lambda: LambdaProcess,
@@ -33,14 +38,21 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// Semantics from `CFN_LOCAL_LOGS` (default: the real service's).
     pub fn start(binary: &Path) -> io::Result<Stack> {
         Stack::start_with_env(binary, &[])
     }
 
     /// `env` goes to the function last (it can override `AWS_ENDPOINT_URL` and the rest).
+    /// Semantics from `CFN_LOCAL_LOGS` (default: the real service's; an unknown value is an error).
     pub fn start_with_env(binary: &Path, env: &[(&str, &str)]) -> io::Result<Stack> {
+        Stack::start_with(binary, env, Semantics::from_env()?)
+    }
+
+    /// [`Stack::start_with_env`] with the proxy's semantics given, whatever `CFN_LOCAL_LOGS` says.
+    pub fn start_with(binary: &Path, env: &[(&str, &str)], semantics: Semantics) -> io::Result<Stack> {
         let moto = Moto::start()?;
-        let proxy = LogsProxy::start(&moto.endpoint())?;
+        let proxy = LogsProxy::start_with(&moto.endpoint(), semantics)?;
         let receiver = Receiver::start()?;
         let runtime = RuntimeApi::start()?;
         let mut all_env =

@@ -1,0 +1,255 @@
+//! The real-service layer of the Logs proxy: moto 5.2.5 is kinder than CloudWatch Logs, and tests
+//! that pass only because of that prove nothing. This layer makes moto answer the delivery APIs
+//! the way the real service does where the difference is publicly documented (REFERENCE.md §2b).
+//!
+//! It sits behind the proxy's counting and fault injection. The lookups it makes on moto reuse the
+//! caller's headers (moto reads region and account from the credential scope and does not check
+//! signatures) and go straight upstream, so the proxy neither counts nor faults them. A lookup that
+//! fails leaves the call as it came: the layer never invents an error of its own.
+
+use crate::http::{Request, Response};
+use crate::logs_proxy::{aws_error, forward};
+use serde_json::{json, Map, Value};
+use std::io;
+
+/// How the Logs proxy answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Semantics {
+    /// moto plus the rules of this module: what the function meets in AWS.
+    #[default]
+    RealService,
+    /// moto as it is.
+    RawMoto,
+}
+
+/// The environment variable [`crate::Stack`] reads: `moto` for [`Semantics::RawMoto`]; unset,
+/// empty or `real` for [`Semantics::RealService`].
+pub const SEMANTICS_ENV: &str = "CFN_LOCAL_LOGS";
+
+impl Semantics {
+    /// From [`SEMANTICS_ENV`]; any other value is an `InvalidInput` error (a typo must not
+    /// silently pick a mode).
+    pub fn from_env() -> io::Result<Semantics> {
+        Semantics::parse(std::env::var(SEMANTICS_ENV).ok().as_deref())
+    }
+
+    /// The value of [`SEMANTICS_ENV`], `None` if unset.
+    pub fn parse(value: Option<&str>) -> io::Result<Semantics> {
+        match value.map(str::trim).unwrap_or("") {
+            "" | "real" => Ok(Semantics::RealService),
+            "moto" => Ok(Semantics::RawMoto),
+            other => Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{SEMANTICS_ENV}={other:?}: expected \"moto\" or \"real\""))),
+        }
+    }
+}
+
+const TARGET_PREFIX: &str = "Logs_20140328.";
+/// Enough for any listing moto gives (it does not paginate these at all).
+const MAX_PAGES: usize = 100;
+
+/// Rule 3's message, as the real service words it (terraform-provider-aws#40885).
+pub const SOURCE_TAKEN_MESSAGE: &str = "This ResourceId has already been used in another Delivery Source in this account.";
+
+/// Rule 5's prefix, `{account-id}` literally: the service fills it in at delivery time.
+pub const CLOUDFRONT_S3_PREFIX: &str = "AWSLogs/{account-id}/CloudFront/";
+
+/// One call of the function (faults already applied): refused, or rewritten and forwarded, and
+/// its answer reshaped.
+pub(crate) fn handle(upstream: &str, operation: &str, req: &Request) -> Response {
+    let moto = Lookup { upstream, req };
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let refusal = match operation {
+        "PutDeliverySource" => source_taken(&moto, &body),
+        "DeleteDeliverySource" => source_in_use(&moto, &body),
+        "DeleteDeliveryDestination" => destination_in_use(&moto, &body),
+        _ => None,
+    };
+    if let Some(refusal) = refusal {
+        return refusal;
+    }
+    let response = match (operation == "CreateDelivery").then(|| cloudfront_s3_suffix(&moto, &body)).flatten() {
+        Some(rewritten) => forward(upstream, &Request { body: rewritten.to_string().into_bytes(), ..req.clone() }),
+        None => forward(upstream, req),
+    };
+    reshape_answer(operation, response)
+}
+
+/// Calls to moto made on behalf of one request of the function.
+struct Lookup<'a> {
+    upstream: &'a str,
+    req: &'a Request,
+}
+
+impl Lookup<'_> {
+    /// The JSON answer of `operation`, `None` unless moto answered 200 with JSON.
+    fn call(&self, operation: &str, body: Value) -> Option<Value> {
+        let mut headers: Vec<(String, String)> = self.req.headers.iter().filter(|(n, _)| n != "x-amz-target").cloned().collect();
+        headers.push(("x-amz-target".to_string(), format!("{TARGET_PREFIX}{operation}")));
+        let lookup =
+            Request { method: "POST".to_string(), target: "/".to_string(), headers, body: body.to_string().into_bytes(), conn: None };
+        let response = forward(self.upstream, &lookup);
+        if response.status != 200 {
+            return None;
+        }
+        serde_json::from_slice(&response.body).ok()
+    }
+
+    /// Every item of a Describe* listing, following `nextToken`.
+    fn list_all(&self, operation: &str, member: &str) -> Option<Vec<Value>> {
+        let mut items = Vec::new();
+        let mut body = json!({});
+        for _ in 0..MAX_PAGES {
+            let page = self.call(operation, body)?;
+            items.extend(page.get(member)?.as_array()?.iter().cloned());
+            match page.get("nextToken").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                Some(token) => body = json!({ "nextToken": token }),
+                None => return Some(items),
+            }
+        }
+        None
+    }
+}
+
+/// Rule 3: one delivery source per resource ARN and log type. PutDeliverySource of a new name for
+/// a resource ARN and log type another source already has fails with ConflictException
+/// (terraform-provider-aws#40885, cloudformation-coverage-roadmap#2513; the native
+/// AWS::Logs::DeliverySource reports it as AlreadyExists). moto accepts it. A Put of the same name
+/// is left to moto (overwrite, or its own rule against changing the resource ARN).
+fn source_taken(moto: &Lookup, put: &Value) -> Option<Response> {
+    let (name, resource_arn, log_type) = (put["name"].as_str()?, put["resourceArn"].as_str()?, put["logType"].as_str()?);
+    let sources = moto.list_all("DescribeDeliverySources", "deliverySources")?;
+    let taken = sources.iter().any(|s| {
+        s["name"].as_str() != Some(name)
+            && s["logType"].as_str() == Some(log_type)
+            && s["resourceArns"].as_array().is_some_and(|arns| arns.iter().any(|a| a.as_str() == Some(resource_arn)))
+    });
+    taken.then(|| aws_error(400, "ConflictException", SOURCE_TAKEN_MESSAGE))
+}
+
+/// Rule 4 (sources): a delivery source some delivery uses cannot be deleted; the SDK docs of
+/// DeleteDeliverySource list ConflictException for it. moto deletes it anyway. The real message
+/// text is not public: this one is made up, and the handler must not depend on it (nor may it say
+/// "currently being updated", the transient kind).
+fn source_in_use(moto: &Lookup, delete: &Value) -> Option<Response> {
+    let name = delete["name"].as_str()?;
+    let deliveries = moto.list_all("DescribeDeliveries", "deliveries")?;
+    let user = deliveries.iter().find(|d| d["deliverySourceName"].as_str() == Some(name))?;
+    let message = format!("Delivery Source {name} is in use by delivery {} and cannot be deleted.", user["id"].as_str().unwrap_or("?"));
+    Some(aws_error(400, "ConflictException", &message))
+}
+
+/// Rule 4 (destinations): likewise for DeleteDeliveryDestination (SDK docs: ConflictException).
+/// The message text is made up too; the handler must not depend on it.
+fn destination_in_use(moto: &Lookup, delete: &Value) -> Option<Response> {
+    let name = delete["name"].as_str()?;
+    let arn_end = format!(":delivery-destination:{name}");
+    let deliveries = moto.list_all("DescribeDeliveries", "deliveries")?;
+    let user = deliveries.iter().find(|d| d["deliveryDestinationArn"].as_str().is_some_and(|a| a.ends_with(&arn_end)))?;
+    let message =
+        format!("Delivery Destination {name} is in use by delivery {} and cannot be deleted.", user["id"].as_str().unwrap_or("?"));
+    Some(aws_error(400, "ConflictException", &message))
+}
+
+/// Rule 5: a CreateDelivery from a CloudFront source to an S3 destination stores and reports
+/// `AWSLogs/{account-id}/CloudFront/` + the given `suffixPath` (terraform-provider-aws#40968 shows
+/// the stored "AWSLogs/{account-id}/CloudFront/cloudfront/{DistributionId}/{yyyy}/{MM}/{dd}";
+/// #46328 / PR #46455; cloudformation-coverage-roadmap#2274). Returns the rewritten request body so
+/// moto stores the prefixed value; `None` to forward unchanged. UpdateDeliveryConfiguration does not
+/// add the prefix on the real service (same sources), so it is not touched.
+fn cloudfront_s3_suffix(moto: &Lookup, create: &Value) -> Option<Value> {
+    let suffix = create["s3DeliveryConfiguration"]["suffixPath"].as_str().filter(|s| !s.is_empty())?;
+    let source = moto.call("GetDeliverySource", json!({ "name": create["deliverySourceName"].as_str()? }))?;
+    if source["deliverySource"]["service"] != "cloudfront" {
+        return None;
+    }
+    let (_, destination_name) = create["deliveryDestinationArn"].as_str()?.rsplit_once(":delivery-destination:")?;
+    let destination = moto.call("GetDeliveryDestination", json!({ "name": destination_name }))?;
+    if destination["deliveryDestination"]["deliveryDestinationType"] != "S3" {
+        return None;
+    }
+    let mut rewritten = create.clone();
+    rewritten["s3DeliveryConfiguration"]["suffixPath"] = json!(format!("{CLOUDFRONT_S3_PREFIX}{suffix}"));
+    Some(rewritten)
+}
+
+/// Rule 1: answers of these operations carry no `tags` on the real service. Real Get* answers have
+/// none (terraform-provider-aws reads tags with ListTagsForResource for all three kinds: "tags
+/// aren't set in the Get response"; the native AWS::Logs::Delivery* handlers list
+/// logs:ListTagsForResource for Read). moto fills them in (stale after Tag/Untag); they are
+/// stripped from every delivery answer so the handler can rely on ListTagsForResource only.
+const ANSWERS_WITHOUT_TAGS: &[&str] = &[
+    "PutDeliverySource",
+    "GetDeliverySource",
+    "DescribeDeliverySources",
+    "PutDeliveryDestination",
+    "GetDeliveryDestination",
+    "DescribeDeliveryDestinations",
+    "CreateDelivery",
+    "GetDelivery",
+    "DescribeDeliveries",
+];
+
+/// Rule 2: DescribeDeliveries lists only these fields per delivery (aws/aws-cli#10002); read a
+/// delivery whole with GetDelivery.
+const DESCRIBE_DELIVERIES_FIELDS: &[&str] = &["id", "arn", "deliverySourceName", "deliveryDestinationArn"];
+
+/// Rules 1 and 2 applied to a successful answer; anything else passes as it came.
+fn reshape_answer(operation: &str, response: Response) -> Response {
+    if response.status != 200 || !ANSWERS_WITHOUT_TAGS.contains(&operation) {
+        return response;
+    }
+    let Ok(Value::Object(mut answer)) = serde_json::from_slice::<Value>(&response.body) else {
+        return response;
+    };
+    for member in answer.values_mut() {
+        for resource in resources(member) {
+            resource.remove("tags");
+            if operation == "DescribeDeliveries" {
+                resource.retain(|field, _| DESCRIBE_DELIVERIES_FIELDS.contains(&field.as_str()));
+            }
+        }
+    }
+    Response { body: Value::Object(answer).to_string().into_bytes(), ..response }
+}
+
+/// The resource objects of one answer member: the object itself, or the objects of a listing.
+fn resources(member: &mut Value) -> Vec<&mut Map<String, Value>> {
+    match member {
+        Value::Object(resource) => vec![resource],
+        Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semantics_from_the_environment_value() {
+        assert_eq!(Semantics::parse(None).unwrap(), Semantics::RealService);
+        assert_eq!(Semantics::parse(Some("")).unwrap(), Semantics::RealService);
+        assert_eq!(Semantics::parse(Some("real")).unwrap(), Semantics::RealService);
+        assert_eq!(Semantics::parse(Some("moto")).unwrap(), Semantics::RawMoto);
+        assert_eq!(Semantics::parse(Some(" moto\n")).unwrap(), Semantics::RawMoto);
+        assert_eq!(Semantics::parse(Some("raw")).unwrap_err().kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn reshaping_strips_tags_and_trims_describe_deliveries() {
+        let answer = |v: Value| Response::new(200).body(v.to_string());
+        let body = |r: Response| serde_json::from_slice::<Value>(&r.body).unwrap();
+        let get = answer(json!({"deliverySource": {"name": "s", "tags": {"a": "b"}}}));
+        assert_eq!(body(reshape_answer("GetDeliverySource", get)), json!({"deliverySource": {"name": "s"}}));
+        let list = answer(json!({"deliveries": [{"id": "i", "arn": "a", "deliverySourceName": "s", "deliveryDestinationArn": "d",
+            "deliveryDestinationType": "S3", "recordFields": ["date"], "tags": {"a": "b"}}], "nextToken": "t"}));
+        assert_eq!(
+            body(reshape_answer("DescribeDeliveries", list)),
+            json!({"deliveries": [{"id": "i", "arn": "a", "deliverySourceName": "s", "deliveryDestinationArn": "d"}], "nextToken": "t"})
+        );
+        let tags = answer(json!({"tags": {"a": "b"}}));
+        assert_eq!(body(reshape_answer("ListTagsForResource", tags)), json!({"tags": {"a": "b"}}));
+        let error = Response::new(400).body(r#"{"__type":"X","tags":{}}"#);
+        assert_eq!(reshape_answer("GetDelivery", error).body, br#"{"__type":"X","tags":{}}"#);
+    }
+}
