@@ -134,6 +134,31 @@ impl Demo<'_> {
         );
         self.check_tags(&src_arn, json!({"team": "observability", "env": "demo"}));
 
+        println!("== stack update: source renamed, same ResourceArn (one source per resource: refused before any call), rollback");
+        let mut renamed = src_props_v2.clone();
+        renamed["Name"] = json!("demo-source-renamed");
+        self.stack.proxy.reset_counts();
+        self.step(
+            events::update(SOURCE, "AccessLogsSource", &src_id, renamed.clone(), src_props_v2.clone(), &url),
+            Expect::Failed("ResourceArn"),
+        );
+        self.check_no_calls("no Logs call for the refused rename", &[]);
+        self.step(
+            events::update(SOURCE, "AccessLogsSource", &src_id, src_props_v2.clone(), renamed, &url),
+            Expect::SameId(src_id.clone(), SOURCE_DATA),
+        );
+
+        println!("== stack update: new tags on the delivery (the suffix path CloudFront's prefix changed is no change)");
+        let mut dlv_props_v2 = dlv_props.clone();
+        dlv_props_v2["Tags"] = json!([{"Key": "team", "Value": "observability"}]);
+        self.stack.proxy.reset_counts();
+        self.step(
+            events::update(DELIVERY, "AccessLogsDelivery", &dlv_id, dlv_props_v2.clone(), dlv_props, &url),
+            Expect::SameId(dlv_id.clone(), DELIVERY_DATA),
+        );
+        self.check_no_calls("no configuration call for a tags-only update", &["UpdateDeliveryConfiguration", "CreateDelivery"]);
+        let dlv_props = dlv_props_v2;
+
         println!("== stack update: destination renamed (replacement), delivery follows (replacement), cleanup");
         let dst2_props = destination_props("demo-destination-v2");
         let dst2 = self.step(
@@ -253,6 +278,14 @@ impl Demo<'_> {
         let problem = (status != 200 || Value::Object(user_tags) != expected)
             .then(|| format!("tags are {} (HTTP {status}), expected {expected}", body["tags"]));
         self.check("ListTagsForResource", "moto", problem);
+    }
+
+    /// None of `operations` (every operation if empty) was called since the counts were reset.
+    fn check_no_calls(&mut self, what: &str, operations: &[&str]) {
+        let calls = self.stack.proxy.calls();
+        let made: Vec<_> = calls.iter().filter(|(op, n)| **n > 0 && (operations.is_empty() || operations.contains(&op.as_str()))).collect();
+        let problem = (!made.is_empty()).then(|| format!("calls made: {made:?}"));
+        self.check(what, "proxy", problem);
     }
 
     fn check_source_exists(&mut self, name: &str) {
