@@ -16,6 +16,10 @@ pub enum Error {
     #[error("{property}: {message}")]
     InvalidProperty { property: String, message: String },
 
+    /// Several property problems, all reported at once (most important first).
+    #[error("{0}")]
+    InvalidProperties(crate::props::Problems),
+
     /// Create found a resource of that name or pairing that this stack resource did not create.
     #[error("{kind} '{id}' already exists and was not created by this stack resource; it was left untouched. Choose another {property}, or delete the existing one first")]
     AlreadyExists { kind: &'static str, id: String, property: &'static str },

@@ -2,6 +2,7 @@
 //! refused with an error that names the property as the template spells it, before any AWS call.
 //! CloudFormation sends scalars as strings ("true", "5"), so that is what we accept.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -18,25 +19,71 @@ pub const RESERVED_TAG_PREFIXES: &[&str] = &["aws:", "cfn-logs-delivery:"];
 /// 50 tags per resource, less the two ownership tags the handler adds.
 pub const MAX_USER_TAGS: usize = 48;
 
-/// The properties of one resource, checked against the names the resource kind knows.
+/// The properties of one resource, checked against the names the resource kind knows. Problems
+/// are collected, not returned one at a time: a user fixes every mistake after one failed deploy.
 pub struct Props<'a> {
     map: &'a Map<String, Value>,
+    problems: RefCell<Vec<Problem>>,
 }
 
 impl<'a> Props<'a> {
-    /// Fails on a non-object or on any property name outside `known`.
+    /// Fails at once only on a non-object; property names outside `known` are recorded.
     pub fn new(value: &'a Value, known: &[&str]) -> Result<Self, Error> {
         let map = value
             .as_object()
             .ok_or_else(|| Error::invalid("ResourceProperties", format!("must be an object, got {}", type_name(value))))?;
-        if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str()) && !CLOUDFORMATION_PROPERTIES.contains(&k.as_str())) {
-            return Err(Error::invalid(shorten(unknown, 100), format!("unknown property; supported properties are {}", known.join(", "))));
+        let props = Props { map, problems: RefCell::new(Vec::new()) };
+        for unknown in map.keys().filter(|k| !known.contains(&k.as_str()) && !CLOUDFORMATION_PROPERTIES.contains(&k.as_str())) {
+            props.record(Problem {
+                property: shorten(unknown, 100),
+                message: format!("unknown property; supported properties are {}", known.join(", ")),
+                rank: Rank::Unknown,
+            });
         }
-        Ok(Props { map })
+        Ok(props)
+    }
+
+    /// Whether the template sets `key` (to anything but null).
+    pub fn has(&self, key: &str) -> bool {
+        self.map.get(key).is_some_and(|v| !v.is_null())
+    }
+
+    /// The value of a check, or `None` with its problems recorded.
+    pub fn take<T>(&self, checked: Result<T, Error>) -> Option<T> {
+        match checked {
+            Ok(v) => Some(v),
+            Err(Error::InvalidProperty { property, message }) => {
+                let rank = if message == IS_REQUIRED { Rank::Missing } else { Rank::Value };
+                self.record(Problem { property, message, rank });
+                None
+            }
+            Err(Error::InvalidProperties(problems)) => {
+                problems.0.into_iter().for_each(|p| self.record(p));
+                None
+            }
+            Err(other) => {
+                self.record(Problem { property: "ResourceProperties".into(), message: other.to_string(), rank: Rank::Value });
+                None
+            }
+        }
+    }
+
+    /// `value` if no problem was recorded, else every problem, most important first.
+    pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Error> {
+        let problems = self.problems.into_inner();
+        if problems.is_empty() {
+            Ok(value())
+        } else {
+            Err(Problems::new(problems).into_error())
+        }
+    }
+
+    fn record(&self, problem: Problem) {
+        self.problems.borrow_mut().push(problem);
     }
 
     pub fn required_str(&self, key: &str) -> Result<&'a str, Error> {
-        self.optional_str(key)?.ok_or_else(|| Error::invalid(key, "is required"))
+        self.optional_str(key)?.ok_or_else(|| Error::invalid(key, IS_REQUIRED))
     }
 
     /// A non-empty string, or absent (JSON null counts as absent).
@@ -60,23 +107,22 @@ impl<'a> Props<'a> {
         }
     }
 
-    /// A list of non-empty strings.
-    pub fn optional_str_list(&self, key: &str) -> Result<Option<Vec<String>>, Error> {
+    /// A list of at most `max_items` strings, each `1..=max_len` characters; every bad item is named.
+    pub fn optional_str_list(&self, key: &str, max_items: usize, max_len: usize) -> Result<Option<Vec<String>>, Error> {
         let items = match self.map.get(key) {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Array(items)) => items,
             Some(other) => return Err(Error::invalid(key, format!("must be a list of strings, got {}", type_name(other)))),
         };
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                Value::String(s) if !s.is_empty() => Ok(s.clone()),
-                Value::String(_) => Err(Error::invalid(format!("{key}[{i}]"), "must not be empty")),
-                other => Err(Error::invalid(format!("{key}[{i}]"), format!("must be a string, got {}", type_name(other)))),
-            })
-            .collect::<Result<_, _>>()
-            .map(Some)
+        if items.len() > max_items {
+            return Err(Error::invalid(key, format!("at most {max_items} items are allowed, got {}", items.len())));
+        }
+        all_of(items.iter().enumerate().map(|(i, item)| match item {
+            Value::String(s) if s.is_empty() => Err(Error::invalid(format!("{key}[{i}]"), "must not be empty")),
+            Value::String(s) => check_len(&format!("{key}[{i}]"), s, 1, max_len),
+            other => Err(Error::invalid(format!("{key}[{i}]"), format!("must be a string, got {}", type_name(other)))),
+        }))?;
+        Ok(Some(items.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect()))
     }
 
     /// A JSON document given either as an object or as a string holding one.
@@ -93,7 +139,7 @@ impl<'a> Props<'a> {
         }
     }
 
-    /// `Tags`: a list of `{Key, Value}`, validated as the Logs API would.
+    /// `Tags`: a list of `{Key, Value}`, validated as the Logs API would; every bad tag is named.
     pub fn tags(&self) -> Result<Tags, Error> {
         let items = match self.map.get("Tags") {
             None | Some(Value::Null) => return Ok(Tags::default()),
@@ -104,16 +150,149 @@ impl<'a> Props<'a> {
             return Err(Error::invalid("Tags", format!("at most {MAX_USER_TAGS} tags are allowed, got {}", items.len())));
         }
         let mut tags = BTreeMap::new();
+        let mut problems = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let (key, value) = tag_entry(i, item)?;
-            if tags.insert(key.to_owned(), value.to_owned()).is_some() {
-                return Err(Error::invalid(format!("Tags[{i}].Key"), format!("duplicate tag key '{}'", shorten(key, 128))));
+            match tag_entry(i, item) {
+                Ok((key, _)) if tags.contains_key(key) => {
+                    problems.push(Problem::value(format!("Tags[{i}].Key"), format!("duplicate tag key '{}'", shorten(key, 128))))
+                }
+                Ok((key, value)) => {
+                    tags.insert(key.to_owned(), value.to_owned());
+                }
+                Err(Error::InvalidProperty { property, message }) => problems.push(Problem::value(property, message)),
+                Err(e) => return Err(e),
             }
         }
-        Ok(Tags(tags))
+        if problems.is_empty() {
+            Ok(Tags(tags))
+        } else {
+            Err(Problems::new(problems).into_error())
+        }
+    }
+
+    /// A map of strings given as a JSON object (e.g. `DeliverySourceConfiguration`), keys and
+    /// values `min..=max` characters long.
+    pub fn optional_str_map(&self, key: &str, min: usize, max: usize) -> Result<Option<BTreeMap<String, String>>, Error> {
+        let entries = match self.map.get(key) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Object(entries)) => entries,
+            Some(other) => return Err(Error::invalid(key, format!("must be a map of strings, got {}", type_name(other)))),
+        };
+        let mut map = BTreeMap::new();
+        let mut problems = Vec::new();
+        for (k, v) in entries {
+            let at = format!("{key}.{}", shorten(k, 100));
+            let checked = check_len(&at, k, min, max)
+                .map_err(|_| Error::invalid(&at, format!("keys must be {min} to {max} characters long, got {}", k.chars().count())));
+            let checked = checked.and_then(|_| match v {
+                Value::String(s) => check_len(&at, s, min, max).map(|_| s),
+                other => Err(Error::invalid(&at, format!("must be a string, got {}", type_name(other)))),
+            });
+            match checked {
+                Ok(s) => {
+                    map.insert(k.clone(), s.clone());
+                }
+                Err(Error::InvalidProperty { property, message }) => problems.push(Problem::value(property, message)),
+                Err(e) => return Err(e),
+            }
+        }
+        if problems.is_empty() {
+            Ok(Some(map))
+        } else {
+            Err(Problems::new(problems).into_error())
+        }
     }
 }
 
+/// Every problem of several independent checks, as one error (none: `Ok`).
+pub fn all_of(checks: impl IntoIterator<Item = Result<(), Error>>) -> Result<(), Error> {
+    let mut problems = Vec::new();
+    for check in checks {
+        match check {
+            Ok(()) => {}
+            Err(Error::InvalidProperty { property, message }) => problems.push(Problem::value(property, message)),
+            Err(Error::InvalidProperties(more)) => problems.extend(more.0),
+            Err(other) => return Err(other),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Problems::new(problems).into_error())
+    }
+}
+
+/// "is required": the most important kind of problem, reported first.
+const IS_REQUIRED: &str = "is required";
+/// At most this much of a Reason lists problems; the answer body must stay within 4096 bytes
+/// with every id echoed.
+const MAX_PROBLEMS_TEXT: usize = 2000;
+
+/// How much a problem matters to the user, most first: a missing property, then an unknown one
+/// (often the same typo), then a bad value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Rank {
+    Missing,
+    Unknown,
+    Value,
+}
+
+/// One problem with one property, named as the template spells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub property: String,
+    pub message: String,
+    rank: Rank,
+}
+
+impl Problem {
+    fn value(property: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem { property: property.into(), message: message.into(), rank: Rank::Value }
+    }
+}
+
+/// Every problem of one request, most important first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    fn new(mut problems: Vec<Problem>) -> Problems {
+        problems.sort_by_key(|p| p.rank); // stable: template order within a rank
+        Problems(problems)
+    }
+
+    /// One problem keeps the single-problem form ("Name: …"); more become one error listing all.
+    fn into_error(mut self) -> Error {
+        if self.0.len() == 1 {
+            let Problem { property, message, .. } = self.0.remove(0);
+            Error::InvalidProperty { property, message }
+        } else {
+            Error::InvalidProperties(self)
+        }
+    }
+}
+
+impl std::fmt::Display for Problems {
+    /// `N problems: A: …; B: …` within [`MAX_PROBLEMS_TEXT`] bytes, then how many were left out.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = format!("{} problems: ", self.0.len());
+        let mut shown = 0;
+        for (i, p) in self.0.iter().enumerate() {
+            let item = format!("{}{}: {}", if i == 0 { "" } else { "; " }, p.property, p.message);
+            if text.len() + item.len() > MAX_PROBLEMS_TEXT && shown > 0 {
+                break;
+            }
+            text.push_str(&item);
+            shown += 1;
+        }
+        if shown < self.0.len() {
+            text.push_str(&format!("; and {} more not shown", self.0.len() - shown));
+        }
+        f.write_str(&text)
+    }
+}
+
+/// One tag; its first problem (a tag is one item to fix).
 fn tag_entry(i: usize, item: &Value) -> Result<(&str, &str), Error> {
     let at = |field: &str| format!("Tags[{i}].{field}");
     let obj = item
@@ -291,8 +470,33 @@ mod tests {
         let v = json!({"Name": "a", "ServiceToken": "arn:x", "ServiceTimeout": "60"});
         assert!(Props::new(&v, KNOWN).is_ok());
         let v = json!({"Name": "a", "Nmae": "b"});
-        let msg = err_of(Props::new(&v, KNOWN).map(|_| ()));
+        let msg = err_of(Props::new(&v, KNOWN).unwrap().finish(|| ()));
         assert!(msg.starts_with("Nmae: unknown property"), "{msg}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_most_important_first() {
+        let v = json!({"Colour": "red", "Flag": "maybe", "Tags": [{"Key": "a#"}, {"Key": "ok", "Value": "x"}, {"Key": "", "Value": ""}]});
+        let p = Props::new(&v, KNOWN).unwrap();
+        assert_eq!(p.take(p.required_str("Name")), None);
+        p.take(p.optional_bool("Flag"));
+        p.take(p.tags());
+        let msg = err_of(p.finish(|| ()));
+        assert_eq!(
+            msg,
+            "5 problems: Name: is required; Colour: unknown property; supported properties are Name, Flag, List, Doc, Tags; \
+             Flag: must be \"true\" or \"false\", got 'maybe'; Tags[0].Value: is required; Tags[2].Key: must be 1 to 128 characters long, got 0"
+        );
+    }
+
+    #[test]
+    fn a_long_list_of_problems_is_cut_with_a_count() {
+        let v: Value = (0..200).map(|i| (format!("Unknown{i}"), json!("x"))).collect::<Map<_, _>>().into();
+        let msg = err_of(Props::new(&v, KNOWN).unwrap().finish(|| ()));
+        assert!(msg.starts_with("200 problems: Unknown0: unknown property"), "{msg}");
+        assert!(msg.len() <= MAX_PROBLEMS_TEXT + 40, "{} bytes", msg.len());
+        let shown = msg.matches("unknown property").count();
+        assert!(msg.ends_with(&format!("; and {} more not shown", 200 - shown)), "{msg}");
     }
 
     #[test]
@@ -318,7 +522,7 @@ mod tests {
     #[test]
     fn lists_name_the_bad_item() {
         let v = json!({"List": ["a", 3]});
-        assert_eq!(err_of(Props::new(&v, KNOWN).unwrap().optional_str_list("List")), "List[1]: must be a string, got a number");
+        assert_eq!(err_of(Props::new(&v, KNOWN).unwrap().optional_str_list("List", 5, 10)), "List[1]: must be a string, got a number");
     }
 
     #[test]

@@ -201,6 +201,17 @@ fn invalid_requests_fail_before_any_aws_call() {
             vec!["DeliveryDestinationType"],
         ),
         (DESTINATION, json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "Tags": [{"Key": "k"}]}), vec!["Tags[0].Value"]),
+        (
+            DESTINATION,
+            json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "Tags": [{"Key": "team#1", "Value": "x"}]}),
+            vec!["Tags[0].Key", "'#'"],
+        ),
+        // Three mistakes, one deploy: all three named in one Reason.
+        (
+            SOURCE,
+            json!({"Name": "bad name!", "ResourceArn": "not-an-arn", "LogType": "ACCESS_LOGS", "Colour": "red"}),
+            vec!["3 problems: Colour: unknown property", "Name: 'bad name!'", "ResourceArn: 'not-an-arn' is not an ARN"],
+        ),
         (DELIVERY, json!({"DeliverySourceName": "s", "DeliveryDestinationArn": "arn:aws:s3:::b"}), vec!["DeliveryDestinationArn"]),
         (
             DELIVERY,

@@ -9,15 +9,17 @@ use aws_sdk_cloudwatchlogs::operation::delete_delivery::DeleteDeliveryOutput;
 use aws_sdk_cloudwatchlogs::operation::delete_delivery_destination::DeleteDeliveryDestinationOutput;
 use aws_sdk_cloudwatchlogs::operation::get_delivery::GetDeliveryOutput;
 use aws_sdk_cloudwatchlogs::operation::get_delivery_destination::{GetDeliveryDestinationError, GetDeliveryDestinationOutput};
+use aws_sdk_cloudwatchlogs::operation::get_delivery_source::{GetDeliverySourceError, GetDeliverySourceOutput};
 use aws_sdk_cloudwatchlogs::operation::list_tags_for_resource::{ListTagsForResourceError, ListTagsForResourceOutput};
 use aws_sdk_cloudwatchlogs::operation::put_delivery_destination::PutDeliveryDestinationOutput;
 use aws_sdk_cloudwatchlogs::operation::put_delivery_destination_policy::PutDeliveryDestinationPolicyError;
+use aws_sdk_cloudwatchlogs::operation::put_delivery_source::PutDeliverySourceOutput;
 use aws_sdk_cloudwatchlogs::operation::tag_resource::TagResourceOutput;
 use aws_sdk_cloudwatchlogs::operation::update_delivery_configuration::{
     UpdateDeliveryConfigurationError, UpdateDeliveryConfigurationOutput,
 };
 use aws_sdk_cloudwatchlogs::types::error::{ResourceNotFoundException, ThrottlingException, ValidationException};
-use aws_sdk_cloudwatchlogs::types::{Delivery, DeliveryDestination, DeliveryDestinationType, S3DeliveryConfiguration};
+use aws_sdk_cloudwatchlogs::types::{Delivery, DeliveryDestination, DeliveryDestinationType, DeliverySource, S3DeliveryConfiguration};
 use aws_sdk_cloudwatchlogs::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use cfn_logs_delivery::logs::Logs;
@@ -31,6 +33,16 @@ const DEST_ARN: &str = "arn:aws:logs:us-east-1:123456789012:delivery-destination
 const DELIVERY_ARN: &str = "arn:aws:logs:us-east-1:123456789012:delivery:d1";
 
 async fn run(client: Client, resource_type: &str, action: Action, properties: Value) -> Result<Outcome, Error> {
+    run_with_old(client, resource_type, action, properties, None).await
+}
+
+async fn run_with_old(
+    client: Client,
+    resource_type: &str,
+    action: Action,
+    properties: Value,
+    old: Option<Value>,
+) -> Result<Outcome, Error> {
     let ctx = Ctx {
         logs: Logs::new(client, Instant::now() + Duration::from_secs(20)),
         owner: Owner { stack_id: STACK.into(), logical_id: "Logical".into() },
@@ -39,7 +51,7 @@ async fn run(client: Client, resource_type: &str, action: Action, properties: Va
         action,
         resource_type: resource_type.into(),
         properties,
-        old_properties: None,
+        old_properties: old,
         stack_id: STACK.into(),
         request_id: "req".into(),
         logical_id: "Logical".into(),
@@ -289,4 +301,90 @@ async fn the_suffix_path_prefix_cloudfront_adds_is_not_a_change() {
     let outcome = run(client, "Custom::Delivery", update_of("d1"), props).await.unwrap();
     assert_eq!((update.num_calls(), tag.num_calls()), (0, 1), "a tags-only update makes no configuration call");
     assert_eq!(outcome.physical_id, "d1");
+}
+
+const SOURCE_ARN: &str = "arn:aws:logs:us-east-1:123456789012:delivery-source:src";
+const DISTRIBUTION: &str = "arn:aws:cloudfront::123456789012:distribution/E1";
+
+fn source_props(sampling: &str) -> Value {
+    json!({"Name": "src", "ResourceArn": DISTRIBUTION, "LogType": "ACCESS_LOGS", "DeliverySourceConfiguration": {"samplingRate": sampling}})
+}
+
+/// A source as the real GetDeliverySource / PutDeliverySource answer it (no tags).
+fn live_source() -> DeliverySource {
+    DeliverySource::builder().name("src").arn(SOURCE_ARN).resource_arns(DISTRIBUTION).service("cloudfront").log_type("ACCESS_LOGS").build()
+}
+
+#[tokio::test]
+async fn delivery_source_configuration_is_sent_on_create_and_changed_in_place_without_tags() {
+    let absent = mock!(Client::get_delivery_source).then_error(|| {
+        GetDeliverySourceError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().meta(ErrorMetadata::builder().code("ResourceNotFoundException").build()).build(),
+        )
+    });
+    let create = mock!(Client::put_delivery_source)
+        .match_requests(|req| {
+            req.delivery_source_configuration().and_then(|c| c.get("samplingRate")).map(String::as_str) == Some("50")
+                && req.tags().is_some_and(|t| t.contains_key("cfn-logs-delivery:logical-id"))
+        })
+        .then_output(|| PutDeliverySourceOutput::builder().delivery_source(live_source()).build());
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&absent, &create]);
+    let outcome = run(client, "Custom::DeliverySource", Action::Create, source_props("50")).await.unwrap();
+    assert_eq!(create.num_calls(), 1);
+    assert!(outcome.data.contains(&("ResourceArns", DISTRIBUTION.to_string())), "{:?}", outcome.data);
+
+    // Update 50 -> 10: PutDeliverySource again, without tags (refused on an existing source).
+    let get = mock!(Client::get_delivery_source).then_output(|| GetDeliverySourceOutput::builder().delivery_source(live_source()).build());
+    let change = mock!(Client::put_delivery_source)
+        .match_requests(|req| {
+            req.delivery_source_configuration().and_then(|c| c.get("samplingRate")).map(String::as_str) == Some("10")
+                && req.tags().is_none()
+        })
+        .then_output(|| PutDeliverySourceOutput::builder().delivery_source(live_source()).build());
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get, &change, &source_ownership_rule()]);
+    let update = Action::Update { physical_id: "src".into() };
+    run_with_old(client, "Custom::DeliverySource", update.clone(), source_props("10"), Some(source_props("50"))).await.unwrap();
+    assert_eq!(change.num_calls(), 1);
+
+    // The same configuration as before (a tags-only update): no Put.
+    let put = mock!(Client::put_delivery_source).then_output(|| PutDeliverySourceOutput::builder().delivery_source(live_source()).build());
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get, &put, &source_ownership_rule()]);
+    run_with_old(client, "Custom::DeliverySource", update, source_props("10"), Some(source_props("10"))).await.unwrap();
+    assert_eq!(put.num_calls(), 0);
+}
+
+fn source_ownership_rule() -> Rule {
+    mock!(Client::list_tags_for_resource).match_requests(|req| req.resource_arn() == Some(SOURCE_ARN)).then_output(|| {
+        ListTagsForResourceOutput::builder()
+            .tags("cfn-logs-delivery:stack-id", STACK)
+            .tags("cfn-logs-delivery:logical-id", "Logical")
+            .build()
+    })
+}
+
+#[tokio::test]
+async fn xray_destination_role_arn_is_sent_on_create() {
+    let absent = mock!(Client::get_delivery_destination).then_error(|| {
+        GetDeliveryDestinationError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().meta(ErrorMetadata::builder().code("ResourceNotFoundException").build()).build(),
+        )
+    });
+    let role = "arn:aws:iam::123456789012:role/xray-delivery";
+    let put = mock!(Client::put_delivery_destination)
+        .match_requests(move |req| req.role_arn() == Some(role) && req.delivery_destination_type() == Some(&DeliveryDestinationType::Xray))
+        .then_output(|| {
+            PutDeliveryDestinationOutput::builder()
+                .delivery_destination(
+                    DeliveryDestination::builder()
+                        .name("traces")
+                        .arn("arn:aws:logs:us-east-1:123456789012:delivery-destination:traces")
+                        .delivery_destination_type(DeliveryDestinationType::Xray)
+                        .build(),
+                )
+                .build()
+        });
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&absent, &put]);
+    let props = json!({"Name": "traces", "DeliveryDestinationType": "XRAY", "RoleArn": role});
+    run(client, "Custom::DeliveryDestination", Action::Create, props).await.unwrap();
+    assert_eq!(put.num_calls(), 1);
 }

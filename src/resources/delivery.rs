@@ -43,35 +43,25 @@ impl Resource for Delivery {
 
     fn parse(properties: &Value) -> Result<Self, Error> {
         let p = Props::new(properties, Self::PROPERTIES)?;
-        let source_name = p.required_str("DeliverySourceName")?;
-        check_name("DeliverySourceName", source_name)?;
-        let destination_arn = p.required_str("DeliveryDestinationArn")?;
-        destination_name(destination_arn)?;
-        let record_fields = p.optional_str_list("RecordFields")?;
-        if let Some(fields) = &record_fields {
-            if fields.len() > 128 {
-                return Err(Error::invalid("RecordFields", format!("at most 128 fields are allowed, got {}", fields.len())));
-            }
-            for (i, f) in fields.iter().enumerate() {
-                check_len(&format!("RecordFields[{i}]"), f, 1, 64)?;
-            }
-        }
-        let field_delimiter = p.optional_str("FieldDelimiter")?;
-        if let Some(d) = field_delimiter {
-            check_len("FieldDelimiter", d, 1, 5)?;
-        }
-        let s3_suffix_path = p.optional_str("S3SuffixPath")?;
-        if let Some(s) = s3_suffix_path {
-            check_len("S3SuffixPath", s, 1, 256)?;
-        }
-        Ok(Delivery {
-            source_name: source_name.into(),
-            destination_arn: destination_arn.into(),
+        let source_name = p.take(p.required_str("DeliverySourceName").and_then(|n| check_name("DeliverySourceName", n).map(|_| n)));
+        let destination_arn = p.take(p.required_str("DeliveryDestinationArn").and_then(|a| destination_name(a).map(|_| a)));
+        let record_fields = p.take(p.optional_str_list("RecordFields", 128, 64)).flatten();
+        let field_delimiter = p
+            .take(p.optional_str("FieldDelimiter").and_then(|d| d.map(|d| check_len("FieldDelimiter", d, 1, 5).map(|_| d)).transpose()))
+            .flatten();
+        let s3_suffix_path = p
+            .take(p.optional_str("S3SuffixPath").and_then(|s| s.map(|s| check_len("S3SuffixPath", s, 1, 256).map(|_| s)).transpose()))
+            .flatten();
+        let s3_hive_compatible = p.take(p.optional_bool("S3EnableHiveCompatiblePath")).flatten();
+        let tags = p.take(p.tags());
+        p.finish(|| Delivery {
+            source_name: source_name.unwrap_or_default().into(),
+            destination_arn: destination_arn.unwrap_or_default().into(),
             record_fields,
             field_delimiter: field_delimiter.map(Into::into),
             s3_suffix_path: s3_suffix_path.map(Into::into),
-            s3_hive_compatible: p.optional_bool("S3EnableHiveCompatiblePath")?,
-            tags: p.tags()?,
+            s3_hive_compatible,
+            tags: tags.unwrap_or_default(),
         })
     }
 
@@ -343,6 +333,14 @@ mod tests {
             let e = parse(v).unwrap_err();
             assert!(e.starts_with(want), "{e} !~ {want}");
         }
+    }
+
+    #[test]
+    fn every_bad_record_field_is_named() {
+        let e = parse(json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "RecordFields": ["date", "", "x".repeat(65)], "FieldDelimiter": "------"}))
+            .unwrap_err();
+        assert!(e.starts_with("3 problems: RecordFields[1]: must not be empty"), "{e}");
+        assert!(e.contains("RecordFields[2]: must be 1 to 64") && e.contains("FieldDelimiter: must be 1 to 5"), "{e}");
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct DeliveryDestination {
     pub destination_type: String,
     /// Whether the template named the type (only then is it sent to the API).
     pub type_given: bool,
+    /// The role X-Ray delivery assumes (XRAY destinations only).
+    pub role_arn: Option<String>,
     pub policy: Option<Value>,
     pub tags: Tags,
 }
@@ -32,56 +34,34 @@ pub struct DeliveryDestination {
 impl Resource for DeliveryDestination {
     const TYPE: &'static str = "Custom::DeliveryDestination";
     const PROPERTIES: &'static [&'static str] =
-        &["Name", "DestinationResourceArn", "OutputFormat", "DeliveryDestinationType", "DeliveryDestinationPolicy", "Tags"];
+        &["Name", "DestinationResourceArn", "OutputFormat", "DeliveryDestinationType", "RoleArn", "DeliveryDestinationPolicy", "Tags"];
 
     fn parse(properties: &Value) -> Result<Self, Error> {
         let p = Props::new(properties, Self::PROPERTIES)?;
-        let name = p.required_str("Name")?;
-        check_name("Name", name)?;
-        let output_format = p.optional_str("OutputFormat")?;
-        if let Some(f) = output_format {
-            check_one_of("OutputFormat", f, OUTPUT_FORMATS)?;
-        }
-        let given_type = p.optional_str("DeliveryDestinationType")?;
-        if let Some(t) = given_type {
-            check_one_of("DeliveryDestinationType", t, TYPES)?;
-        }
-        let arn = p.optional_str("DestinationResourceArn")?;
+        let name = p.take(p.required_str("Name").and_then(|n| check_name("Name", n).map(|_| n)));
+        let output_format = p.take(p.optional_str("OutputFormat").and_then(|f| one_of("OutputFormat", f, OUTPUT_FORMATS))).flatten();
+        let given_type = p.take(p.optional_str("DeliveryDestinationType").and_then(|t| one_of("DeliveryDestinationType", t, TYPES)));
+        let arn = p.take(p.optional_str("DestinationResourceArn"));
+        let role_arn = p.take(p.optional_str("RoleArn").and_then(|r| r.map(check_role_arn).transpose())).flatten();
+        // The type needs both ARN and given type readable; a problem with either is reported already.
         let destination_type = match (arn, given_type) {
-            (Some(_), Some("XRAY")) => {
-                return Err(Error::invalid("DestinationResourceArn", "must not be set when DeliveryDestinationType is XRAY"))
-            }
-            (None, Some("XRAY")) => "XRAY".to_owned(),
-            (None, _) => return Err(Error::invalid("DestinationResourceArn", "is required (unless DeliveryDestinationType is XRAY)")),
-            (Some(arn), given) => {
-                let inferred = type_of_arn(arn)?;
-                if let Some(given) = given.filter(|g| *g != inferred) {
-                    return Err(Error::invalid(
-                        "DeliveryDestinationType",
-                        format!("'{given}' does not match DestinationResourceArn, which names a {inferred} destination"),
-                    ));
-                }
-                inferred.to_owned()
-            }
+            (Some(arn), Some(given)) => p.take(destination_type(arn, given)),
+            _ => None,
         };
-        let policy = p.optional_json_object("DeliveryDestinationPolicy")?;
-        if let Some(doc) = &policy {
-            let size = doc.to_string().len();
-            if size > MAX_POLICY_BYTES {
-                return Err(Error::invalid(
-                    "DeliveryDestinationPolicy",
-                    format!("is {size} bytes; the service allows at most {MAX_POLICY_BYTES}"),
-                ));
-            }
+        if role_arn.is_some() && destination_type.as_deref().is_some_and(|t| t != "XRAY") {
+            p.take::<()>(Err(Error::invalid("RoleArn", "is only supported for X-Ray destinations (DeliveryDestinationType: XRAY)")));
         }
-        Ok(DeliveryDestination {
-            name: name.into(),
-            destination_resource_arn: arn.map(|a| without_any_suffix(a).to_owned()),
+        let policy = p.take(p.optional_json_object("DeliveryDestinationPolicy").and_then(check_policy_size)).flatten();
+        let tags = p.take(p.tags());
+        p.finish(|| DeliveryDestination {
+            name: name.unwrap_or_default().into(),
+            destination_resource_arn: arn.flatten().map(|a| without_any_suffix(a).to_owned()),
             output_format: output_format.map(Into::into),
-            destination_type,
-            type_given: given_type.is_some(),
+            destination_type: destination_type.unwrap_or_default(),
+            type_given: given_type.flatten().is_some(),
+            role_arn: role_arn.map(Into::into),
             policy,
-            tags: p.tags()?,
+            tags: tags.unwrap_or_default(),
         })
     }
 
@@ -90,18 +70,18 @@ impl Resource for DeliveryDestination {
             Found::Nothing => self.put_new(ctx).await,
             Found::Ours(live, tags) => {
                 tracing::info!(name = %self.name, "delivery destination was created earlier by this stack resource; adopting it");
-                self.converge(ctx, live, &tags).await
+                self.converge(ctx, live, &tags, None).await
             }
             Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
         }
     }
 
-    async fn update(&self, ctx: &Ctx, physical_id: &str, _old: Option<&Self>) -> Result<Outcome, Error> {
+    async fn update(&self, ctx: &Ctx, physical_id: &str, old: Option<&Self>) -> Result<Outcome, Error> {
         if self.name != physical_id {
             return self.create(ctx).await; // replacement: CloudFormation deletes the old id afterwards
         }
         match find(ctx, &self.name).await? {
-            Found::Ours(live, tags) => self.converge(ctx, live, &tags).await,
+            Found::Ours(live, tags) => self.converge(ctx, live, &tags, old).await,
             Found::Foreign(_) => Err(Error::NotOurs { kind: KIND, id: self.name.clone() }),
             Found::Nothing => {
                 tracing::warn!(name = %self.name, "delivery destination was deleted outside CloudFormation; recreating it");
@@ -145,6 +125,7 @@ impl DeliveryDestination {
                     .set_output_format(self.output_format.as_deref().map(OutputFormat::from))
                     .set_delivery_destination_configuration(config.clone())
                     .set_delivery_destination_type(self.type_given.then(|| DeliveryDestinationType::from(self.destination_type.as_str())))
+                    .set_role_arn(self.role_arn.clone())
                     .set_tags(Some(tags.clone()))
                     .send()
             })
@@ -155,7 +136,7 @@ impl DeliveryDestination {
                 return match find(ctx, &self.name).await? {
                     Found::Ours(live, tags) => {
                         tracing::info!(name = %self.name, error = %e, "PutDeliveryDestination conflicted, but the destination is ours (an earlier attempt made it); adopting it");
-                        self.converge(ctx, live, &tags).await
+                        self.converge(ctx, live, &tags, None).await
                     }
                     Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
                     Found::Nothing => Err(e),
@@ -180,7 +161,9 @@ impl DeliveryDestination {
         Ok(self.outcome(&live))
     }
 
-    async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags) -> Result<Outcome, Error> {
+    /// Brings an existing destination in line: create-only properties must match; RoleArn, the
+    /// policy and the tags change in place. `old`: the template's previous properties, on Update.
+    async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags, old: Option<&Self>) -> Result<Outcome, Error> {
         let live_arn = live.delivery_destination_configuration().map(|c| c.destination_resource_arn());
         if let Some(desired) = &self.destination_resource_arn {
             if live_arn.map(without_any_suffix) != Some(desired.as_str()) {
@@ -197,10 +180,38 @@ impl DeliveryDestination {
                 return Err(self.create_only("OutputFormat", live_format, desired));
             }
         }
+        if self.role_changed(&live, old) {
+            self.put_role(ctx).await?;
+        }
         self.sync_policy(ctx).await?;
         let arn = live.arn().ok_or(Error::Incomplete { operation: "GetDeliveryDestination", what: "the destination's arn" })?;
         tags::sync(ctx, arn, live_tags, &self.tags).await?;
         Ok(self.outcome(&live))
+    }
+
+    /// A stated RoleArn differs from the template's previous one (Update) or from the one the
+    /// service reports. A removed one is left: the API has no reset.
+    fn role_changed(&self, live: &Live, old: Option<&Self>) -> bool {
+        let Some(desired) = self.role_arn.as_deref() else { return false };
+        old.is_some_and(|old| old.role_arn.as_deref() != Some(desired)) || live.role_arn().is_some_and(|l| l != desired)
+    }
+
+    /// PutDeliveryDestination of the same destination with the new role, without tags (tags are
+    /// only accepted on create).
+    async fn put_role(&self, ctx: &Ctx) -> Result<(), Error> {
+        let client = &ctx.logs.client;
+        ctx.logs
+            .call("PutDeliveryDestination", || {
+                client
+                    .put_delivery_destination()
+                    .name(&self.name)
+                    .set_output_format(self.output_format.as_deref().map(OutputFormat::from))
+                    .set_delivery_destination_type(Some(DeliveryDestinationType::from(self.destination_type.as_str())))
+                    .set_role_arn(self.role_arn.clone())
+                    .send()
+            })
+            .await
+            .map(drop)
     }
 
     /// Compares documents, not strings: reformatting a policy is not a change.
@@ -257,6 +268,51 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<(), Error> 
         })
         .await
         .map(drop)
+}
+
+/// `value` if it is one of `allowed` (absent stays absent).
+fn one_of<'v>(property: &str, value: Option<&'v str>, allowed: &[&str]) -> Result<Option<&'v str>, Error> {
+    value.map(|v| check_one_of(property, v, allowed).map(|_| v)).transpose()
+}
+
+/// The destination's type: as given (XRAY needs no ARN and refuses one), or inferred from the ARN
+/// (a given type must agree with it).
+fn destination_type(arn: Option<&str>, given: Option<&str>) -> Result<String, Error> {
+    match (arn, given) {
+        (Some(_), Some("XRAY")) => Err(Error::invalid("DestinationResourceArn", "must not be set when DeliveryDestinationType is XRAY")),
+        (None, Some("XRAY")) => Ok("XRAY".to_owned()),
+        (None, _) => Err(Error::invalid("DestinationResourceArn", "is required (unless DeliveryDestinationType is XRAY)")),
+        (Some(arn), given) => {
+            let inferred = type_of_arn(arn)?;
+            match given.filter(|g| *g != inferred) {
+                Some(given) => Err(Error::invalid(
+                    "DeliveryDestinationType",
+                    format!("'{given}' does not match DestinationResourceArn, which names a {inferred} destination"),
+                )),
+                None => Ok(inferred.to_owned()),
+            }
+        }
+    }
+}
+
+/// An IAM role ARN (`arn:aws:iam::ACCOUNT:role/NAME`), the role X-Ray delivery assumes.
+fn check_role_arn(arn: &str) -> Result<&str, Error> {
+    let parsed = check_arn("RoleArn", arn)?;
+    if parsed.service == "iam" && parsed.resource.starts_with("role/") && parsed.resource.len() > "role/".len() {
+        Ok(arn)
+    } else {
+        Err(Error::invalid(
+            "RoleArn",
+            format!("'{}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", crate::props::shorten(arn, 100)),
+        ))
+    }
+}
+
+fn check_policy_size(policy: Option<Value>) -> Result<Option<Value>, Error> {
+    if let Some(size) = policy.as_ref().map(|doc| doc.to_string().len()).filter(|size| *size > MAX_POLICY_BYTES) {
+        return Err(Error::invalid("DeliveryDestinationPolicy", format!("is {size} bytes; the service allows at most {MAX_POLICY_BYTES}")));
+    }
+    Ok(policy)
 }
 
 /// The destination type an ARN implies: s3 → S3, logs → CWL, firehose → FH.
@@ -326,6 +382,35 @@ mod tests {
         assert_eq!(d.destination_type, "XRAY");
         let e = parse(json!({"Name": "t", "DeliveryDestinationType": "XRAY", "DestinationResourceArn": "arn:aws:s3:::b"})).unwrap_err();
         assert!(e.starts_with("DestinationResourceArn: must not be set"), "{e}");
+    }
+
+    #[test]
+    fn role_arn_is_an_iam_role_for_xray_destinations_only() {
+        let d = parse(json!({"Name": "t", "DeliveryDestinationType": "XRAY", "RoleArn": "arn:aws:iam::123456789012:role/xray-delivery"}))
+            .unwrap();
+        assert_eq!(d.role_arn.as_deref(), Some("arn:aws:iam::123456789012:role/xray-delivery"));
+        let e = parse(json!({"Name": "t", "DestinationResourceArn": "arn:aws:s3:::b", "RoleArn": "arn:aws:iam::123456789012:role/r"}))
+            .unwrap_err();
+        assert_eq!(e, "RoleArn: is only supported for X-Ray destinations (DeliveryDestinationType: XRAY)");
+        let e = parse(json!({"Name": "t", "DeliveryDestinationType": "XRAY", "RoleArn": "arn:aws:iam::123456789012:user/u"})).unwrap_err();
+        assert!(e.starts_with("RoleArn: 'arn:aws:iam::123456789012:user/u' is not an IAM role ARN"), "{e}");
+    }
+
+    #[test]
+    fn every_problem_is_named_once_without_cascades() {
+        // A bad type is reported once, not again as "does not match" or "is required".
+        let e = parse(json!({"Name": "bad name", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationType": "SQS", "OutputFormat": "xml"}))
+            .unwrap_err();
+        assert!(e.starts_with("3 problems: Name: "), "{e}");
+        assert!(e.contains("OutputFormat: 'xml' is not one of") && e.contains("DeliveryDestinationType: 'SQS' is not one of"), "{e}");
+        assert!(!e.contains("does not match") && !e.contains("is required"), "{e}");
+    }
+
+    #[test]
+    fn log_group_arns_lose_their_star_suffix() {
+        let d = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:logs:us-east-1:123456789012:log-group:g:*"})).unwrap();
+        assert_eq!(d.destination_resource_arn.as_deref(), Some("arn:aws:logs:us-east-1:123456789012:log-group:g"));
+        assert_eq!(without_any_suffix("arn:aws:s3:::bucket:*"), "arn:aws:s3:::bucket:*", "only log groups");
     }
 
     #[test]

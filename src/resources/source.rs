@@ -1,6 +1,8 @@
 //! `Custom::DeliverySource` → PutDeliverySource / GetDeliverySource / DeleteDeliverySource.
 //! Name, ResourceArn and LogType are create-only: only tags change in place.
 
+use std::collections::{BTreeMap, HashMap};
+
 use serde_json::Value;
 
 use super::owner::{delete_if_ours, Found};
@@ -16,23 +18,31 @@ pub struct DeliverySource {
     pub name: String,
     pub resource_arn: String,
     pub log_type: String,
+    /// `DeliverySourceConfiguration` (e.g. `{"samplingRate": "50"}`), as the template gives it.
+    pub configuration: Option<BTreeMap<String, String>>,
     pub tags: Tags,
 }
 
 impl Resource for DeliverySource {
     const TYPE: &'static str = "Custom::DeliverySource";
-    const PROPERTIES: &'static [&'static str] = &["Name", "ResourceArn", "LogType", "Tags"];
+    const PROPERTIES: &'static [&'static str] = &["Name", "ResourceArn", "LogType", "DeliverySourceConfiguration", "Tags"];
 
     fn parse(properties: &Value) -> Result<Self, Error> {
         let p = Props::new(properties, Self::PROPERTIES)?;
-        let name = p.required_str("Name")?;
-        check_name("Name", name)?;
-        let resource_arn = p.required_str("ResourceArn")?;
-        check_arn("ResourceArn", resource_arn)?;
-        let log_type = p.required_str("LogType")?;
-        check_len("LogType", log_type, 1, 255)?;
-        check_word_chars("LogType", log_type)?;
-        Ok(DeliverySource { name: name.into(), resource_arn: resource_arn.into(), log_type: log_type.into(), tags: p.tags()? })
+        let name = p.take(p.required_str("Name").and_then(|n| check_name("Name", n).map(|_| n)));
+        let resource_arn = p.take(p.required_str("ResourceArn").and_then(|a| check_arn("ResourceArn", a).map(|_| a)));
+        let log_type = p.take(
+            p.required_str("LogType").and_then(|t| check_len("LogType", t, 1, 255).and_then(|_| check_word_chars("LogType", t)).map(|_| t)),
+        );
+        let configuration = p.take(p.optional_str_map("DeliverySourceConfiguration", 1, 255)).flatten();
+        let tags = p.take(p.tags());
+        p.finish(|| DeliverySource {
+            name: name.unwrap_or_default().into(),
+            resource_arn: resource_arn.unwrap_or_default().into(),
+            log_type: log_type.unwrap_or_default().into(),
+            configuration,
+            tags: tags.unwrap_or_default(),
+        })
     }
 
     async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
@@ -40,7 +50,7 @@ impl Resource for DeliverySource {
             Found::Nothing => self.put_new(ctx).await,
             Found::Ours(live, tags) => {
                 tracing::info!(name = %self.name, "delivery source was created earlier by this stack resource; adopting it");
-                self.converge(ctx, live, &tags).await
+                self.converge(ctx, live, &tags, None).await
             }
             Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
         }
@@ -62,7 +72,7 @@ impl Resource for DeliverySource {
             return self.create(ctx).await;
         }
         match find(ctx, &self.name).await? {
-            Found::Ours(live, tags) => self.converge(ctx, live, &tags).await,
+            Found::Ours(live, tags) => self.converge(ctx, live, &tags, old).await,
             Found::Foreign(_) => Err(Error::NotOurs { kind: KIND, id: self.name.clone() }),
             Found::Nothing => {
                 tracing::warn!(name = %self.name, "delivery source was deleted outside CloudFormation; recreating it");
@@ -100,6 +110,7 @@ impl DeliverySource {
                     .name(&self.name)
                     .resource_arn(&self.resource_arn)
                     .log_type(&self.log_type)
+                    .set_delivery_source_configuration(self.configuration_map())
                     .set_tags(Some(tags.clone()))
                     .send()
             })
@@ -115,7 +126,7 @@ impl DeliverySource {
         match find(ctx, &self.name).await? {
             Found::Ours(live, tags) => {
                 tracing::info!(name = %self.name, error = %refusal, "PutDeliverySource conflicted, but the source is ours (an earlier attempt made it); adopting it");
-                self.converge(ctx, live, &tags).await
+                self.converge(ctx, live, &tags, None).await
             }
             Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
             // Terraform and the native type see this text for one source per resource and log type.
@@ -128,8 +139,10 @@ impl DeliverySource {
         }
     }
 
-    /// Brings an existing source in line: create-only properties must match, tags are synced.
-    async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags) -> Result<Outcome, Error> {
+    /// Brings an existing source in line: create-only properties must match, the configuration
+    /// is changed in place (Put without tags) when it changed, tags are synced. `old`: the
+    /// template's previous properties, on Update.
+    async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags, old: Option<&Self>) -> Result<Outcome, Error> {
         if !live.resource_arns().iter().any(|a| a == &self.resource_arn) {
             return Err(Error::CreateOnlyChange {
                 kind: KIND,
@@ -146,9 +159,44 @@ impl DeliverySource {
                 desired: self.log_type.clone(),
             });
         }
-        let arn = live.arn().ok_or(Error::Incomplete { operation: "GetDeliverySource", what: "the source's arn" })?;
-        tags::sync(ctx, arn, live_tags, &self.tags).await?;
+        let arn = live.arn().ok_or(Error::Incomplete { operation: "GetDeliverySource", what: "the source's arn" })?.to_owned();
+        let live = if self.configuration_changed(&live, old) { self.put_configuration(ctx).await? } else { live };
+        tags::sync(ctx, &arn, live_tags, &self.tags).await?;
         Ok(self.outcome(&live))
+    }
+
+    /// A stated configuration differs from what the template said before (Update), or from what
+    /// the service reports when it reports one. A removed one leaves the service's value: the API
+    /// has no reset.
+    fn configuration_changed(&self, live: &Live, old: Option<&Self>) -> bool {
+        let Some(desired) = &self.configuration else { return false };
+        let template_changed = old.is_some_and(|old| old.configuration.as_ref() != Some(desired));
+        let live_differs =
+            live.delivery_source_configuration().is_some_and(|l| l.iter().collect::<BTreeMap<_, _>>() != desired.iter().collect());
+        template_changed || live_differs
+    }
+
+    /// PutDeliverySource of the same source without tags (tags are only accepted on create).
+    async fn put_configuration(&self, ctx: &Ctx) -> Result<Live, Error> {
+        let client = &ctx.logs.client;
+        let out = ctx
+            .logs
+            .call("PutDeliverySource", || {
+                client
+                    .put_delivery_source()
+                    .name(&self.name)
+                    .resource_arn(&self.resource_arn)
+                    .log_type(&self.log_type)
+                    .set_delivery_source_configuration(self.configuration_map())
+                    .send()
+            })
+            .await?;
+        tracing::info!(name = %self.name, "delivery source configuration changed in place");
+        out.delivery_source.ok_or(Error::Incomplete { operation: "PutDeliverySource", what: "the delivery source" })
+    }
+
+    fn configuration_map(&self) -> Option<HashMap<String, String>> {
+        self.configuration.as_ref().map(|c| c.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
     fn outcome(&self, live: &Live) -> Outcome {
@@ -164,6 +212,8 @@ impl DeliverySource {
                 ("Service", service.unwrap_or_default()),
                 ("LogType", self.log_type.clone()),
                 ("ResourceArn", self.resource_arn.clone()),
+                // A list in the native type; Data values are strings: `!Split [",", !GetAtt Src.ResourceArns]`.
+                ("ResourceArns", if live.resource_arns().is_empty() { self.resource_arn.clone() } else { live.resource_arns().join(",") }),
             ],
         }
     }
@@ -213,5 +263,37 @@ mod tests {
         }
         let msg = DeliverySource::parse(&json!({"Name": "s", "LogType": "A"})).unwrap_err().to_string();
         assert_eq!(msg, "ResourceArn: is required");
+    }
+
+    #[test]
+    fn three_bad_properties_are_named_in_one_reason() {
+        let msg = DeliverySource::parse(&json!({
+            "Name": "bad name", "LogType": 5, "Colour": "red", "Tags": [{"Key": "k", "Value": "v", "Extra": 1}]
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(msg.starts_with("5 problems: ResourceArn: is required; Colour: unknown property"), "{msg}");
+        for needle in ["Name: 'bad name' contains ' '", "LogType: must be a string, got a number", "Tags[0]: unknown field 'Extra'"] {
+            assert!(msg.contains(needle), "{needle} in {msg}");
+        }
+    }
+
+    #[test]
+    fn delivery_source_configuration_is_a_map_of_short_strings() {
+        let base = json!({"Name": "s", "ResourceArn": "arn:aws:cloudfront::123456789012:distribution/E1", "LogType": "ACCESS_LOGS"});
+        let mut props = base.clone();
+        props["DeliverySourceConfiguration"] = json!({"samplingRate": "50"});
+        let s = DeliverySource::parse(&props).unwrap();
+        assert_eq!(s.configuration, Some([("samplingRate".to_string(), "50".to_string())].into()));
+        for (bad, want) in [
+            (json!("samplingRate=50"), "DeliverySourceConfiguration: must be a map of strings, got a string"),
+            (json!({"samplingRate": 50}), "DeliverySourceConfiguration.samplingRate: must be a string, got a number"),
+            (json!({"samplingRate": ""}), "DeliverySourceConfiguration.samplingRate: must be 1 to 255 characters long, got 0"),
+            (json!({"": "50"}), "DeliverySourceConfiguration.: keys must be 1 to 255 characters long, got 0"),
+        ] {
+            let mut props = base.clone();
+            props["DeliverySourceConfiguration"] = bad;
+            assert_eq!(DeliverySource::parse(&props).unwrap_err().to_string(), want);
+        }
     }
 }
