@@ -150,24 +150,14 @@ impl<'a> Props<'a> {
             return Err(Error::invalid("Tags", format!("at most {MAX_USER_TAGS} tags are allowed, got {}", items.len())));
         }
         let mut tags = BTreeMap::new();
-        let mut problems = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            match tag_entry(i, item) {
-                Ok((key, _)) if tags.contains_key(key) => {
-                    problems.push(Problem::value(format!("Tags[{i}].Key"), format!("duplicate tag key '{}'", shorten(key, 128))))
-                }
-                Ok((key, value)) => {
-                    tags.insert(key.to_owned(), value.to_owned());
-                }
-                Err(Error::InvalidProperty { property, message }) => problems.push(Problem::value(property, message)),
-                Err(e) => return Err(e),
+        all_of(items.iter().enumerate().map(|(i, item)| {
+            let (key, value) = tag_entry(i, item)?;
+            match tags.insert(key.to_owned(), value.to_owned()) {
+                Some(_) => Err(Error::invalid(format!("Tags[{i}].Key"), format!("duplicate tag key '{}'", shorten(key, 128)))),
+                None => Ok(()),
             }
-        }
-        if problems.is_empty() {
-            Ok(Tags(tags))
-        } else {
-            Err(Problems::new(problems).into_error())
-        }
+        }))?;
+        Ok(Tags(tags))
     }
 
     /// A map of strings given as a JSON object (e.g. `DeliverySourceConfiguration`), keys and
@@ -179,28 +169,16 @@ impl<'a> Props<'a> {
             Some(other) => return Err(Error::invalid(key, format!("must be a map of strings, got {}", type_name(other)))),
         };
         let mut map = BTreeMap::new();
-        let mut problems = Vec::new();
-        for (k, v) in entries {
+        all_of(entries.iter().map(|(k, v)| {
             let at = format!("{key}.{}", shorten(k, 100));
-            let checked = check_len(&at, k, min, max)
-                .map_err(|_| Error::invalid(&at, format!("keys must be {min} to {max} characters long, got {}", k.chars().count())));
-            let checked = checked.and_then(|_| match v {
-                Value::String(s) => check_len(&at, s, min, max).map(|_| s),
-                other => Err(Error::invalid(&at, format!("must be a string, got {}", type_name(other)))),
-            });
-            match checked {
-                Ok(s) => {
-                    map.insert(k.clone(), s.clone());
-                }
-                Err(Error::InvalidProperty { property, message }) => problems.push(Problem::value(property, message)),
-                Err(e) => return Err(e),
-            }
-        }
-        if problems.is_empty() {
-            Ok(Some(map))
-        } else {
-            Err(Problems::new(problems).into_error())
-        }
+            check_len(&at, k, min, max)
+                .map_err(|_| Error::invalid(&at, format!("keys must be {min} to {max} characters long, got {}", k.chars().count())))?;
+            let Value::String(v) = v else { return Err(Error::invalid(&at, format!("must be a string, got {}", type_name(v)))) };
+            check_len(&at, v, min, max)?;
+            map.insert(k.clone(), v.clone());
+            Ok(())
+        }))?;
+        Ok(Some(map))
     }
 }
 

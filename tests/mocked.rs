@@ -176,13 +176,30 @@ async fn refused_update_configuration_names_the_operation_and_the_service_messag
     );
 }
 
+fn not_found() -> ResourceNotFoundException {
+    ResourceNotFoundException::builder().meta(ErrorMetadata::builder().code("ResourceNotFoundException").build()).build()
+}
+
+fn destination_not_found() -> Rule {
+    mock!(Client::get_delivery_destination).then_error(|| GetDeliveryDestinationError::ResourceNotFoundException(not_found()))
+}
+
+/// PutDeliveryDestination answering an XRAY destination named `traces`.
+fn put_traces_output() -> PutDeliveryDestinationOutput {
+    PutDeliveryDestinationOutput::builder()
+        .delivery_destination(
+            DeliveryDestination::builder()
+                .name("traces")
+                .arn("arn:aws:logs:us-east-1:123456789012:delivery-destination:traces")
+                .delivery_destination_type(DeliveryDestinationType::Xray)
+                .build(),
+        )
+        .build()
+}
+
 #[tokio::test]
 async fn xray_destination_is_created_with_its_type_and_no_configuration() {
-    let absent = mock!(Client::get_delivery_destination).then_error(|| {
-        GetDeliveryDestinationError::ResourceNotFoundException(
-            ResourceNotFoundException::builder().meta(ErrorMetadata::builder().code("ResourceNotFoundException").build()).build(),
-        )
-    });
+    let absent = destination_not_found();
     let put = mock!(Client::put_delivery_destination)
         .match_requests(|req| {
             req.name() == Some("traces")
@@ -191,17 +208,7 @@ async fn xray_destination_is_created_with_its_type_and_no_configuration() {
                 && req.output_format().is_none()
                 && req.tags().is_some_and(|t| t.get("cfn-logs-delivery:logical-id").map(String::as_str) == Some("Logical"))
         })
-        .then_output(|| {
-            PutDeliveryDestinationOutput::builder()
-                .delivery_destination(
-                    DeliveryDestination::builder()
-                        .name("traces")
-                        .arn("arn:aws:logs:us-east-1:123456789012:delivery-destination:traces")
-                        .delivery_destination_type(DeliveryDestinationType::Xray)
-                        .build(),
-                )
-                .build()
-        });
+        .then_output(put_traces_output);
     let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&absent, &put]);
     let outcome = run(client, "Custom::DeliveryDestination", Action::Create, json!({"Name": "traces", "DeliveryDestinationType": "XRAY"}))
         .await
@@ -214,11 +221,7 @@ async fn xray_destination_is_created_with_its_type_and_no_configuration() {
 
 #[tokio::test]
 async fn a_refused_policy_undoes_the_new_destination() {
-    let absent = mock!(Client::get_delivery_destination).then_error(|| {
-        GetDeliveryDestinationError::ResourceNotFoundException(
-            ResourceNotFoundException::builder().meta(ErrorMetadata::builder().code("ResourceNotFoundException").build()).build(),
-        )
-    });
+    let absent = destination_not_found();
     let put = mock!(Client::put_delivery_destination).then_output(|| {
         PutDeliveryDestinationOutput::builder()
             .delivery_destination(
@@ -317,11 +320,7 @@ fn live_source() -> DeliverySource {
 
 #[tokio::test]
 async fn delivery_source_configuration_is_sent_on_create_and_changed_in_place_without_tags() {
-    let absent = mock!(Client::get_delivery_source).then_error(|| {
-        GetDeliverySourceError::ResourceNotFoundException(
-            ResourceNotFoundException::builder().meta(ErrorMetadata::builder().code("ResourceNotFoundException").build()).build(),
-        )
-    });
+    let absent = mock!(Client::get_delivery_source).then_error(|| GetDeliverySourceError::ResourceNotFoundException(not_found()));
     let create = mock!(Client::put_delivery_source)
         .match_requests(|req| {
             req.delivery_source_configuration().and_then(|c| c.get("samplingRate")).map(String::as_str) == Some("50")
@@ -364,25 +363,11 @@ fn source_ownership_rule() -> Rule {
 
 #[tokio::test]
 async fn xray_destination_role_arn_is_sent_on_create() {
-    let absent = mock!(Client::get_delivery_destination).then_error(|| {
-        GetDeliveryDestinationError::ResourceNotFoundException(
-            ResourceNotFoundException::builder().meta(ErrorMetadata::builder().code("ResourceNotFoundException").build()).build(),
-        )
-    });
+    let absent = destination_not_found();
     let role = "arn:aws:iam::123456789012:role/xray-delivery";
     let put = mock!(Client::put_delivery_destination)
         .match_requests(move |req| req.role_arn() == Some(role) && req.delivery_destination_type() == Some(&DeliveryDestinationType::Xray))
-        .then_output(|| {
-            PutDeliveryDestinationOutput::builder()
-                .delivery_destination(
-                    DeliveryDestination::builder()
-                        .name("traces")
-                        .arn("arn:aws:logs:us-east-1:123456789012:delivery-destination:traces")
-                        .delivery_destination_type(DeliveryDestinationType::Xray)
-                        .build(),
-                )
-                .build()
-        });
+        .then_output(put_traces_output);
     let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&absent, &put]);
     let props = json!({"Name": "traces", "DeliveryDestinationType": "XRAY", "RoleArn": role});
     run(client, "Custom::DeliveryDestination", Action::Create, props).await.unwrap();

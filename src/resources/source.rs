@@ -100,26 +100,8 @@ impl DeliverySource {
     /// is being created" (a ConflictException). So on a conflict the source is read again and
     /// adopted if its ownership tags say it is ours.
     async fn put_new(&self, ctx: &Ctx) -> Result<Outcome, Error> {
-        let client = &ctx.logs.client;
-        let tags = tags::on_create(&self.tags, &ctx.owner);
-        let put = ctx
-            .logs
-            .call("PutDeliverySource", || {
-                client
-                    .put_delivery_source()
-                    .name(&self.name)
-                    .resource_arn(&self.resource_arn)
-                    .log_type(&self.log_type)
-                    .set_delivery_source_configuration(self.configuration_map())
-                    .set_tags(Some(tags.clone()))
-                    .send()
-            })
-            .await;
-        let refusal = match put {
-            Ok(out) => {
-                let live = out.delivery_source.ok_or(Error::Incomplete { operation: "PutDeliverySource", what: "the delivery source" })?;
-                return Ok(self.outcome(&live));
-            }
+        let refusal = match self.put(ctx, Some(tags::on_create(&self.tags, &ctx.owner))).await {
+            Ok(live) => return Ok(self.outcome(&live)),
             Err(e) if e.is_conflict() => e,
             Err(e) => return Err(e),
         };
@@ -160,7 +142,12 @@ impl DeliverySource {
             });
         }
         let arn = live.arn().ok_or(Error::Incomplete { operation: "GetDeliverySource", what: "the source's arn" })?.to_owned();
-        let live = if self.configuration_changed(&live, old) { self.put_configuration(ctx).await? } else { live };
+        let live = if self.configuration_changed(&live, old) {
+            tracing::info!(name = %self.name, "changing the delivery source configuration in place");
+            self.put(ctx, None).await?
+        } else {
+            live
+        };
         tags::sync(ctx, &arn, live_tags, &self.tags).await?;
         Ok(self.outcome(&live))
     }
@@ -176,8 +163,9 @@ impl DeliverySource {
         template_changed || live_differs
     }
 
-    /// PutDeliverySource of the same source without tags (tags are only accepted on create).
-    async fn put_configuration(&self, ctx: &Ctx) -> Result<Live, Error> {
+    /// PutDeliverySource of this source: with `tags` to create it, without to change its
+    /// configuration in place (tags are only accepted on create).
+    async fn put(&self, ctx: &Ctx, tags: Option<HashMap<String, String>>) -> Result<Live, Error> {
         let client = &ctx.logs.client;
         let out = ctx
             .logs
@@ -188,10 +176,10 @@ impl DeliverySource {
                     .resource_arn(&self.resource_arn)
                     .log_type(&self.log_type)
                     .set_delivery_source_configuration(self.configuration_map())
+                    .set_tags(tags.clone())
                     .send()
             })
             .await?;
-        tracing::info!(name = %self.name, "delivery source configuration changed in place");
         out.delivery_source.ok_or(Error::Incomplete { operation: "PutDeliverySource", what: "the delivery source" })
     }
 
