@@ -1,14 +1,9 @@
 //! The Lambda entry point: wire logging, then serve events; the clients are built on the first one.
 #![recursion_limit = "256"]
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
-use cfn_logs_delivery::protocol::AllowedHosts;
-use cfn_logs_delivery::Handler;
+use cfn_logs_delivery::startup::build_handler;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::value::RawValue;
-use std::time::Duration;
 use tokio::sync::OnceCell;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -19,25 +14,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
     // Built on the first event, then reused by every later one. Both clients load the system CA
     // store when they are built (the SDK's and reqwest's, ~4 ms each): doing that before the first
-    // poll would more than double init. See docs/PERFORMANCE.md.
+    // poll would more than double init. See docs/PERFORMANCE.md. Building never panics (startup.rs).
     let handler = OnceCell::new();
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        handler.get_or_init(build_handler).await.handle(event).await
+        handler.get_or_try_init(build_handler).await?.handle(event).await
     }))
     .await
-}
-
-async fn build_handler() -> Handler {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        // Retries are ours (bounded by the Lambda deadline, incl. transient conflicts): see logs.rs.
-        .retry_config(RetryConfig::disabled())
-        .timeout_config(
-            TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(20)).build(),
-        )
-        .load()
-        .await;
-    Handler::new(aws_sdk_cloudwatchlogs::Client::new(&config), AllowedHosts::from_env())
 }
 
 /// JSON lines on stdout, level from AWS_LAMBDA_LOG_LEVEL or RUST_LOG (default info).

@@ -4,7 +4,7 @@
 //! 1. One function at the most verbose levels it accepts (AWS_LAMBDA_LOG_LEVEL=trace, and
 //!    RUST_LOG=trace) is walked through every path that logs: success, FAILED, Logs retries and
 //!    hang, PUT retries, a PUT refused, refused and unparsable ResponseURLs, no ResponseURL, a
-//!    payload that is not JSON.
+//!    payload that is not JSON, Lambda's on-failure records (answered, and with a refused URL).
 //! 2. The logs archived by every other binary-driven test (`faults`, `hostile_input`, under
 //!    `<target>/tmp/lambda-logs/`) are scanned again. Each of those tests also scans its own.
 
@@ -12,7 +12,8 @@ mod common;
 
 use std::time::Duration;
 
-use cfn_local::{Fault, Outcome, Stack, FAKE_SIGNATURE};
+use cfn_local::async_invoke::on_failure_record;
+use cfn_local::{Condition, Fault, Outcome, Stack, FAKE_SIGNATURE};
 use common::*;
 use serde_json::{json, Value};
 
@@ -64,6 +65,19 @@ fn exercise(stack: &mut Stack, prefix: &str) -> usize {
         let inv = stack.runtime.invoke(e, Duration::from_secs(10));
         handled_unanswered(&url, &inv);
     }
+    // Lambda's on-failure records (the failsafe path): one answered, one with a refused URL.
+    let killed = json!({"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited with error: signal: killed"});
+    let mut e = create(stack, SOURCE, "Src", source_props("failsafe"));
+    let rid = e["RequestId"].as_str().unwrap().to_owned();
+    e["ResponseURL"] = json!(stack.receiver.url(&rid));
+    n += 1;
+    let record = on_failure_record(&e, Condition::RetriesExhausted, 2, Some(killed.clone()));
+    assert!(matches!(stack.runtime.invoke(record, Duration::from_secs(10)).outcome, Outcome::Response(_)));
+    assert_eq!(stack.receiver.wait_for(&rid, Duration::from_secs(2)).and_then(|a| a.status()).as_deref(), Some("FAILED"));
+    e["ResponseURL"] = json!(format!("https://evil.example/cfn-response/x?{q}"));
+    n += 1;
+    let record = on_failure_record(&e, Condition::RetriesExhausted, 2, Some(killed));
+    handled_unanswered("refused record", &stack.runtime.invoke(record, Duration::from_secs(10)));
     let mut e = create(stack, SOURCE, "Src", source_props("no-url"));
     e.as_object_mut().unwrap().remove("ResponseURL");
     e["Note"] = json!(format!("https://b.s3.amazonaws.com/k?{q}"));
@@ -89,6 +103,7 @@ fn run_at(level_var: &str, label: &str) {
         "answer could not be delivered",
         "transient CloudWatch Logs error, retrying",
         "refused",
+        "the provider could not answer this event",
     ] {
         assert!(text.contains(expected), "no '{expected}' line at {level_var}=trace");
     }

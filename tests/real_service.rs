@@ -17,7 +17,7 @@ struct Logs {
 }
 
 fn start() -> Logs {
-    let moto = Moto::start().unwrap_or_else(|e| panic!("cannot start moto (is /work/main/.venv set up?): {e}"));
+    let moto = Moto::start().unwrap_or_else(|e| panic!("cannot start moto (is .venv set up? ./scripts/demo installs it): {e}"));
     let raw = LogsProxy::start_with(&moto.endpoint(), Semantics::RawMoto).expect("start the raw proxy");
     let real = LogsProxy::start(&moto.endpoint()).expect("start the real-service proxy");
     Logs { raw, real, moto }

@@ -5,7 +5,12 @@
 //! that leaves time for the PUT, and its failure becomes a FAILED answer. Only an event without a
 //! usable ResponseURL goes unanswered: there is nobody to answer, and it is refused before any AWS
 //! call (and reported to Lambda as handled, so it is not run again).
+//!
+//! The same entry point answers Lambda's on-failure records (`failsafe.rs`): the event a provider
+//! could not answer at all (killed, timed out, throttled) is answered FAILED by the copy of this
+//! binary deployed as the provider's on-failure destination.
 
+mod failsafe;
 mod request;
 mod response;
 mod response_url;
@@ -14,7 +19,9 @@ mod sender;
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponseStatus as Status;
+use aws_lambda_events::event::cloudformation::{
+    CloudFormationCustomResourceResponse as Response, CloudFormationCustomResourceResponseStatus as Status,
+};
 use lambda_runtime::LambdaEvent;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -23,6 +30,7 @@ use crate::logs::Logs;
 use crate::resources::{self, Ctx, Outcome, Owner};
 use crate::Error;
 
+pub use failsafe::InvocationRecord;
 pub use request::{parse_request, Action, Envelope, Request};
 pub use response::{failure, success, to_body, MAX_BODY_BYTES};
 pub use response_url::{redact, AllowedHosts, Refused, ResponseUrl, ALLOWED_HOSTS_ENV};
@@ -43,6 +51,13 @@ pub enum Unanswered {
     Refused(#[from] Refused),
     #[error(transparent)]
     Send(#[from] SendError),
+    /// An invocation record that is not an on-failure one, or that wraps no CloudFormation event.
+    #[error("an invocation record that {0}; nothing was sent")]
+    Record(String),
+    /// Nothing that could answer could be built (see `startup`); Lambda's retries and the
+    /// on-failure destination get another chance.
+    #[error("the provider could not start: {0}; nothing was done and no answer was sent")]
+    NotStarted(String),
 }
 
 impl From<Unanswered> for lambda_runtime::Diagnostic {
@@ -51,6 +66,8 @@ impl From<Unanswered> for lambda_runtime::Diagnostic {
             Unanswered::NoResponseUrl => "NotACustomResourceRequest",
             Unanswered::Refused(_) => "ResponseUrlRefused",
             Unanswered::Send(_) => "AnswerNotDelivered",
+            Unanswered::Record(_) => "NotAnOnFailureRecord",
+            Unanswered::NotStarted(_) => "ProviderNotStarted",
         };
         lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
     }
@@ -59,26 +76,39 @@ impl From<Unanswered> for lambda_runtime::Diagnostic {
 /// Long-lived state: built once at start-up, shared by every invocation.
 pub struct Handler {
     logs: aws_sdk_cloudwatchlogs::Client,
+    /// Set when the CloudWatch Logs client could not be built: `logs` then refuses every call
+    /// (see `startup`) and a call the operation needed fails saying this.
+    logs_unavailable: Option<String>,
     sender: ResponseSender,
     allowed: AllowedHosts,
 }
 
 impl Handler {
     pub fn new(logs: aws_sdk_cloudwatchlogs::Client, allowed: AllowedHosts) -> Self {
-        Handler { logs, sender: ResponseSender::new(), allowed }
+        Handler::with_parts(logs, None, ResponseSender::new(), allowed)
+    }
+
+    /// What `startup` builds: `logs_unavailable` says why `logs` is a client that makes no call.
+    pub fn with_parts(
+        logs: aws_sdk_cloudwatchlogs::Client,
+        logs_unavailable: Option<String>,
+        sender: ResponseSender,
+        allowed: AllowedHosts,
+    ) -> Self {
+        Handler { logs, logs_unavailable, sender, allowed }
     }
 
     /// The Lambda entry point. The payload arrives raw so that an event too deeply nested for
     /// `serde_json::Value` (128 levels) still reaches us and is answered instead of being dropped.
     ///
     /// An event that can never be answered (no ResponseURL, a refused one) is logged as an error
-    /// but reported to Lambda as handled: an error would only make Lambda run it twice more
+    /// but reported to Lambda as handled: an error would only make Lambda run it again
     /// (asynchronous invocations are retried), with the same result. An answer that could not be
     /// delivered stays an error, so that Lambda's retry gets another chance to deliver it.
     pub async fn handle(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Value, Unanswered> {
         let deadline = instant_of(event.context.deadline);
         match self.handle_raw(&event.payload, deadline).await {
-            Err(e @ (Unanswered::NoResponseUrl | Unanswered::Refused(_))) => {
+            Err(e @ (Unanswered::NoResponseUrl | Unanswered::Refused(_) | Unanswered::Record(_))) => {
                 Ok(serde_json::json!({"Answered": false, "Reason": e.to_string()}))
             }
             other => other,
@@ -101,15 +131,23 @@ impl Handler {
         }
     }
 
-    /// Answers one event against CloudWatch Logs.
+    /// Answers one event against CloudWatch Logs, or the event an on-failure record wraps.
     pub async fn handle_event(&self, payload: Value, deadline: Instant) -> Result<Value, Unanswered> {
+        if let Some(record) = InvocationRecord::read(&payload) {
+            return self.answer_record(record, deadline).await;
+        }
         let logs = self.logs.clone();
+        let logs_unavailable = self.logs_unavailable.clone();
         self.answer_with(payload, deadline, move |request, op_deadline| async move {
             let ctx = Ctx {
                 logs: Logs::new(logs, op_deadline),
                 owner: Owner { stack_id: request.stack_id.clone(), logical_id: request.logical_id.clone() },
             };
-            resources::run(&ctx, &request).await
+            let result = resources::run(&ctx, &request).await;
+            match logs_unavailable {
+                Some(why) => result.map_err(|e| without_logs(e, why)),
+                None => result,
+            }
         })
         .await
     }
@@ -158,6 +196,18 @@ impl Handler {
             Ok(outcome) => success(envelope, outcome),
             Err(e) => failure(envelope, &e.to_string()),
         };
+        self.deliver(envelope, url, started, put_deadline, response).await
+    }
+
+    /// PUTs `response` and logs the outcome.
+    async fn deliver(
+        &self,
+        envelope: &Envelope,
+        url: &ResponseUrl,
+        started: Instant,
+        put_deadline: Instant,
+        response: Response,
+    ) -> Result<Value, Unanswered> {
         let status = if response.status == Status::Success { "SUCCESS" } else { "FAILED" };
         let sent = self.sender.put(url, to_body(&response), put_deadline).await;
         let duration_ms = started.elapsed().as_millis() as u64;
@@ -174,6 +224,14 @@ impl Handler {
         }
         sent?;
         Ok(serde_json::to_value(&response).unwrap_or(Value::Null))
+    }
+}
+
+/// The error of an operation run without a Logs client: the call it needed names why it was not made.
+fn without_logs(e: Error, why: String) -> Error {
+    match e {
+        Error::Aws { operation, .. } | Error::Unreachable { operation, .. } => Error::Unreachable { operation, detail: why, attempts: 1 },
+        other => other,
     }
 }
 
@@ -221,14 +279,27 @@ fn split_budget(now: Instant, deadline: Instant) -> (Instant, Instant) {
     (now + (remaining - reserve), deadline.checked_sub(margin).unwrap_or(deadline).max(now))
 }
 
-/// The runtime's deadline (epoch milliseconds) as an `Instant`.
+/// Lambda's longest timeout: no runner's deadline is taken to leave more than this.
+const MAX_BUDGET: Duration = Duration::from_secs(15 * 60);
+/// 2001-09-09 in epoch milliseconds. A real deadline is "now" plus at most 15 minutes, so a smaller
+/// value cannot be an epoch time: `cargo lambda watch` (1.9.2) sends its timeout, `600000`, as a duration.
+const EPOCH_FLOOR_MS: u64 = 1_000_000_000_000;
+
+/// The runtime's `Lambda-Runtime-Deadline-Ms` as an `Instant`. The real Runtime API sends epoch
+/// milliseconds; a value below [`EPOCH_FLOOR_MS`] is read as a duration from now (what
+/// `cargo lambda watch` means by it), and 0 as "no deadline given" ([`DEFAULT_BUDGET`]). Either
+/// way the budget is at most [`MAX_BUDGET`]; an epoch deadline already past leaves none.
 fn instant_of(deadline_ms: u64) -> Instant {
     let now = Instant::now();
-    if deadline_ms == 0 {
-        return now + DEFAULT_BUDGET;
-    }
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
-    now + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    let budget = match deadline_ms {
+        0 => DEFAULT_BUDGET,
+        ms if ms < EPOCH_FLOOR_MS => Duration::from_millis(ms),
+        ms => {
+            let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+            Duration::from_millis(ms.saturating_sub(now_ms))
+        }
+    };
+    now + budget.min(MAX_BUDGET)
 }
 
 #[cfg(test)]
@@ -249,11 +320,31 @@ mod tests {
         assert!(put <= now + Duration::from_millis(500));
     }
 
+    /// How far `instant_of(ms)` lies from now.
+    fn budget_of(ms: u64) -> Duration {
+        instant_of(ms).saturating_duration_since(Instant::now())
+    }
+
+    fn near(d: Duration, expected: Duration) -> bool {
+        d <= expected && d + Duration::from_secs(1) >= expected
+    }
+
     #[test]
-    fn deadline_conversion() {
+    fn epoch_deadline_is_a_point_in_time() {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-        let d = instant_of(now_ms + 10_000).saturating_duration_since(Instant::now());
-        assert!(d > Duration::from_millis(9_000) && d <= Duration::from_millis(10_000), "{d:?}");
-        assert!(instant_of(now_ms - 5_000) <= Instant::now());
+        let d = budget_of(now_ms + 10_000);
+        assert!(near(d, Duration::from_secs(10)), "{d:?}");
+        assert_eq!(budget_of(now_ms - 5_000), Duration::ZERO, "a deadline already past leaves no time");
+        assert!(near(budget_of(now_ms + 3_600_000), MAX_BUDGET), "never more than Lambda's 15 minutes");
+    }
+
+    #[test]
+    fn deadline_that_cannot_be_an_epoch_time_is_a_duration() {
+        // cargo lambda watch 1.9.2 sends its 10-minute timeout as the deadline.
+        assert!(near(budget_of(600_000), Duration::from_secs(600)), "{:?}", budget_of(600_000));
+        assert!(near(budget_of(3_000), Duration::from_secs(3)));
+        assert!(near(budget_of(1), Duration::from_millis(1)));
+        assert!(near(budget_of(EPOCH_FLOOR_MS - 1), MAX_BUDGET));
+        assert!(near(budget_of(0), DEFAULT_BUDGET), "0: no deadline given");
     }
 }

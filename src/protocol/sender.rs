@@ -29,14 +29,29 @@ pub struct ResponseSender {
 }
 
 impl ResponseSender {
+    /// [`ResponseSender::with_system_roots`], else [`ResponseSender::with_bundled_roots`].
+    /// Panics only if neither can be built (tests and tools; `main` goes through `startup`).
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            // A redirect could carry the answer somewhere the allow-list never saw.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .expect("the HTTP client builds with static settings");
-        ResponseSender { http }
+        Self::with_system_roots().or_else(|_| Self::with_bundled_roots()).expect("an HTTP client with the bundled CA roots builds")
+    }
+
+    /// Trusts the system's CA store, like every other HTTPS client of the process. Fails when no
+    /// CA certificate can be loaded (`SSL_CERT_FILE` / `SSL_CERT_DIR` pointing nowhere, an image
+    /// without a CA bundle); the error says so.
+    pub fn with_system_roots() -> Result<Self, String> {
+        Self::build(base_client())
+    }
+
+    /// Trusts only the Mozilla root certificates compiled into the binary, whatever the system
+    /// has: what answers CloudFormation when the system store is unusable, so that a start-up
+    /// failure still reaches the stack instead of leaving it waiting.
+    pub fn with_bundled_roots() -> Result<Self, String> {
+        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().filter_map(|der| reqwest::Certificate::from_der(der).ok());
+        Self::build(base_client().tls_certs_only(roots))
+    }
+
+    fn build(builder: reqwest::ClientBuilder) -> Result<Self, String> {
+        builder.build().map(|http| ResponseSender { http }).map_err(|e| error_chain(&e))
     }
 
     /// Sends `body` until it is accepted (2xx) or `deadline` comes; returns the attempts made.
@@ -66,6 +81,14 @@ impl ResponseSender {
             }
         }
     }
+}
+
+/// The settings every answer client shares.
+fn base_client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        // A redirect could carry the answer somewhere the allow-list never saw.
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(3))
 }
 
 impl Default for ResponseSender {
@@ -126,6 +149,12 @@ mod tests {
         assert_eq!(attempt_timeout(Duration::from_secs(4)), Duration::from_secs(2));
         assert_eq!(attempt_timeout(Duration::from_millis(1500)), Duration::from_secs(1));
         assert_eq!(attempt_timeout(Duration::from_millis(400)), Duration::from_millis(400));
+    }
+
+    #[test]
+    fn the_bundled_roots_always_give_a_client() {
+        assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() > 100);
+        assert!(ResponseSender::with_bundled_roots().is_ok());
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl Resource for DeliveryDestination {
             (Some(arn), Some(given)) => p.take(destination_type(arn, given)),
             _ => None,
         };
-        if role_arn.is_some() && destination_type.as_deref().is_some_and(|t| t != "XRAY") {
+        if p.has("RoleArn") && destination_type.as_deref().is_some_and(|t| t != "XRAY") {
             p.take::<()>(Err(Error::invalid("RoleArn", "is only supported for X-Ray destinations (DeliveryDestinationType: XRAY)")));
         }
         let policy = p.take(p.optional_json_object("DeliveryDestinationPolicy").and_then(check_policy_size)).flatten();

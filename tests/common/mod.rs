@@ -59,8 +59,9 @@ pub fn binary() -> PathBuf {
 
 /// A full local stack around the binary; `env` overrides the defaults (AWS_ENDPOINT_URL, …).
 pub fn start_stack(env: &[(&str, &str)]) -> Stack {
-    let stack = Stack::start_with_env(&binary(), env)
-        .unwrap_or_else(|e| panic!("cannot start the local stack (moto in /work/main/.venv? binary {}?): {e}", binary().display()));
+    let stack = Stack::start_with_env(&binary(), env).unwrap_or_else(|e| {
+        panic!("cannot start the local stack (moto in .venv? ./scripts/demo installs it; binary {}?): {e}", binary().display())
+    });
     // The first invocation must not pay for the process start-up inside its deadline.
     assert!(stack.runtime.wait_for_first_poll(Duration::from_secs(20)).is_some(), "the function never polled the Runtime API");
     stack
@@ -199,7 +200,7 @@ pub struct InProcess {
 
 impl InProcess {
     pub fn start() -> InProcess {
-        let moto = Moto::start().expect("start moto (is /work/main/.venv/bin/moto_server there?)");
+        let moto = Moto::start().expect("start moto (is .venv/bin/moto_server there? ./scripts/demo installs it)");
         let proxy = LogsProxy::start(&moto.endpoint()).expect("start the Logs proxy");
         let receiver = Receiver::start().expect("start the receiver");
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");

@@ -1,4 +1,7 @@
-//! `cfn-local demo`: the life of the example stack, event by event, as CloudFormation plays it.
+//! `cfn-local demo`: the life of the example stack, event by event, as CloudFormation plays it;
+//! then a provider killed mid-event, answered by the failsafe (`demo/killed_mid_event.rs`).
+
+mod killed_mid_event;
 
 use crate::events;
 use crate::real_service::Semantics;
@@ -35,7 +38,6 @@ struct Row {
     status: String,
     ok: bool,
     physical_id: String,
-    arn: String,
     reason: String,
 }
 
@@ -96,6 +98,7 @@ pub fn run(binary: &Path, extra_env: &[(&str, &str)], semantics: Semantics) -> i
     println!("moto at {} ({semantics:?} semantics), function pid {}\n", stack.moto.endpoint(), stack.lambda.pid());
     let mut demo = Demo { stack: &stack, rows: Vec::new() };
     demo.play();
+    demo.killed_mid_event();
     demo.final_checks();
     demo.print_table();
     let ok = demo.rows.iter().all(|r| r.ok);
@@ -206,16 +209,7 @@ impl Demo<'_> {
         let row = match &answer {
             None => {
                 problems.push(format!("no answer (invocation: {:?})", invocation.outcome));
-                Row {
-                    kind,
-                    request,
-                    logical_id,
-                    status: "NO ANSWER".into(),
-                    ok: false,
-                    physical_id: String::new(),
-                    arn: String::new(),
-                    reason: String::new(),
-                }
+                Row { kind, request, logical_id, status: "NO ANSWER".into(), ok: false, physical_id: String::new(), reason: String::new() }
             }
             Some(a) => {
                 problems.extend(protocol_problems(&event, a));
@@ -227,7 +221,6 @@ impl Demo<'_> {
                     status: a.status().unwrap_or_else(|| "?".into()),
                     ok: true,
                     physical_id: a.physical_id().unwrap_or_default(),
-                    arn: a.data("Arn").unwrap_or_default(),
                     // CloudFormation shows Reason only for failures.
                     reason: match a.status().as_deref() {
                         Some("SUCCESS") => String::new(),
@@ -264,7 +257,6 @@ impl Demo<'_> {
             status: if ok { "OK".into() } else { "MISMATCH".into() },
             ok,
             physical_id: String::new(),
-            arn: String::new(),
             reason: problem.unwrap_or_default(),
         });
     }
@@ -312,49 +304,90 @@ impl Demo<'_> {
     }
 
     fn print_table(&self) {
-        let headers = ["#", "Kind", "Request", "Logical id", "Status", "As expected", "Physical id", "Arn", "Reason"];
-        let cells: Vec<[String; 9]> = self
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                [
-                    (i + 1).to_string(),
-                    r.kind.clone(),
-                    r.request.clone(),
-                    r.logical_id.clone(),
-                    r.status.clone(),
-                    if r.ok { "yes".into() } else { "NO".into() },
-                    shorten(&r.physical_id, 48),
-                    r.arn.clone(),
-                    shorten(&r.reason, 100),
-                ]
-            })
-            .collect();
-        let mut widths = headers.map(str::len);
-        for row in &cells {
-            for (w, c) in widths.iter_mut().zip(row) {
-                *w = (*w).max(c.chars().count());
-            }
-        }
         println!();
-        let line = |cols: &[String]| {
-            let mut out = String::new();
-            for (i, c) in cols.iter().enumerate() {
-                if i + 1 == cols.len() {
-                    out.push_str(c);
-                } else {
-                    out.push_str(&format!("{c:<w$}  ", w = widths[i]));
-                }
-            }
-            println!("{}", out.trim_end());
-        };
-        line(&headers.map(String::from));
-        line(&widths.map(|w| "-".repeat(w)));
-        for row in &cells {
-            line(row);
+        for line in table(&self.rows) {
+            println!("{line}");
         }
     }
+}
+
+/// The summary: one line per step or check, at most [`TABLE_WIDTH`] columns. Long cells are cut
+/// with an ellipsis; a Reason goes whole on the lines below its row, wrapped.
+fn table(rows: &[Row]) -> Vec<String> {
+    let headers = ["#", "Request", "Kind", "Logical id", "Status", "Expected", "Physical id"];
+    let caps = [4, 7, 20, 28, 9, 8, TABLE_WIDTH];
+    let mut cells: Vec<[String; 7]> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            [
+                (i + 1).to_string(),
+                r.request.clone(),
+                r.kind.strip_prefix("Custom::").unwrap_or(&r.kind).to_string(),
+                r.logical_id.clone(),
+                r.status.clone(),
+                if r.ok { "yes".into() } else { "NO".into() },
+                r.physical_id.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &mut cells {
+        for ((cell, cap), w) in row.iter_mut().zip(caps).zip(widths.iter_mut()) {
+            *cell = shorten(cell, cap);
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    // The last column gets what the others leave.
+    let last = widths.len() - 1;
+    let room = TABLE_WIDTH.saturating_sub(widths[..last].iter().map(|w| w + 2).sum::<usize>()).max(headers[last].len());
+    widths[last] = widths[last].min(room);
+    let line = |cols: &[String]| {
+        let mut out = String::new();
+        for (c, w) in cols.iter().zip(widths) {
+            out.push_str(&format!("{:<w$}  ", shorten(c, w)));
+        }
+        out.trim_end().to_string()
+    };
+    let mut lines = vec![line(&headers.map(String::from)), line(&widths.map(|w| "-".repeat(w)))];
+    for (row, r) in cells.iter().zip(rows) {
+        lines.push(line(row));
+        for (i, text) in wrap(&r.reason, TABLE_WIDTH - REASON_INDENT.len() - "Reason: ".len()).iter().enumerate() {
+            lines.push(format!("{REASON_INDENT}{}{text}", if i == 0 { "Reason: " } else { "        " }));
+        }
+    }
+    lines
+}
+
+/// Width of the summary table: a usual terminal's.
+const TABLE_WIDTH: usize = 120;
+const REASON_INDENT: &str = "     ";
+
+/// `text` in lines of at most `width` characters, broken at spaces (a longer word is cut).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > width {
+            if !current.is_empty() {
+                lines.push(std::mem::take(&mut current));
+            }
+            lines.push(word.drain(..width).collect());
+        }
+        let word: String = word.into_iter().collect();
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(&word);
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
 }
 
 /// The rules a real ResponseURL and CloudFormation enforce on every answer.
@@ -448,4 +481,47 @@ fn shorten(s: &str, max: usize) -> String {
 /// Prefixes every line (for quoting function logs).
 pub fn indent(text: &str, prefix: &str) -> String {
     text.lines().map(|l| format!("{prefix}{l}")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kind: &str, logical_id: &str, physical_id: &str, reason: &str) -> Row {
+        Row {
+            kind: kind.into(),
+            request: "Update".into(),
+            logical_id: logical_id.into(),
+            status: "FAILED".into(),
+            ok: true,
+            physical_id: physical_id.into(),
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn table_fits_120_columns_and_keeps_the_whole_reason() {
+        let reason = format!("ResourceArn: {} (and more words to wrap) {}", "x".repeat(150), "the end");
+        let rows = [
+            row("Custom::DeliveryDestination", "AVeryLongLogicalIdThatGoesOnAndOnAndOn", &"p".repeat(200), &reason),
+            row("(check) moto", "DescribeDeliveryDestinations", "", ""),
+        ];
+        let lines = table(&rows);
+        for l in &lines {
+            assert!(l.chars().count() <= TABLE_WIDTH, "{} columns: {l}", l.chars().count());
+        }
+        assert!(lines[2].contains("DeliveryDestination  ") && !lines[2].contains("Custom::"), "{}", lines[2]);
+        assert!(lines[2].ends_with('…'), "{}", lines[2]);
+        let reason_lines: Vec<&str> = lines.iter().filter(|l| l.starts_with(REASON_INDENT)).map(|l| l.trim()).collect();
+        let rejoined = reason_lines.join(" ").replace("Reason: ", "");
+        assert_eq!(rejoined.split_whitespace().collect::<String>(), reason.split_whitespace().collect::<String>());
+        assert!(lines.last().unwrap().contains("DescribeDeliveryDestinations"));
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_cuts_long_words() {
+        assert_eq!(wrap("one two three", 7), ["one two", "three"]);
+        assert_eq!(wrap("abcdefghij k", 4), ["abcd", "efgh", "ij k"]);
+        assert!(wrap("", 10).is_empty());
+    }
 }

@@ -134,18 +134,24 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Where the release binary is expected: `$CFN_LOGS_DELIVERY_BIN`, else
-/// `$CARGO_TARGET_DIR` (or `<workspace>/target`) `/release/cfn-logs-delivery`. May not exist.
+/// Where the release binary is expected: `$CFN_LOGS_DELIVERY_BIN`, else `release/cfn-logs-delivery`
+/// in the target dir this executable was built into (so `target/release/cfn-local` and a
+/// `$CARGO_TARGET_DIR/release/cfn-local` each find their own build, never another's), else in
+/// `$CARGO_TARGET_DIR` or `<workspace>/target`. May not exist.
 pub fn release_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("CFN_LOGS_DELIVERY_BIN").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { workspace_root().join(p) })
+    let own_target = std::env::current_exe().ok().and_then(|exe| target_dir_holding(&exe));
+    let target = own_target
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").filter(|p| !p.is_empty()).map(PathBuf::from))
         .unwrap_or_else(|| workspace_root().join("target"));
     target.join("release").join(FUNCTION_NAME)
+}
+
+/// The cargo target dir `path` lies in: its nearest ancestor with the `CACHEDIR.TAG` cargo writes there.
+fn target_dir_holding(path: &Path) -> Option<PathBuf> {
+    path.ancestors().skip(1).find(|d| d.join("CACHEDIR.TAG").is_file()).map(Path::to_path_buf)
 }
 
 /// [`release_binary`] if it exists.
@@ -202,10 +208,24 @@ mod tests {
     }
 
     #[test]
-    fn release_binary_is_under_the_workspace_target() {
-        if std::env::var_os("CFN_LOGS_DELIVERY_BIN").is_none() && std::env::var_os("CARGO_TARGET_DIR").is_none() {
-            assert_eq!(release_binary(), workspace_root().join("target/release/cfn-logs-delivery"));
-            assert!(workspace_root().join("tools/cfn-local").is_dir());
+    fn release_binary_is_in_the_target_dir_this_executable_was_built_into() {
+        if std::env::var_os("CFN_LOGS_DELIVERY_BIN").is_none() {
+            // This test binary is <target>/debug/deps/cfn_local-<hash>.
+            let exe = std::env::current_exe().unwrap();
+            let target = exe.parent().and_then(Path::parent).and_then(Path::parent).unwrap();
+            assert_eq!(release_binary(), target.join("release/cfn-logs-delivery"));
         }
+        assert!(workspace_root().join("tools/cfn-local").is_dir());
+    }
+
+    #[test]
+    fn target_dir_is_the_nearest_ancestor_cargo_tagged() {
+        let dir = ScratchDir::new("test").unwrap();
+        let target = dir.path().join("elsewhere/target");
+        std::fs::create_dir_all(target.join("release/deps")).unwrap();
+        std::fs::write(target.join("CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55\n").unwrap();
+        assert_eq!(target_dir_holding(&target.join("release/cfn-local")), Some(target.clone()));
+        assert_eq!(target_dir_holding(&target.join("release/deps/cfn_local-0123")), Some(target));
+        assert_eq!(target_dir_holding(&dir.path().join("elsewhere/cfn-local")), None);
     }
 }

@@ -2,10 +2,13 @@
 //! on one machine: a Lambda Runtime API emulator drives the real binary, a ResponseURL receiver
 //! plays the S3 bucket CloudFormation reads answers from, and moto plays CloudWatch Logs (behind a
 //! proxy that makes it answer like the real service where moto is known to be kinder).
+//! [`async_invoke`] plays Lambda's asynchronous invocation around it: retries after an error, a crash
+//! or a timeout, then the on-failure destination (the failsafe function).
 //!
 //! Everything is blocking std code (threads, `std::net`) on purpose: the harness must stay small,
 //! obvious, and independent of the async stack of the crate under test.
 
+pub mod async_invoke;
 pub mod bench;
 pub mod children;
 pub mod demo;
@@ -21,6 +24,7 @@ pub mod replay;
 pub mod runtime_api;
 pub mod stack;
 
+pub use async_invoke::{AsyncLambda, AsyncRun, AsyncSettings, Condition};
 pub use children::cleanup_all;
 pub use lambda::{find_binary, release_binary, LambdaProcess};
 pub use logs_proxy::{Fault, LogsProxy};

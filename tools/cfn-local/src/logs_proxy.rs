@@ -20,8 +20,8 @@ const AMZ_JSON: &str = "application/x-amz-json-1.1";
 pub enum Fault {
     #[default]
     None,
-    /// Read the request, never answer (until the fault is changed or the proxy dropped; then the
-    /// connection is closed unanswered).
+    /// Read the request, never answer (until the fault is changed, the caller goes away or the
+    /// proxy is dropped; then the connection is closed unanswered). [`LogsProxy::held_calls`] counts them.
     Hang,
     /// HTTP 400 `ThrottlingException`.
     Throttle { remaining: usize },
@@ -49,6 +49,8 @@ impl Fault {
 #[derive(Default)]
 struct Inner {
     calls: BTreeMap<String, usize>,
+    /// Calls held unanswered by `Fault::Hang` right now.
+    held: usize,
     fault: Fault,
     /// Fault only calls of this operation (others are forwarded).
     only: Option<String>,
@@ -102,6 +104,12 @@ impl LogsProxy {
 
     pub fn total_calls(&self) -> usize {
         self.state.lock().calls.values().sum()
+    }
+
+    /// Calls held unanswered by [`Fault::Hang`] right now (their callers still waiting): a
+    /// function with one is in the middle of an event.
+    pub fn held_calls(&self) -> usize {
+        self.state.lock().held
     }
 
     pub fn reset_counts(&self) {
@@ -172,9 +180,12 @@ fn handle(state: &State, upstream: &str, semantics: Semantics, req: &Request) ->
     let mut lose_response = false;
     if applies {
         if inner.fault == Fault::Hang {
-            while inner.fault == Fault::Hang && !inner.stopping {
-                inner = state.changed.wait(inner).unwrap_or_else(|e| e.into_inner());
+            inner.held += 1;
+            state.changed.notify_all();
+            while inner.fault == Fault::Hang && !inner.stopping && !req.peer_closed() {
+                inner = state.changed.wait_timeout(inner, Duration::from_millis(50)).unwrap_or_else(|e| e.into_inner()).0;
             }
+            inner.held -= 1;
             return None;
         }
         match take_injected(&mut inner.fault) {
@@ -354,6 +365,29 @@ mod tests {
         proxy.set_fault(Fault::None);
         assert_eq!(call(&proxy, "GetDelivery").0, 200);
         assert_eq!(proxy.call_count("GetDelivery"), 2);
+    }
+
+    #[test]
+    fn a_held_call_is_counted_until_its_caller_goes_away() {
+        let up = upstream();
+        let proxy = raw_proxy(&up);
+        proxy.set_fault(Fault::Hang);
+        let url = format!("{}/", proxy.endpoint());
+        std::thread::scope(|s| {
+            s.spawn(|| request("POST", &url, &[("X-Amz-Target", "Logs_20140328.GetDelivery")], b"{}", Duration::from_millis(600)));
+            let end = std::time::Instant::now() + T;
+            while proxy.held_calls() == 0 && std::time::Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert_eq!(proxy.held_calls(), 1);
+        });
+        // The caller gave up and closed its connection: the call is no longer held.
+        let end = std::time::Instant::now() + T;
+        while proxy.held_calls() > 0 && std::time::Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(proxy.held_calls(), 0);
+        assert_eq!(proxy.fault(), Fault::Hang);
     }
 
     #[test]

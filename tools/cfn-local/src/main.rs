@@ -11,7 +11,7 @@ usage:
   cfn-local bench  [--binary PATH] [--cold N] [--warm M]
                                                              cold start, latency, memory and size (defaults: 20 cold, 100 warm)
 
---binary defaults to $CFN_LOGS_DELIVERY_BIN, else <workspace>/target/release/cfn-logs-delivery.
+--binary defaults to $CFN_LOGS_DELIVERY_BIN, else release/cfn-logs-delivery in this cfn-local's own target dir.
 moto answers like the real CloudWatch Logs (no tags in Get*, in-use deletes refused, ...);
 --raw-moto (or CFN_LOCAL_LOGS=moto) gives moto's own answers. bench always uses raw moto.
 RUST_LOG, if set, is passed to the function. moto_server: $MOTO_SERVER, .venv/bin, or PATH.";

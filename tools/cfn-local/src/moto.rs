@@ -74,12 +74,14 @@ impl Moto {
         let log_path = dir.path().join("moto_server.log");
         let log = std::fs::File::create(&log_path)?;
         let port = free_port()?;
+        let mut cmd = Command::new(server);
+        // moto needs none of the caller's AWS settings, and some break it: with AWS_PROFILE naming a
+        // profile this machine lacks, every call answers HTTP 500.
+        for (key, _) in std::env::vars_os().filter(|(k, _)| k.to_string_lossy().starts_with("AWS_")) {
+            cmd.env_remove(key);
+        }
         let child = ChildGuard::spawn(
-            Command::new(server)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log),
+            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log),
         )?;
         let moto = Moto { child, port, log_path, _dir: dir };
         let started = Instant::now();
@@ -170,7 +172,7 @@ mod tests {
     #[test]
     fn moto_starts_answers_logs_calls_resets_and_stops() {
         if find_moto_server().is_none() {
-            eprintln!("SKIPPED: moto_server not found (set MOTO_SERVER or create /work/main/.venv)");
+            eprintln!("SKIPPED: moto_server not found (set MOTO_SERVER, or run ./scripts/demo once: it installs moto into .venv)");
             return;
         }
         let moto = Moto::start().expect("start moto");

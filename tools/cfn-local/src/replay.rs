@@ -5,26 +5,50 @@ use crate::real_service::Semantics;
 use crate::runtime_api::Outcome;
 use crate::stack::Stack;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Files as given; directories expand to their `*.json` files, sorted by name.
+/// Files as given; a directory expands to its `*.json` files in lifecycle order ([`lifecycle_rank`]).
 pub fn collect_files(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let mut in_dir: Vec<PathBuf> = std::fs::read_dir(path)?
+            let mut in_dir: Vec<(Rank, PathBuf)> = std::fs::read_dir(path)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+                .map(|p| (lifecycle_rank(&p), p))
                 .collect();
             in_dir.sort();
-            files.extend(in_dir);
+            files.extend(in_dir.into_iter().map(|(_, p)| p));
         } else {
             files.push(path.clone());
         }
     }
     Ok(files)
+}
+
+/// (phase, kind): sorting by it (then by name) plays events as CloudFormation would.
+type Rank = (u8, u8);
+
+/// Creates, then Updates, each source → destination → delivery (a delivery needs both); then
+/// Deletes in reverse (the service refuses to delete what a delivery uses). Anything else
+/// (another resource type, a file that is not an event) comes after, by name.
+fn lifecycle_rank(file: &Path) -> Rank {
+    let event: Value = std::fs::read(file).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let kind = match event["ResourceType"].as_str() {
+        Some("Custom::DeliverySource") => 0,
+        Some("Custom::DeliveryDestination") => 1,
+        Some("Custom::Delivery") => 2,
+        _ => return (3, 0),
+    };
+    match event["RequestType"].as_str() {
+        Some("Create") => (0, kind),
+        Some("Update") => (1, kind),
+        Some("Delete") => (2, 2 - kind),
+        _ => (3, 0),
+    }
 }
 
 /// Sends each file's event, prints the answer and the function's log lines for it.
@@ -35,15 +59,35 @@ pub fn run(binary: &Path, paths: &[PathBuf], extra_env: &[(&str, &str)], semanti
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "no event files given"));
     }
     let stack = Stack::start_with(binary, extra_env, semantics)?;
+    let mut answered_ids = PhysicalIds::new();
     let mut all_answered = true;
     for file in &files {
-        all_answered &= replay_one(&stack, file);
+        all_answered &= replay_one(&stack, file, &mut answered_ids);
     }
     Ok(all_answered)
 }
 
-fn replay_one(stack: &Stack, file: &Path) -> bool {
-    let event: Value =
+/// The PhysicalResourceId answered for each (StackId, LogicalResourceId) so far in this run.
+type PhysicalIds = HashMap<(String, String), String>;
+
+fn resource_key(event: &Value) -> (String, String) {
+    let field = |k: &str| event[k].as_str().unwrap_or_default().to_string();
+    (field("StackId"), field("LogicalResourceId"))
+}
+
+/// CloudFormation sends an Update or Delete the id the resource's last answer gave; a saved event
+/// holds a sample one (a delivery id is made by the service). Returns the replaced id, if any.
+fn use_answered_id(event: &mut Value, answered_ids: &PhysicalIds) -> Option<String> {
+    let answered = answered_ids.get(&resource_key(event))?;
+    let saved = event.get("PhysicalResourceId")?.as_str()?.to_string();
+    (saved != *answered).then(|| {
+        event["PhysicalResourceId"] = Value::String(answered.clone());
+        saved
+    })
+}
+
+fn replay_one(stack: &Stack, file: &Path, answered_ids: &mut PhysicalIds) -> bool {
+    let mut event: Value =
         match std::fs::read(file).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())) {
             Ok(v) => v,
             Err(e) => {
@@ -51,15 +95,33 @@ fn replay_one(stack: &Stack, file: &Path) -> bool {
                 return false;
             }
         };
+    let request_type = event["RequestType"].as_str().unwrap_or("?").to_string();
     println!(
         "== {} ({} {} {})",
         file.display(),
-        event["RequestType"].as_str().unwrap_or("?"),
+        request_type,
         event["ResourceType"].as_str().unwrap_or("?"),
         event["LogicalResourceId"].as_str().unwrap_or("?")
     );
+    if let Some(saved) = use_answered_id(&mut event, answered_ids) {
+        println!(
+            "PhysicalResourceId {saved} replaced by {}, the id answered earlier in this run",
+            event["PhysicalResourceId"].as_str().unwrap_or_default()
+        );
+    }
+    let key = resource_key(&event);
     let offset = stack.lambda.log_offset();
     let (invocation, answer) = stack.send(event);
+    // A FAILED Update keeps the resource's id; a Delete ends it.
+    match answer.as_ref().filter(|a| a.status().as_deref() == Some("SUCCESS")).and_then(|a| a.physical_id()) {
+        Some(id) if request_type != "Delete" => {
+            answered_ids.insert(key, id);
+        }
+        Some(_) => {
+            answered_ids.remove(&key);
+        }
+        None => {}
+    }
     let ms = invocation.elapsed.as_millis();
     match &invocation.outcome {
         Outcome::Response(_) => println!("invocation: returned after {ms} ms"),
@@ -89,15 +151,62 @@ fn replay_one(stack: &Stack, file: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn event(request: &str, kind: &str) -> String {
+        json!({"RequestType": request, "ResourceType": format!("Custom::{kind}")}).to_string()
+    }
 
     #[test]
-    fn directories_expand_to_sorted_json_files() {
+    fn directories_expand_in_lifecycle_order() {
         let dir = crate::children::ScratchDir::new("test").unwrap();
-        for name in ["b.json", "a.json", "notes.txt"] {
-            std::fs::write(dir.path().join(name), "{}").unwrap();
+        let saved = [
+            ("a-delivery-create.json", event("Create", "Delivery")),
+            ("b-delivery-delete.json", event("Delete", "Delivery")),
+            ("c-destination-delete.json", event("Delete", "DeliveryDestination")),
+            ("d-source-update.json", event("Update", "DeliverySource")),
+            ("e-destination-create.json", event("Create", "DeliveryDestination")),
+            ("f-source-create.json", event("Create", "DeliverySource")),
+            ("g-source-delete.json", event("Delete", "DeliverySource")),
+            ("h-other.json", event("Create", "Pipeline")),
+            ("i-not-an-event.json", "[".into()),
+            ("notes.txt", "{}".into()),
+        ];
+        for (name, text) in &saved {
+            std::fs::write(dir.path().join(name), text).unwrap();
         }
         let single = dir.path().join("notes.txt");
         let files = collect_files(&[dir.path().to_path_buf(), single.clone()]).unwrap();
-        assert_eq!(files, vec![dir.path().join("a.json"), dir.path().join("b.json"), single]);
+        let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            names,
+            [
+                "f-source-create.json",
+                "e-destination-create.json",
+                "a-delivery-create.json",
+                "d-source-update.json",
+                "b-delivery-delete.json",
+                "c-destination-delete.json",
+                "g-source-delete.json",
+                "h-other.json",
+                "i-not-an-event.json",
+                "notes.txt"
+            ]
+        );
+    }
+
+    #[test]
+    fn later_events_get_the_id_answered_for_their_resource() {
+        let mut ids = PhysicalIds::new();
+        ids.insert(("stack-1".into(), "AccessLogsDelivery".into()), "realId123".into());
+        let mut delete = json!({"StackId": "stack-1", "LogicalResourceId": "AccessLogsDelivery", "PhysicalResourceId": "sampleId"});
+        assert_eq!(use_answered_id(&mut delete, &ids).as_deref(), Some("sampleId"));
+        assert_eq!(delete["PhysicalResourceId"], "realId123");
+        let mut other_stack = json!({"StackId": "stack-2", "LogicalResourceId": "AccessLogsDelivery", "PhysicalResourceId": "sampleId"});
+        assert_eq!(use_answered_id(&mut other_stack, &ids), None);
+        assert_eq!(other_stack["PhysicalResourceId"], "sampleId");
+        let mut create = json!({"StackId": "stack-1", "LogicalResourceId": "AccessLogsDelivery"});
+        assert_eq!(use_answered_id(&mut create, &ids), None);
+        assert!(create.get("PhysicalResourceId").is_none());
     }
 }

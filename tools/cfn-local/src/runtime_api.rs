@@ -179,6 +179,19 @@ impl RuntimeApi {
     pub fn init_error(&self) -> Option<Value> {
         self.state.lock().init_error.clone()
     }
+
+    /// Ends every invocation the function had taken and not answered with `error(request id)`, as
+    /// Lambda does when the runtime process dies mid-event (`Runtime.ExitError`). Returns how many.
+    pub fn fail_in_flight(&self, error: impl Fn(&str) -> Value) -> usize {
+        let mut inner = self.state.lock();
+        let now = Instant::now();
+        let taken: Vec<String> = inner.picked_up.keys().filter(|id| !inner.finished.contains_key(*id)).cloned().collect();
+        for id in &taken {
+            inner.finished.insert(id.clone(), (Outcome::Error(error(id)), now));
+        }
+        self.state.changed.notify_all();
+        taken.len()
+    }
 }
 
 impl std::fmt::Debug for RuntimeApi {
@@ -331,6 +344,25 @@ mod tests {
         let (status, _, _) = request("POST", &format!("{base}/init/error"), &[], br#"{"errorType":"Init"}"#, T).unwrap();
         assert_eq!(status, 202);
         assert_eq!(api.init_error(), Some(json!({"errorType": "Init"})));
+    }
+
+    #[test]
+    fn invocations_of_a_dead_function_can_be_ended_at_once() {
+        let api = RuntimeApi::start().unwrap();
+        fake_function(api.addr(), |_, _| ("silent", Value::Null));
+        let started = Instant::now();
+        let inv = std::thread::scope(|s| {
+            s.spawn(|| {
+                while api.state.lock().picked_up.is_empty() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                assert_eq!(api.fail_in_flight(|id| json!({"errorType": "Runtime.ExitError", "id": id})), 1);
+            });
+            api.invoke(json!({}), Duration::from_secs(30))
+        });
+        assert_eq!(inv.outcome, Outcome::Error(json!({"errorType": "Runtime.ExitError", "id": inv.aws_request_id})));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(api.fail_in_flight(|_| json!({})), 0, "nothing left in flight");
     }
 
     #[test]

@@ -89,6 +89,16 @@ impl Stack {
         self.receiver.url("pending")
     }
 
+    /// The function binary.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// The environment the function gets on top of Lambda's (Logs endpoint, allowed hosts, …).
+    pub fn function_env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
     /// Kills the function and starts a fresh process with the same set-up (a new sandbox: cold
     /// start, nothing remembered). An event the old process had taken is lost.
     pub fn restart_lambda(&mut self) -> io::Result<()> {

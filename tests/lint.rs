@@ -1,0 +1,285 @@
+//! `cfn-logs-delivery-lint`, the built binary, on the templates of tests/lint/: every kind of
+//! mistake reported with its line, no false alarm for values decided at deploy time, exit codes,
+//! `--format json`, and the repository's own templates (template.yaml, the README's and
+//! docs/DEPLOY.md's snippets) clean.
+//!
+//! tests/lint/expected.txt is the whole text output for the broken templates (./scripts/test
+//! compares it too); after a deliberate change of messages, regenerate it with
+//! `cargo run --bin cfn-logs-delivery-lint -- tests/lint/broken.yaml tests/lint/broken.json > tests/lint/expected.txt`.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const LINT: &str = env!("CARGO_BIN_EXE_cfn-logs-delivery-lint");
+
+/// Runs the lint from the repository root (paths in its output are as given).
+fn lint(args: &[&str]) -> Output {
+    Command::new(LINT).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("runs cfn-logs-delivery-lint")
+}
+
+fn lint_stdin(text: &str, args: &[&str]) -> Output {
+    let mut child = Command::new(LINT)
+        .args(args)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs cfn-logs-delivery-lint");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// Asserts `out` has a line `FILE:LINE: LOGICAL_ID (…): PROPERTY: MESSAGE…` and returns it.
+fn reported<'a>(text: &'a str, file: &str, line: usize, logical_id: &str, property: &str, message: &str) -> &'a str {
+    let start = format!("{file}:{line}: {logical_id} (");
+    text.lines()
+        .find(|l| l.starts_with(&start) && l.contains(&format!("): {property}: {message}")))
+        .unwrap_or_else(|| panic!("no `{start}…{property}: {message}` in:\n{text}"))
+}
+
+#[test]
+fn the_example_template_lints_clean() {
+    let out = lint(&["template.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(stdout(&out), "cfn-logs-delivery-lint: 3 custom resources checked in 1 template: no problems\n");
+}
+
+#[test]
+fn every_kind_of_mistake_is_reported_with_its_line() {
+    let out = lint(&["tests/lint/broken.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let f = "tests/lint/broken.yaml";
+    // Missing required: on the Properties line. Unknown property: on its own.
+    reported(&text, f, 22, "UnknownAndMissing", "LogType", "is required");
+    reported(&text, f, 27, "UnknownAndMissing", "Colour", "unknown property; supported properties are Name, ResourceArn, LogType");
+    // Bad literals.
+    reported(&text, f, 34, "BadLiterals", "Name", "'access logs' contains ' '");
+    reported(&text, f, 36, "BadLiterals", "OutputFormat", "'xml' is not one of json, plain, w3c, raw, parquet");
+    // Bad tags, each on its own line; the intrinsic Value of Tags[1] is no problem.
+    reported(&text, f, 47, "BadTags", "Tags[0].Key", "'team#1' contains '#'");
+    reported(&text, f, 51, "BadTags", "Tags[2].Key", "duplicate tag key 'project'");
+    reported(&text, f, 53, "BadTags", "Tags[3].Key", "keys starting with 'aws:' are reserved");
+    assert!(!text.contains("Tags[1]"), "{text}");
+    // Lists and maps of the wrong shape, a literal boolean that is not one.
+    reported(&text, f, 63, "WrongShapes", "RecordFields", "must be a list of strings, got a string");
+    reported(&text, f, 64, "WrongShapes", "S3EnableHiveCompatiblePath", "must be \"true\" or \"false\", got 'maybe'");
+    reported(&text, f, 65, "WrongShapes", "Tags", "must be a list of {Key, Value}, got an object");
+    // What CloudFormation itself refuses.
+    reported(&text, f, 70, "CloudFormationRefuses", "ServiceToken", "is required");
+    reported(&text, f, 71, "CloudFormationRefuses", "ServiceTimeout", "must be a whole number of seconds from 1 to 3600, got '0'");
+    reported(&text, f, 74, "CloudFormationRefuses", "FieldDelimiter", "is empty (null); CloudFormation refuses null values");
+    reported(&text, f, 75, "CloudFormationRefuses", "FieldDelimiter", "is given twice in this mapping (also on line 74)");
+    reported(&text, f, 78, "CloudFormationRefuses", "RecordFields[1]", "is empty (null)");
+    reported(&text, f, 84, "Conditional", "ServiceToken", "'arn:aws:s3:::not-a-function' is not a Lambda function or SNS topic ARN");
+    // Fn::If: each branch checked, the condition named.
+    reported(&text, f, 85, "Conditional", "Name", "is required (when condition Plain is true)");
+    reported(
+        &text,
+        f,
+        87,
+        "Conditional",
+        "OutputFormat",
+        "'text' is not one of json, plain, w3c, raw, parquet (when condition Plain is false)",
+    );
+    reported(
+        &text,
+        f,
+        88,
+        "Conditional",
+        "DeliveryDestinationType",
+        "'S3' does not match DestinationResourceArn, which names a CWL destination (when condition Plain is true)",
+    );
+    // A type the provider does not handle, sent to it; attributes it does not answer.
+    reported(&text, f, 91, "Misspelt", "Type", "'Custom::DeliverySorce' is not a type this provider handles");
+    assert!(text.contains("did you mean Custom::DeliverySource?"), "{text}");
+    reported(
+        &text,
+        f,
+        98,
+        "SourceArn",
+        "Value",
+        "!GetAtt UnknownAndMissing.SourceArn: UnknownAndMissing is a Custom::DeliverySource, which answers no attribute 'SourceArn'",
+    );
+    reported(
+        &text,
+        f,
+        100,
+        "DestinationName",
+        "Value",
+        "${BadLiterals.Nmae}: BadLiterals is a Custom::DeliveryDestination, which answers no attribute 'Nmae'",
+    );
+    // The one warning, and the summary.
+    assert!(text.contains(&format!("{f}:83: warning: Conditional (Custom::DeliveryDestination): ServiceTimeout: not set")), "{text}");
+    assert!(text.ends_with("cfn-logs-delivery-lint: 6 custom resources checked in 1 template: 22 problems, 1 warning\n"), "{text}");
+    assert_eq!(text.lines().count(), 24, "22 problems, 1 warning, the summary:\n{text}");
+}
+
+#[test]
+fn json_templates_with_long_forms_and_literal_numbers() {
+    let out = lint(&["tests/lint/broken.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let f = "tests/lint/broken.json";
+    reported(&text, f, 11, "Source", "ResourceArn", "'cloudfront distribution E1' is not an ARN");
+    reported(&text, f, 13, "Source", "DeliverySourceConfiguration.", "keys must be 1 to 255 characters long, got 0");
+    reported(&text, f, 14, "Source", "Tags[0]", "unknown field 'Owner'");
+    // `["date"]` is not a string; `{"Ref": "AWS::NoValue"}` is gone and 42 is the string "42".
+    reported(&text, f, 23, "Delivery", "RecordFields[0]", "must be a string, got a list");
+    reported(&text, f, 25, "Delivery", "FieldDelimiter", "must be 1 to 5 characters long, got 6");
+    assert!(
+        !text.contains("samplingRate") && !text.contains("S3EnableHiveCompatiblePath") && !text.contains("ServiceTimeout: must"),
+        "{text}"
+    );
+    assert!(text.ends_with("2 custom resources checked in 1 template: 5 problems, 1 warning\n"), "{text}");
+}
+
+#[test]
+fn values_decided_at_deploy_time_are_no_false_alarm() {
+    let out = lint(&["tests/lint/intrinsics.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(stdout(&out), "cfn-logs-delivery-lint: 7 custom resources checked in 1 template: no problems\n");
+}
+
+#[test]
+fn what_is_knowable_around_an_intrinsic_is_still_checked() {
+    let template = r#"
+Resources:
+  Source:
+    Type: Custom::DeliverySource
+    Properties:
+      ServiceToken: !ImportValue provider-FunctionArn
+      ServiceTimeout: 600
+      Name: !Ref AWS::NoValue
+      ResourceArn: !Ref Arn
+      LogType: !Ref Type
+      Colour: !Ref Colour
+      Tags:
+        - Key: !Ref TagKey
+          Value: "a,b"
+        - Key: x
+          Value: !Ref TagValue
+      DeliverySourceConfiguration:
+        samplingRate: !Ref Rate
+        "": x
+"#;
+    let out = lint_stdin(template, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    reported(&text, "-", 5, "Source", "Name", "is required"); // !Ref AWS::NoValue removes it
+    reported(&text, "-", 11, "Source", "Colour", "unknown property");
+    reported(&text, "-", 14, "Source", "Tags[0].Value", "'a,b' contains ','");
+    reported(&text, "-", 19, "Source", "DeliverySourceConfiguration.", "keys must be 1 to 255 characters long");
+    assert_eq!(text.lines().count(), 5, "{text}");
+}
+
+#[test]
+fn the_expected_output_of_the_broken_templates() {
+    let out = lint(&["tests/lint/broken.yaml", "tests/lint/broken.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let expected = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lint/expected.txt")).unwrap();
+    assert_eq!(stdout(&out), expected, "regenerate tests/lint/expected.txt if the change is meant (see the top of tests/lint.rs)");
+}
+
+#[test]
+fn unreadable_input_exits_2_and_the_rest_is_still_checked() {
+    let out = lint(&[
+        "tests/lint/unreadable/syntax.yaml",
+        "tests/lint/unreadable/no-resources.json",
+        "tests/lint/no-such-file.yaml",
+        "tests/lint/broken.json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("tests/lint/unreadable/syntax.yaml:5: not valid YAML or JSON: "), "{err}");
+    assert!(err.contains("tests/lint/unreadable/no-resources.json: not a CloudFormation template: it has no Resources section"), "{err}");
+    assert!(err.contains("tests/lint/no-such-file.yaml: cannot read: "), "{err}");
+    let text = stdout(&out);
+    assert!(text.contains("tests/lint/broken.json:11: Source"), "{text}");
+    assert!(text.ends_with("2 custom resources checked in 4 templates: 5 problems, 1 warning; 3 templates could not be read\n"), "{text}");
+    assert_eq!(lint(&[]).status.code(), Some(2), "no template given: a usage error");
+    assert_eq!(lint(&["--format", "xml", "template.yaml"]).status.code(), Some(2));
+}
+
+#[test]
+fn json_format_for_ci_tools() {
+    let out = lint(&["--format", "json", "tests/lint/broken.yaml", "tests/lint/unreadable/syntax.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["summary"], serde_json::json!({"templates": 2, "resources": 6, "errors": 22, "warnings": 1, "unreadable": 1}));
+    let problems = doc["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 23);
+    assert_eq!(
+        problems[0],
+        serde_json::json!({
+            "file": "tests/lint/broken.yaml", "line": 22, "logical_id": "UnknownAndMissing", "type": "Custom::DeliverySource",
+            "property": "LogType", "message": "is required", "severity": "error"
+        })
+    );
+    assert!(problems.iter().any(|p| p["severity"] == "warning" && p["property"] == "ServiceTimeout" && p["line"] == 83));
+    assert_eq!(doc["unreadable"][0]["file"], "tests/lint/unreadable/syntax.yaml");
+    assert_eq!(doc["unreadable"][0]["line"], 5);
+    let clean = lint(&["--format", "json", "template.yaml"]);
+    assert_eq!(clean.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&clean.stdout).unwrap();
+    assert_eq!(doc["problems"], serde_json::json!([]));
+}
+
+#[test]
+fn warnings_alone_exit_0() {
+    let template = "Resources:\n  Src:\n    Type: Custom::DeliverySource\n    Properties:\n      ServiceToken: !ImportValue p\n      Name: n\n      ResourceArn: arn:aws:cloudfront::123456789012:distribution/E1\n      LogType: ACCESS_LOGS\n";
+    let out = lint_stdin(template, &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.starts_with("-:4: warning: Src (Custom::DeliverySource): ServiceTimeout: not set"), "{text}");
+    assert!(text.ends_with("1 custom resource checked in 1 template: no problems, 1 warning\n"), "{text}");
+}
+
+/// The ```yaml snippets of the README and docs/DEPLOY.md, as templates (a bare list of resources
+/// goes under `Resources:`): no problems. The README's short one has no ServiceTimeout (warnings).
+#[test]
+fn the_documentation_snippets_lint_clean() {
+    for doc in ["README.md", "docs/DEPLOY.md"] {
+        let text = std::fs::read_to_string(format!("{}/{doc}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let snippets: Vec<&str> = text.split("```yaml\n").skip(1).map(|s| s.split("```").next().unwrap()).collect();
+        assert!(!snippets.is_empty(), "{doc} has yaml snippets");
+        for snippet in snippets {
+            let template = if snippet.lines().any(|l| l == "Resources:") {
+                snippet.to_owned()
+            } else {
+                format!("Resources:\n{}", snippet.lines().map(|l| format!("  {l}\n")).collect::<String>())
+            };
+            let out = lint_stdin(&template, &[]);
+            assert_eq!(out.status.code(), Some(0), "{doc}:\n{template}\n{}{}", stdout(&out), stderr(&out));
+            assert!(!stdout(&out).contains(" 0 custom resources"), "{doc}: {}", stdout(&out));
+        }
+    }
+}
+
+#[test]
+fn help_explains_itself() {
+    let out = lint(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = stdout(&out);
+    for needed in [
+        "Usage: cfn-logs-delivery-lint [OPTIONS] <TEMPLATE>...",
+        "Custom::DeliverySource, Custom::DeliveryDestination and Custom::Delivery",
+        "decided at",
+        "FILE:LINE: LogicalId (Type): Property: problem",
+        "Exit status: 0 no problems (warnings allowed), 1 problems found, 2 a template could not be read",
+        "--format <FORMAT>",
+    ] {
+        assert!(help.contains(needed), "--help lacks {needed:?}:\n{help}");
+    }
+}

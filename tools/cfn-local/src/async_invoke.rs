@@ -1,0 +1,384 @@
+//! Lambda's asynchronous invocation, the way CloudFormation invokes a custom-resource provider,
+//! played locally (REFERENCE §2c): the event is queued and run; an attempt that ends in an error,
+//! a crash or a timeout is run again after a delay, up to `MaximumRetryAttempts` more times; when
+//! no attempt succeeded, or the event grew older than `MaximumEventAgeInSeconds` before one could
+//! run, the on-failure destination function is invoked with an invocation record. The delays are
+//! Lambda's (about one minute, then two) divided by a speed-up, so a local run takes seconds.
+//!
+//! Each function is a real process behind its own Runtime API emulator. A process that dies
+//! mid-event ends that attempt at once with `Runtime.ExitError`, as in Lambda, and the next attempt
+//! gets a fresh process (a new sandbox: cold start).
+
+use crate::events;
+use crate::lambda::LambdaProcess;
+use crate::logs_proxy::LogsProxy;
+use crate::receiver::Answer;
+use crate::runtime_api::{Invocation, Outcome, RuntimeApi, FUNCTION_ARN};
+use crate::stack::Stack;
+use serde_json::{json, Value};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The provider's EventInvokeConfig in template.yaml (tests/template.rs checks that they agree).
+pub const MAXIMUM_RETRY_ATTEMPTS: u32 = 1;
+pub const MAXIMUM_EVENT_AGE: Duration = Duration::from_secs(300);
+/// How long Lambda waits before the first and the second retry.
+pub const LAMBDA_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
+/// The failsafe function's name and Timeout in template.yaml.
+pub const FAILSAFE_FUNCTION_NAME: &str = "cfn-logs-delivery-failsafe";
+pub const FAILSAFE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long after the run an answer may still arrive at the receiver.
+const ANSWER_GRACE: Duration = Duration::from_secs(2);
+const POLL: Duration = Duration::from_millis(20);
+
+/// How Lambda treats the function's asynchronous events.
+#[derive(Clone, Debug)]
+pub struct AsyncSettings {
+    pub maximum_retry_attempts: u32,
+    pub maximum_event_age: Duration,
+    /// Before the first retry, before the second.
+    pub retry_delays: [Duration; 2],
+    /// The function never gets to run (throttled throughout, or reserved concurrency 0): the event
+    /// waits in the queue until it is too old.
+    pub throttled: bool,
+}
+
+impl AsyncSettings {
+    /// template.yaml's settings, with Lambda's waits divided by `speedup` (1: real time).
+    pub fn template(speedup: u32) -> AsyncSettings {
+        let speedup = speedup.max(1);
+        AsyncSettings {
+            maximum_retry_attempts: MAXIMUM_RETRY_ATTEMPTS,
+            maximum_event_age: MAXIMUM_EVENT_AGE / speedup,
+            retry_delays: LAMBDA_RETRY_DELAYS.map(|d| d / speedup),
+            throttled: false,
+        }
+    }
+}
+
+/// Why Lambda gave up on an event (`requestContext.condition` of the record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Condition {
+    RetriesExhausted,
+    EventAgeExceeded,
+}
+
+impl Condition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::RetriesExhausted => "RetriesExhausted",
+            Condition::EventAgeExceeded => "EventAgeExceeded",
+        }
+    }
+}
+
+/// What became of one asynchronous invocation.
+#[derive(Debug)]
+pub struct AsyncRun {
+    /// When CloudFormation's invoke was accepted.
+    pub sent_at: Instant,
+    /// Every attempt at the function, in order.
+    pub attempts: Vec<Invocation>,
+    /// Set when Lambda gave up and invoked the on-failure destination with `record`.
+    pub condition: Option<Condition>,
+    pub record: Option<Value>,
+    pub destination: Option<Invocation>,
+}
+
+/// One function: its Runtime API and its current process.
+#[derive(Debug)]
+pub struct Function {
+    pub runtime: RuntimeApi,
+    process: LambdaProcess,
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+    /// The Lambda timeout given with each event.
+    pub timeout: Duration,
+    /// Output of the processes that died before the current one.
+    earlier_logs: String,
+}
+
+impl Function {
+    /// Starts `binary` and waits until it polls for its first event.
+    pub fn start(binary: &Path, env: &[(String, String)], timeout: Duration) -> io::Result<Function> {
+        let runtime = RuntimeApi::start()?;
+        let process = spawn(binary, &runtime, env)?;
+        if runtime.wait_for_first_poll(Duration::from_secs(20)).is_none() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, format!("{} never polled the Runtime API", binary.display())));
+        }
+        Ok(Function { runtime, process, binary: binary.to_path_buf(), env: env.to_vec(), timeout, earlier_logs: String::new() })
+    }
+
+    /// The current process.
+    pub fn process(&self) -> &LambdaProcess {
+        &self.process
+    }
+
+    /// The output of every process this function had, oldest first.
+    pub fn log_text(&self) -> String {
+        format!("{}{}", self.earlier_logs, self.process.log_text())
+    }
+
+    /// A new process if the current one died, as Lambda gives the next event a new sandbox.
+    fn ensure_running(&mut self) -> io::Result<()> {
+        if !self.process.is_running() {
+            self.earlier_logs.push_str(&self.process.log_text());
+            self.process = spawn(&self.binary, &self.runtime, &self.env)?;
+        }
+        Ok(())
+    }
+
+    /// One invocation; `during` runs beside it, in another thread, while it is in flight. A
+    /// process that dies before answering ends the invocation at once with Lambda's error.
+    fn attempt(&self, payload: &Value, number: u32, during: &(dyn Fn(&Attempt) + Sync)) -> Invocation {
+        let finished = AtomicBool::new(false);
+        let attempt = Attempt { number, process: &self.process, finished: &finished };
+        std::thread::scope(|s| {
+            s.spawn(|| during(&attempt));
+            s.spawn(|| self.end_if_process_dies(&finished));
+            let invocation = self.runtime.invoke(payload.clone(), self.timeout);
+            finished.store(true, Ordering::SeqCst);
+            invocation
+        })
+    }
+
+    fn end_if_process_dies(&self, finished: &AtomicBool) {
+        while !finished.load(Ordering::SeqCst) {
+            if let Some(status) = self.process.exit_status() {
+                let why = exit_description(status);
+                self.runtime.fail_in_flight(|id| {
+                    json!({"errorType": "Runtime.ExitError", "errorMessage": format!("RequestId: {id} Error: Runtime exited with error: {why}")})
+                });
+                return;
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+/// An attempt in flight, as the `during` hook of [`AsyncLambda::send`] sees it.
+pub struct Attempt<'a> {
+    /// 1 for the first attempt, 2 for the first retry, …
+    pub number: u32,
+    pub process: &'a LambdaProcess,
+    finished: &'a AtomicBool,
+}
+
+impl Attempt<'_> {
+    pub fn in_flight(&self) -> bool {
+        !self.finished.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `condition` holds (true) or the attempt ends (false).
+    pub fn wait_for(&self, condition: impl Fn() -> bool) -> bool {
+        while self.in_flight() {
+            if condition() {
+                return true;
+            }
+            std::thread::sleep(POLL);
+        }
+        false
+    }
+}
+
+/// A `during` hook that kills the function's process (SIGKILL, as the out-of-memory killer or
+/// Lambda's hard timeout would) once it has a CloudWatch Logs call held by `Fault::Hang`: the
+/// process dies in the middle of the event, every attempt.
+pub fn kill_mid_logs_call(proxy: &LogsProxy) -> impl Fn(&Attempt) + Sync + '_ {
+    move |attempt| {
+        if attempt.wait_for(|| proxy.held_calls() > 0) {
+            attempt.process.kill();
+        }
+    }
+}
+
+/// A `during` hook that does nothing.
+pub fn leave_alone(_: &Attempt) {}
+
+/// The provider and its on-failure destination, under Lambda's asynchronous machinery.
+#[derive(Debug)]
+pub struct AsyncLambda {
+    pub settings: AsyncSettings,
+    pub function: Function,
+    pub destination: Function,
+}
+
+impl AsyncLambda {
+    /// The stack's function binary, started twice as template.yaml deploys it: the provider, and
+    /// the failsafe function as its on-failure destination. Both get the stack's environment (the
+    /// same Logs endpoint, so the proxy would count any call the failsafe made).
+    pub fn start(stack: &Stack, settings: AsyncSettings) -> io::Result<AsyncLambda> {
+        let env = stack.function_env().to_vec();
+        let mut destination_env = env.clone();
+        destination_env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), FAILSAFE_FUNCTION_NAME.into()));
+        Ok(AsyncLambda {
+            settings,
+            function: Function::start(stack.binary(), &env, stack.invoke_timeout)?,
+            destination: Function::start(stack.binary(), &destination_env, FAILSAFE_TIMEOUT)?,
+        })
+    }
+
+    /// CloudFormation's asynchronous invoke of `event`, played to the end. Its ResponseURL is
+    /// pointed at the stack's receiver (a RequestId added if missing), as [`Stack::send`] does;
+    /// returns the run and the answer that reached the receiver.
+    pub fn send(&mut self, stack: &Stack, event: Value, during: impl Fn(&Attempt) + Sync) -> io::Result<(AsyncRun, Option<Answer>)> {
+        let mut event = event;
+        let request_id = events::ensure_request_id(&mut event);
+        let event = events::with_response_url(event, &stack.receiver.url(&request_id));
+        let seen = stack.receiver.answers(&request_id).len();
+        let run = self.invoke(event, during)?;
+        Ok((run, stack.receiver.wait_for_after(&request_id, seen, ANSWER_GRACE)))
+    }
+
+    /// Attempts, retries after Lambda's delays, then the destination if every attempt failed or the
+    /// event got too old. (Lambda would retry a failing destination too; here it runs once.)
+    pub fn invoke(&mut self, event: Value, during: impl Fn(&Attempt) + Sync) -> io::Result<AsyncRun> {
+        let sent_at = Instant::now();
+        let too_old = sent_at + self.settings.maximum_event_age;
+        let mut attempts = Vec::new();
+        let condition = loop {
+            if self.settings.throttled {
+                std::thread::sleep(too_old.saturating_duration_since(Instant::now()));
+                break Some(Condition::EventAgeExceeded);
+            }
+            self.function.ensure_running()?;
+            let number = attempts.len() as u32 + 1;
+            let invocation = self.function.attempt(&event, number, &during);
+            let failed = !matches!(invocation.outcome, Outcome::Response(_));
+            attempts.push(invocation);
+            if !failed {
+                break None;
+            }
+            if number > self.settings.maximum_retry_attempts {
+                break Some(Condition::RetriesExhausted);
+            }
+            std::thread::sleep(self.settings.retry_delays[(number as usize - 1).min(1)]);
+            if Instant::now() > too_old {
+                break Some(Condition::EventAgeExceeded);
+            }
+        };
+        let mut run = AsyncRun { sent_at, attempts, condition, record: None, destination: None };
+        if let Some(condition) = condition {
+            let record = on_failure_record(&event, condition, run.attempts.len(), run.attempts.last().map(response_payload));
+            self.destination.ensure_running()?;
+            run.destination = Some(self.destination.attempt(&record, 1, &leave_alone));
+            run.record = Some(record);
+        }
+        Ok(run)
+    }
+}
+
+/// The invocation record Lambda gives an on-failure destination (REFERENCE §2c). `last_response`
+/// is what the last attempt reported (`None` when none ran).
+pub fn on_failure_record(event: &Value, condition: Condition, attempts: usize, last_response: Option<Value>) -> Value {
+    let mut record = json!({
+        "version": "1.0",
+        "timestamp": iso8601(SystemTime::now()),
+        "requestContext": {
+            "requestId": crate::ids::fresh_uuid(),
+            "functionArn": format!("{FUNCTION_ARN}:$LATEST"),
+            "condition": condition.as_str(),
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+    });
+    if let Some(response) = last_response {
+        record["responseContext"] = json!({"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"});
+        record["responsePayload"] = response;
+    }
+    record
+}
+
+/// What Lambda reports as an attempt's `responsePayload`.
+fn response_payload(attempt: &Invocation) -> Value {
+    match &attempt.outcome {
+        Outcome::Response(v) | Outcome::Error(v) => v.clone(),
+        Outcome::NoAnswer => json!({
+            "errorMessage": format!("{} Task timed out after {:.2} seconds", attempt.aws_request_id, attempt.timeout.as_secs_f64())
+        }),
+    }
+}
+
+/// "signal: killed", "exit status 1": how Lambda words a runtime's end.
+fn exit_description(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(9)) => "signal: killed".into(),
+        (None, Some(signal)) => format!("signal: {signal}"),
+        (None, None) => "unknown".into(),
+    }
+}
+
+fn spawn(binary: &Path, runtime: &RuntimeApi, env: &[(String, String)]) -> io::Result<LambdaProcess> {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    LambdaProcess::spawn(binary, &runtime.addr(), &env)
+}
+
+/// `2026-01-01T12:00:00.000Z`
+fn iso8601(at: SystemTime) -> String {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (days, secs) = (since.as_secs() / 86_400, since.as_secs() % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z", secs / 3600, secs / 60 % 60, secs % 60, since.subsec_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_iso_8601_utc() {
+        assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso8601(UNIX_EPOCH + Duration::from_millis(1_767_225_600_123)), "2026-01-01T00:00:00.123Z");
+        assert_eq!(iso8601(UNIX_EPOCH + Duration::from_secs(951_827_696)), "2000-02-29T12:34:56.000Z");
+    }
+
+    #[test]
+    fn records_have_lambdas_shape() {
+        let event = json!({"RequestType": "Create", "ResponseURL": "http://x/1"});
+        let killed =
+            json!({"errorType": "Runtime.ExitError", "errorMessage": "RequestId: 1 Error: Runtime exited with error: signal: killed"});
+        let r = on_failure_record(&event, Condition::RetriesExhausted, 2, Some(killed.clone()));
+        assert_eq!(r["version"], "1.0");
+        assert_eq!(r["requestContext"]["condition"], "RetriesExhausted");
+        assert_eq!(r["requestContext"]["approximateInvokeCount"], 2);
+        assert_eq!(r["requestContext"]["functionArn"], format!("{FUNCTION_ARN}:$LATEST"));
+        assert_eq!(r["requestPayload"], event);
+        assert_eq!(r["responseContext"]["functionError"], "Unhandled");
+        assert_eq!(r["responsePayload"], killed);
+        let aged = on_failure_record(&event, Condition::EventAgeExceeded, 0, None);
+        assert_eq!(aged["requestContext"]["condition"], "EventAgeExceeded");
+        assert!(aged.get("responsePayload").is_none());
+    }
+
+    #[test]
+    fn template_settings_scale_lambdas_waits() {
+        let real = AsyncSettings::template(1);
+        assert_eq!(real.maximum_event_age, Duration::from_secs(300));
+        assert_eq!(real.retry_delays, [Duration::from_secs(60), Duration::from_secs(120)]);
+        let fast = AsyncSettings::template(100);
+        assert_eq!(fast.maximum_retry_attempts, MAXIMUM_RETRY_ATTEMPTS);
+        assert_eq!(fast.retry_delays, [Duration::from_millis(600), Duration::from_millis(1200)]);
+        assert_eq!(fast.maximum_event_age, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn exit_descriptions_read_like_lambdas() {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(exit_description(ExitStatus::from_raw(9)), "signal: killed");
+        assert_eq!(exit_description(ExitStatus::from_raw(256)), "exit status 1");
+    }
+}
