@@ -9,8 +9,9 @@ pub enum Error {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
 
-    #[error("unsupported ResourceType '{0}': supported types are {supported}", supported = crate::resources::SUPPORTED_TYPES.join(", "))]
-    UnsupportedResourceType(String),
+    /// `supported`: the types the provider handles, given by whoever refuses (error knows no kinds).
+    #[error("unsupported ResourceType '{resource_type}': supported types are {}", .supported.join(", "))]
+    UnsupportedResourceType { resource_type: String, supported: &'static [&'static str] },
 
     /// A property value the API would refuse, caught before any AWS call.
     #[error("{property}: {message}")]

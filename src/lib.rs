@@ -4,7 +4,10 @@
 //! - [`protocol`]: event in → exactly one answer out (deadline, panics, PUT retries, redaction),
 //!   and the failsafe answer to Lambda's on-failure records.
 //! - [`startup`]: the clients, built so that no start-up failure loses an event.
-//! - [`resources`]: one module per resource kind behind the [`resources::Resource`] trait.
+//! - [`resources`]: one module per resource kind behind the [`resources::Resource`] trait, and
+//!   the one table ([`resources::KINDS`]) that validates and runs them.
+//! - `provider`: the one place joining the two: the [`Handler`] that runs `resources` under `protocol`.
+//! - [`props`] reads properties strictly; [`text`] holds the message helpers every layer uses.
 //! - [`logs`]: every CloudWatch Logs call, with the retry policy.
 //! - [`Error`]: the one error type; its text is the Reason CloudFormation shows.
 
@@ -13,8 +16,10 @@ mod error;
 pub mod logs;
 pub mod props;
 pub mod protocol;
+mod provider;
 pub mod resources;
 pub mod startup;
+pub mod text;
 
 pub use error::{Error, OrAbsent};
 pub use protocol::Handler;
@@ -29,13 +34,7 @@ pub fn validate_event(event: &serde_json::Value) -> Result<(), Error> {
 /// The property names a resource type of this provider accepts (besides CloudFormation's
 /// `ServiceToken` and `ServiceTimeout`); `None` for a type it does not handle.
 pub fn known_properties(resource_type: &str) -> Option<&'static [&'static str]> {
-    use resources::{Delivery, DeliveryDestination, DeliverySource, Resource};
-    match resource_type {
-        DeliverySource::TYPE => Some(DeliverySource::PROPERTIES),
-        DeliveryDestination::TYPE => Some(DeliveryDestination::PROPERTIES),
-        Delivery::TYPE => Some(Delivery::PROPERTIES),
-        _ => None,
-    }
+    resources::Kind::of_type(resource_type).map(|kind| kind.properties)
 }
 
 /// Every problem the handler's validation finds in the `ResourceProperties` of a Create of
@@ -43,13 +42,7 @@ pub fn known_properties(resource_type: &str) -> Option<&'static [&'static str]> 
 /// when it would be accepted. `None` for a type the provider does not handle. No AWS call: this is
 /// what the `cfn-logs-delivery-lint` command checks templates with.
 pub fn property_problems(resource_type: &str, properties: &serde_json::Value) -> Option<Vec<(String, String)>> {
-    use resources::{Delivery, DeliveryDestination, DeliverySource, Resource};
-    let checked = match resource_type {
-        DeliverySource::TYPE => DeliverySource::parse(properties).map(drop),
-        DeliveryDestination::TYPE => DeliveryDestination::parse(properties).map(drop),
-        Delivery::TYPE => Delivery::parse(properties).map(drop),
-        _ => return None,
-    };
+    let checked = (resources::Kind::of_type(resource_type)?.validate)(properties);
     Some(match checked {
         Ok(()) => Vec::new(),
         Err(Error::InvalidProperty { property, message }) => vec![(property, message)],

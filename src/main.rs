@@ -1,4 +1,4 @@
-//! The Lambda entry point: wire logging, then serve events; the clients are built on the first one.
+//! The Lambda entry point: wire logging, build the handler (clients, TLS), then serve events.
 #![recursion_limit = "256"]
 
 use cfn_logs_delivery::startup::build_handler;
@@ -12,10 +12,11 @@ use tracing_subscriber::{filter, EnvFilter, Layer};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
-    // Built on the first event, then reused by every later one. Both clients load the system CA
-    // store when they are built (the SDK's and reqwest's, ~4 ms each): doing that before the first
-    // poll would more than double init. See docs/PERFORMANCE.md. Building never panics (startup.rs).
-    let handler = OnceCell::new();
+    // Built before the first poll: one TLS set-up (compiled-in CA roots, no file read) shared by the
+    // SDK and the answer client, so the first event does no more than a warm one (docs/PERFORMANCE.md).
+    // Building never panics and never stops the runtime (startup.rs): if it fails here, the first
+    // event tries again, and a failure then is that invocation's error.
+    let handler = OnceCell::new_with(build_handler().await.ok());
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         handler.get_or_try_init(build_handler).await?.handle(event).await

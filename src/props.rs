@@ -10,6 +10,7 @@ use regex::Regex;
 
 use serde_json::{Map, Value};
 
+use crate::text::shorten;
 use crate::Error;
 
 /// Properties CloudFormation itself adds; accepted and ignored.
@@ -404,16 +405,6 @@ pub struct Arn<'v> {
     pub resource: &'v str,
 }
 
-/// For error messages: a long or hostile value is cut, never echoed whole.
-pub fn shorten(s: &str, max_chars: usize) -> String {
-    if s.chars().count() <= max_chars {
-        s.to_owned()
-    } else {
-        let cut: String = s.chars().take(max_chars).collect();
-        format!("{cut}…")
-    }
-}
-
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -568,11 +559,5 @@ mod tests {
             let msg = check_arn("X", bad).unwrap_err().to_string();
             assert!(msg.starts_with("X: "), "{bad}: {msg}");
         }
-    }
-
-    #[test]
-    fn shorten_cuts_on_char_boundaries() {
-        assert_eq!(shorten("ééééé", 2), "éé…");
-        assert_eq!(shorten("abc", 5), "abc");
     }
 }

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use cfn_local::{Answer, Invocation, Outcome, Stack, FAKE_SIGNATURE};
+use cfn_local::{answer_check, Answer, Invocation, Outcome, Stack, FAKE_SIGNATURE};
 use cfn_logs_delivery::protocol::{AllowedHosts, ResponseUrl};
 use cfn_logs_delivery::resources::{Delivery, DeliveryDestination, DeliverySource, Resource};
 use common::*;
@@ -27,30 +27,11 @@ fn invoke_keyed(stack: &Stack, mut event: Value, key: &str) -> (Invocation, Opti
     (inv, answer)
 }
 
-/// `s` as the answer must echo it: unchanged when its JSON form fits `max` bytes.
-fn sane(v: &Value, max: usize) -> Option<&str> {
-    let s = v.as_str()?;
-    (serde_json::to_string(s).unwrap().len() - 2 <= max).then_some(s)
-}
-
-/// The answer invariants: one answer, ≤ 4096 bytes, readable by CloudFormation, ids echoed,
-/// a non-empty PhysicalResourceId ≤ 1 KB, a Reason when FAILED.
+/// The answer invariants every answer keeps (`cfn_local::answer_check`).
 fn check_answer(stack: &Stack, label: &str, event: &Value, key: &str, answer: Option<Answer>) -> Answer {
     let answer = answer.unwrap_or_else(|| panic!("{label}: no answer\n{}", stack.lambda.log_text()));
-    assert_eq!(stack.receiver.answers(key).len(), 1, "{label}: exactly one answer");
-    assert!(answer.body.len() <= 4096, "{label}: {} bytes", answer.body.len());
-    assert!(answer.response.is_some(), "{label}: not a valid answer: {}", String::from_utf8_lossy(&answer.body));
-    let body = answer.json().unwrap();
-    for (field, max) in [("StackId", 1024), ("RequestId", 256), ("LogicalResourceId", 256)] {
-        if let Some(sent) = sane(&event[field], max) {
-            assert_eq!(body[field], sent, "{label}: {field} not echoed");
-        }
-    }
-    let physical_id = body["PhysicalResourceId"].as_str().unwrap_or_default();
-    assert!(!physical_id.is_empty() && physical_id.len() <= 1024, "{label}: PhysicalResourceId {physical_id:?}");
-    if body["Status"] == "FAILED" {
-        assert!(body["Reason"].as_str().is_some_and(|r| !r.is_empty()), "{label}: a FAILED answer says why");
-    }
+    let problems = answer_check::problems(event, &stack.receiver.answers(key));
+    assert!(problems.is_empty(), "{label}: {}", problems.join("; "));
     answer
 }
 

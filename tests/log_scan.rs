@@ -5,8 +5,9 @@
 //!    RUST_LOG=trace) is walked through every path that logs: success, FAILED, Logs retries and
 //!    hang, PUT retries, a PUT refused, refused and unparsable ResponseURLs, no ResponseURL, a
 //!    payload that is not JSON, Lambda's on-failure records (answered, and with a refused URL).
-//! 2. The logs archived by every other binary-driven test (`faults`, `hostile_input`, under
-//!    `<target>/tmp/lambda-logs/`) are scanned again. Each of those tests also scans its own.
+//! 2. The logs archived by every binary-driven test (`faults`, `hostile_input`, this one, under
+//!    `<target>/tmp/lambda-logs/`) are scanned again, after archiving one of its own so that the
+//!    scan is never empty. Each of those tests also scans its own.
 
 mod common;
 
@@ -120,18 +121,37 @@ fn every_logging_path_with_rust_log_trace_keeps_the_response_url_secret() {
     run_at("RUST_LOG", "trace_rust_log");
 }
 
-/// The logs of every binary-driven test that ran before this one (the test binaries run one
-/// after another: `faults`, `fuzz`, `hostile_input`, then `log_scan`).
+/// The archive of function logs: the logs of every binary-driven test that ran before this one
+/// (`faults`, `fuzz`, `hostile_input`, and this binary's own), scanned again. Run alone it still
+/// proves something: it first archives a log of its own (a success, a FAILED, a refused URL
+/// carrying the signature) and must find it there, and the scan must refuse a planted leak.
 #[test]
 fn archived_logs_of_all_binary_driven_tests_are_clean() {
+    let planted = format!("{{\"msg\":\"answering https://b.s3.amazonaws.com/k?X-Amz-Signature={FAKE_SIGNATURE}\"}}");
+    let caught = std::panic::catch_unwind(|| check_log_text("planted", &planted));
+    assert!(caught.is_err(), "the scan must refuse a line carrying the signature");
+
+    let stack = start_stack(&[]);
+    let (_, a) = stack.send(create(&stack, SOURCE, "Src", source_props("archive-src")));
+    assert_eq!(a.and_then(|a| a.status()).as_deref(), Some("SUCCESS"));
+    let (_, a) = stack.send(create(&stack, SOURCE, "Src", json!({"Name": "bad name"})));
+    assert_eq!(a.and_then(|a| a.status()).as_deref(), Some("FAILED"));
+    let mut refused = create(&stack, SOURCE, "Src", source_props("refused"));
+    refused["ResponseURL"] = json!(format!("https://evil.example/x?X-Amz-Signature={FAKE_SIGNATURE}"));
+    handled_unanswered("refused", &stack.runtime.invoke(refused, Duration::from_secs(10)));
+    let own = scan_log("log_scan::archive_probe", &stack.lambda);
+    assert!(own.lines >= 3, "the probe logged {} lines", own.lines);
+
     let dir = archive_dir();
     let mut files: Vec<_> = std::fs::read_dir(&dir).map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default();
     files.retain(|p| p.extension().is_some_and(|e| e == "log"));
     files.sort();
+    assert!(files.iter().any(|p| p.ends_with("log_scan__archive_probe.log")), "its own log is not in {}", dir.display());
     let mut lines = 0;
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
         lines += check_log_text(&path.display().to_string(), &text).lines;
     }
+    assert!(lines >= own.lines, "{lines} archived lines, fewer than its own {}", own.lines);
     eprintln!("scanned {} archived function logs ({lines} lines) under {}: none with the signature, all JSON", files.len(), dir.display());
 }

@@ -16,7 +16,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::{failure, split_budget, Envelope, Handler, Unanswered};
-use crate::props::shorten;
+use crate::text::shorten;
 
 /// `requestContext.condition` of the records an on-failure destination gets.
 const RETRIES_EXHAUSTED: &str = "RetriesExhausted";

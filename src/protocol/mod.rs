@@ -17,6 +17,7 @@ mod response_url;
 mod sender;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::cloudformation::{
@@ -26,13 +27,11 @@ use lambda_runtime::LambdaEvent;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::logs::Logs;
-use crate::resources::{self, Ctx, Outcome, Owner};
 use crate::Error;
 
 pub use failsafe::InvocationRecord;
 pub use request::{parse_request, Action, Envelope, Request};
-pub use response::{failure, success, to_body, MAX_BODY_BYTES};
+pub use response::{delete_of_failed_create, failure, success, to_body, Outcome, FAILED_CREATE_MARKER, MAX_BODY_BYTES};
 pub use response_url::{redact, AllowedHosts, Refused, ResponseUrl, ALLOWED_HOSTS_ENV};
 pub use sender::{ResponseSender, SendError};
 
@@ -73,29 +72,21 @@ impl From<Unanswered> for lambda_runtime::Diagnostic {
     }
 }
 
+/// What the protocol runs for a well-formed request, given the operation's deadline. The protocol
+/// knows nothing of what it does: `crate::provider` makes it run the resource kinds.
+pub type Operation = Box<dyn Fn(Request, Instant) -> Pin<Box<dyn Future<Output = Result<Outcome, Error>> + Send>> + Send + Sync>;
+
 /// Long-lived state: built once at start-up, shared by every invocation.
 pub struct Handler {
-    logs: aws_sdk_cloudwatchlogs::Client,
-    /// Set when the CloudWatch Logs client could not be built: `logs` then refuses every call
-    /// (see `startup`) and a call the operation needed fails saying this.
-    logs_unavailable: Option<String>,
+    operation: Operation,
     sender: ResponseSender,
     allowed: AllowedHosts,
 }
 
 impl Handler {
-    pub fn new(logs: aws_sdk_cloudwatchlogs::Client, allowed: AllowedHosts) -> Self {
-        Handler::with_parts(logs, None, ResponseSender::new(), allowed)
-    }
-
-    /// What `startup` builds: `logs_unavailable` says why `logs` is a client that makes no call.
-    pub fn with_parts(
-        logs: aws_sdk_cloudwatchlogs::Client,
-        logs_unavailable: Option<String>,
-        sender: ResponseSender,
-        allowed: AllowedHosts,
-    ) -> Self {
-        Handler { logs, logs_unavailable, sender, allowed }
+    /// The protocol around `operation` (`crate::provider` builds the one the Lambda runs).
+    pub fn with_operation(operation: Operation, sender: ResponseSender, allowed: AllowedHosts) -> Self {
+        Handler { operation, sender, allowed }
     }
 
     /// The Lambda entry point. The payload arrives raw so that an event too deeply nested for
@@ -124,7 +115,7 @@ impl Handler {
                 let started = Instant::now();
                 let top_level = top_level_strings(raw);
                 let (envelope, url) = self.admit(&top_level)?;
-                let reason = Error::InvalidRequest(format!("the event could not be read: {}", crate::props::shorten(&e.to_string(), 200)));
+                let reason = Error::InvalidRequest(format!("the event could not be read: {}", crate::text::shorten(&e.to_string(), 200)));
                 let (_, put_deadline) = split_budget(started, deadline);
                 self.respond(&envelope, &url, started, put_deadline, Err(reason)).await
             }
@@ -136,23 +127,11 @@ impl Handler {
         if let Some(record) = InvocationRecord::read(&payload) {
             return self.answer_record(record, deadline).await;
         }
-        let logs = self.logs.clone();
-        let logs_unavailable = self.logs_unavailable.clone();
-        self.answer_with(payload, deadline, move |request, op_deadline| async move {
-            let ctx = Ctx {
-                logs: Logs::new(logs, op_deadline),
-                owner: Owner { stack_id: request.stack_id.clone(), logical_id: request.logical_id.clone() },
-            };
-            let result = resources::run(&ctx, &request).await;
-            match logs_unavailable {
-                Some(why) => result.map_err(|e| without_logs(e, why)),
-                None => result,
-            }
-        })
-        .await
+        self.answer_with(payload, deadline, |request, op_deadline| (self.operation)(request, op_deadline)).await
     }
 
-    /// The protocol around any operation (tests pass operations that panic or hang).
+    /// The protocol around any operation (tests pass operations that panic or hang). The Delete of
+    /// a failed Create's marker runs none: nothing was created.
     pub async fn answer_with<F, Fut>(&self, payload: Value, deadline: Instant, operation: F) -> Result<Value, Unanswered>
     where
         F: FnOnce(Request, Instant) -> Fut,
@@ -162,7 +141,10 @@ impl Handler {
         let (envelope, url) = self.admit(&payload)?;
         let (op_deadline, put_deadline) = split_budget(started, deadline);
         let result = match parse_request(payload) {
-            Ok(request) => run_guarded(operation(request, op_deadline), started, op_deadline).await,
+            Ok(request) => match delete_of_failed_create(&request) {
+                Some(outcome) => Ok(outcome),
+                None => run_guarded(operation(request, op_deadline), started, op_deadline).await,
+            },
             Err(e) => Err(e),
         };
         self.respond(&envelope, &url, started, put_deadline, result).await
@@ -227,14 +209,6 @@ impl Handler {
     }
 }
 
-/// The error of an operation run without a Logs client: the call it needed names why it was not made.
-fn without_logs(e: Error, why: String) -> Error {
-    match e {
-        Error::Aws { operation, .. } | Error::Unreachable { operation, .. } => Error::Unreachable { operation, detail: why, attempts: 1 },
-        other => other,
-    }
-}
-
 /// The top-level string fields of an event that cannot be read whole (each value stays raw, so
 /// nesting depth does not matter).
 fn top_level_strings(raw: &RawValue) -> Value {
@@ -252,22 +226,13 @@ where
     let abort = task.abort_handle();
     match tokio::time::timeout_at(op_deadline.into(), task).await {
         Ok(Ok(result)) => result,
-        Ok(Err(join)) if join.is_panic() => Err(Error::Panic(panic_message(join.into_panic()))),
+        Ok(Err(join)) if join.is_panic() => Err(Error::Panic(crate::text::panic_text(join.into_panic().as_ref()))),
         Ok(Err(_)) => Err(Error::Panic("the operation was cancelled".into())),
         Err(_) => {
             abort.abort();
             Err(Error::TimedOut(op_deadline.saturating_duration_since(started)))
         }
     }
-}
-
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    let text = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into());
-    crate::props::shorten(&text, 300)
 }
 
 /// (operation deadline, answer deadline): the operation stops early enough for the PUT, and the

@@ -5,7 +5,7 @@
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
 use serde_json::Value;
 
-use crate::props::shorten;
+use crate::text::shorten;
 use crate::Error;
 
 /// Bounds on echoed ids, so that any answer fits CloudFormation's 4096-byte limit.

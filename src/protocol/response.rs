@@ -7,11 +7,33 @@ use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceResponse as Response, CloudFormationCustomResourceResponseStatus as Status,
 };
 
-use super::request::{Envelope, MAX_PHYSICAL_ID};
-use crate::resources::{Outcome, FAILED_CREATE_MARKER};
+use super::request::{Action, Envelope, Request, MAX_PHYSICAL_ID};
 
 pub const MAX_BODY_BYTES: usize = 4096;
 const TRUNCATED: &str = " …[truncated]";
+
+/// Prefix of the PhysicalResourceId answered for a failed Create. `:` can appear neither in a
+/// source/destination name nor in a delivery id, so a marker never names a real resource.
+pub const FAILED_CREATE_MARKER: &str = "cfn-logs-delivery:failed-create:";
+
+/// What a successful Create or Update answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub physical_id: String,
+    /// Fn::GetAtt attributes; every value a string.
+    pub data: Vec<(&'static str, String)>,
+}
+
+/// The answer to the Delete CloudFormation sends for a failed Create, which names our marker:
+/// nothing was created, so there is nothing to run. `None` for any other request.
+pub fn delete_of_failed_create(request: &Request) -> Option<Outcome> {
+    match &request.action {
+        Action::Delete { physical_id } if physical_id.starts_with(FAILED_CREATE_MARKER) => {
+            Some(Outcome { physical_id: physical_id.clone(), data: Vec::new() })
+        }
+        _ => None,
+    }
+}
 
 pub fn success(envelope: &Envelope, outcome: &Outcome) -> Response {
     let mut r = echo(envelope);
@@ -122,6 +144,25 @@ mod tests {
         assert_eq!(v["Reason"], "Name: bad");
         let v = parsed(&to_body(&failure(&envelope("Update"), "x")));
         assert_eq!(v["PhysicalResourceId"], "src");
+    }
+
+    #[test]
+    fn only_the_delete_of_a_marker_needs_no_operation() {
+        let request = |action| Request {
+            action,
+            resource_type: "Custom::Anything".into(),
+            properties: Value::Null,
+            old_properties: None,
+            stack_id: "s".into(),
+            request_id: "r".into(),
+            logical_id: "L".into(),
+        };
+        let marker = format!("{FAILED_CREATE_MARKER}req-1");
+        let outcome = delete_of_failed_create(&request(Action::Delete { physical_id: marker.clone() })).unwrap();
+        assert_eq!(outcome, Outcome { physical_id: marker.clone(), data: Vec::new() });
+        assert_eq!(delete_of_failed_create(&request(Action::Delete { physical_id: "src".into() })), None);
+        assert_eq!(delete_of_failed_create(&request(Action::Update { physical_id: marker })), None);
+        assert_eq!(delete_of_failed_create(&request(Action::Create)), None);
     }
 
     #[test]

@@ -119,7 +119,7 @@ impl fmt::Debug for ResponseUrl {
 
 /// scheme://host[:port]/path, with `?<redacted>` standing for any query.
 pub fn redact(url: &Url) -> String {
-    use crate::props::shorten;
+    use crate::text::shorten;
     if url.cannot_be_a_base() {
         // data:, mailto:, urn: ... everything after the scheme is opaque and may hold a secret.
         return format!("{}:<redacted>", shorten(url.scheme(), 20));
@@ -138,7 +138,7 @@ pub fn redact(url: &Url) -> String {
 /// For strings that do not even parse: keep what precedes any `?`, `#` or `@`, cut short.
 fn redact_raw(raw: &str) -> String {
     let cut = raw.find(['?', '#', '@']).unwrap_or(raw.len());
-    let mut shown = crate::props::shorten(&raw[..cut], 120);
+    let mut shown = crate::text::shorten(&raw[..cut], 120);
     if cut < raw.len() {
         shown.push_str("<redacted>");
     }

@@ -22,32 +22,53 @@ pub struct SendError {
     pub last: String,
 }
 
-/// One HTTP client for the life of the process.
+/// One HTTP client for the life of the process. Its TLS set-up (a [`ResponseSender::tls_config`]) is the one the
+/// CloudWatch Logs client sends through as well (`startup.rs`).
 #[derive(Clone)]
 pub struct ResponseSender {
     http: reqwest::Client,
 }
 
 impl ResponseSender {
-    /// [`ResponseSender::with_system_roots`], else [`ResponseSender::with_bundled_roots`].
-    /// Panics only if neither can be built (tests and tools; `main` goes through `startup`).
+    /// [`ResponseSender::with_bundled_roots`]. Panics only if that cannot be built (tests and
+    /// tools; `main` goes through `startup`).
     pub fn new() -> Self {
-        Self::with_system_roots().or_else(|_| Self::with_bundled_roots()).expect("an HTTP client with the bundled CA roots builds")
+        Self::with_bundled_roots().expect("an HTTP client with the bundled CA roots builds")
     }
 
-    /// Trusts the system's CA store, like every other HTTPS client of the process. Fails when no
-    /// CA certificate can be loaded (`SSL_CERT_FILE` / `SSL_CERT_DIR` pointing nowhere, an image
-    /// without a CA bundle); the error says so.
-    pub fn with_system_roots() -> Result<Self, String> {
-        Self::build(base_client())
-    }
-
-    /// Trusts only the Mozilla root certificates compiled into the binary, whatever the system
-    /// has: what answers CloudFormation when the system store is unusable, so that a start-up
-    /// failure still reaches the stack instead of leaving it waiting.
+    /// Trusts only the Mozilla root certificates compiled into the binary: what answers
+    /// CloudFormation when the CA store named by `SSL_CERT_FILE` / `SSL_CERT_DIR` is unusable, so
+    /// that a start-up failure still reaches the stack instead of leaving it waiting.
     pub fn with_bundled_roots() -> Result<Self, String> {
-        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().filter_map(|der| reqwest::Certificate::from_der(der).ok());
-        Self::build(base_client().tls_certs_only(roots))
+        Self::with_tls(Self::tls_config(Self::bundled_roots())?)
+    }
+
+    /// An answer client on `tls`, built by the caller (the trust store is loaded once, by `startup`).
+    pub fn with_tls(tls: rustls::ClientConfig) -> Result<Self, String> {
+        Self::build(base_client().tls_backend_preconfigured(tls))
+    }
+
+    /// The Mozilla root certificates compiled into the binary (`webpki-root-certs`), as a trust store.
+    /// No file is read: about 150 DER certificates already in memory are parsed into trust anchors.
+    pub fn bundled_roots() -> rustls::RootCertStore {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
+        roots
+    }
+
+    /// The TLS configuration of every HTTPS client of the process: rustls with aws-lc (the provider
+    /// reqwest and the AWS SDK use), TLS 1.2 and 1.3, trusting `roots`.
+    pub fn tls_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config =
+            rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().map_err(|e| e.to_string())?;
+        Ok(config.with_root_certificates(roots).with_no_client_auth())
+    }
+
+    /// The HTTP client itself, for the CloudWatch Logs client to send through (one TLS set-up,
+    /// one connection pool).
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.http
     }
 
     fn build(builder: reqwest::ClientBuilder) -> Result<Self, String> {
@@ -154,6 +175,8 @@ mod tests {
     #[test]
     fn the_bundled_roots_always_give_a_client() {
         assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() > 100);
+        assert_eq!(ResponseSender::bundled_roots().len(), webpki_root_certs::TLS_SERVER_ROOT_CERTS.len(), "every bundled root parses");
+        // reqwest takes the configuration only if it is of the rustls version it links: else build() fails.
         assert!(ResponseSender::with_bundled_roots().is_ok());
     }
 

@@ -4,13 +4,13 @@
 
 use serde_json::Value;
 
-use super::owner::{delete_if_ours, Found};
+use super::named::{self, Named};
+use super::owner::Found;
 use super::{tags, Ctx, LiveTags, Outcome, Resource};
-use crate::props::{check_arn, check_name, check_one_of, is_valid_name, Props, Tags};
+use crate::props::{check_arn, check_name, check_one_of, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::{DeliveryDestination as Live, DeliveryDestinationConfiguration, DeliveryDestinationType, OutputFormat};
 
-const KIND: &str = "delivery destination";
 pub const OUTPUT_FORMATS: &[&str] = &["json", "plain", "w3c", "raw", "parquet"];
 pub const TYPES: &[&str] = &["S3", "CWL", "FH", "XRAY"];
 /// The service's limit on a destination policy document.
@@ -66,48 +66,34 @@ impl Resource for DeliveryDestination {
     }
 
     async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
-        match find(ctx, &self.name).await? {
-            Found::Nothing => self.put_new(ctx).await,
-            Found::Ours(live, tags) => {
-                tracing::info!(name = %self.name, "delivery destination was created earlier by this stack resource; adopting it");
-                self.converge(ctx, live, &tags, None).await
-            }
-            Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
-        }
+        named::create(self, ctx).await
     }
 
     async fn update(&self, ctx: &Ctx, physical_id: &str, old: Option<&Self>) -> Result<Outcome, Error> {
-        if self.name != physical_id {
-            return self.create(ctx).await; // replacement: CloudFormation deletes the old id afterwards
-        }
-        match find(ctx, &self.name).await? {
-            Found::Ours(live, tags) => self.converge(ctx, live, &tags, old).await,
-            Found::Foreign(_) => Err(Error::NotOurs { kind: KIND, id: self.name.clone() }),
-            Found::Nothing => {
-                tracing::warn!(name = %self.name, "delivery destination was deleted outside CloudFormation; recreating it");
-                self.put_new(ctx).await
-            }
-        }
+        named::update(self, ctx, physical_id, old).await
     }
 
     async fn delete(ctx: &Ctx, physical_id: &str) -> Result<(), Error> {
-        if !is_valid_name(physical_id) {
-            return Ok(());
-        }
-        let found = find(ctx, physical_id).await?;
-        let client = &ctx.logs.client;
-        delete_if_ours(found, KIND, physical_id, "DeleteDeliveryDestination", || async {
-            ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(physical_id).send()).await.map(drop)
-        })
-        .await
+        named::delete::<Self>(ctx, physical_id).await
     }
 }
 
-impl DeliveryDestination {
-    /// PutDeliveryDestination with the ownership tags, then the policy. As for sources, a conflict
-    /// (a retried Put whose first attempt did succeed) re-reads the destination and adopts it if
-    /// it is ours.
-    async fn put_new(&self, ctx: &Ctx) -> Result<Outcome, Error> {
+impl Named for DeliveryDestination {
+    const KIND: &'static str = "delivery destination";
+    const PUT: &'static str = "PutDeliveryDestination";
+    const DELETE: &'static str = "DeleteDeliveryDestination";
+    type Live = Live;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn find(ctx: &Ctx, name: &str) -> Result<Found<Live>, Error> {
+        Found::classify(ctx, get(ctx, name).await?, "GetDeliveryDestination", |d: &Live| d.arn()).await
+    }
+
+    /// PutDeliveryDestination with the ownership tags.
+    async fn put_new(&self, ctx: &Ctx) -> Result<Live, Error> {
         let client = &ctx.logs.client;
         let tags = tags::on_create(&self.tags, &ctx.owner);
         let config = self
@@ -116,7 +102,7 @@ impl DeliveryDestination {
             .map(|arn| DeliveryDestinationConfiguration::builder().destination_resource_arn(arn).build())
             .transpose()
             .map_err(|e| Error::invalid("DestinationResourceArn", e.to_string()))?;
-        let put = ctx
+        let out = ctx
             .logs
             .call("PutDeliveryDestination", || {
                 client
@@ -129,30 +115,17 @@ impl DeliveryDestination {
                     .set_tags(Some(tags.clone()))
                     .send()
             })
-            .await;
-        let out = match put {
-            Ok(out) => out,
-            Err(e) if e.is_conflict() => {
-                return match find(ctx, &self.name).await? {
-                    Found::Ours(live, tags) => {
-                        tracing::info!(name = %self.name, error = %e, "PutDeliveryDestination conflicted, but the destination is ours (an earlier attempt made it); adopting it");
-                        self.converge(ctx, live, &tags, None).await
-                    }
-                    Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
-                    Found::Nothing => Err(e),
-                };
-            }
-            Err(e) => return Err(e),
-        };
-        let live =
-            out.delivery_destination.ok_or(Error::Incomplete { operation: "PutDeliveryDestination", what: "the delivery destination" })?;
+            .await?;
+        out.delivery_destination.ok_or(Error::Incomplete { operation: "PutDeliveryDestination", what: "the delivery destination" })
+    }
+
+    /// The policy of a destination just made.
+    async fn finish_new(&self, ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
         if let Some(policy) = &self.policy {
             if let Err(e) = put_policy(ctx, &self.name, policy).await {
                 // The answer will be FAILED with a marker id, so CloudFormation would never delete
                 // this destination: undo it here rather than leave an orphan behind.
-                let undone =
-                    ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(&self.name).send()).await;
-                if let Err(undo) = undone {
+                if let Err(undo) = Self::delete_call(ctx, &self.name).await {
                     tracing::error!(name = %self.name, error = %undo, "could not remove the destination whose policy failed");
                 }
                 return Err(e);
@@ -161,8 +134,7 @@ impl DeliveryDestination {
         Ok(self.outcome(&live))
     }
 
-    /// Brings an existing destination in line: create-only properties must match; RoleArn, the
-    /// policy and the tags change in place. `old`: the template's previous properties, on Update.
+    /// Create-only properties must match; RoleArn, the policy and the tags change in place.
     async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags, old: Option<&Self>) -> Result<Outcome, Error> {
         let live_arn = live.delivery_destination_configuration().map(|c| c.destination_resource_arn());
         if let Some(desired) = &self.destination_resource_arn {
@@ -189,6 +161,13 @@ impl DeliveryDestination {
         Ok(self.outcome(&live))
     }
 
+    async fn delete_call(ctx: &Ctx, name: &str) -> Result<(), Error> {
+        let client = &ctx.logs.client;
+        ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(name).send()).await.map(drop)
+    }
+}
+
+impl DeliveryDestination {
     /// A stated RoleArn differs from the template's previous one (Update) or from the one the
     /// service reports. A removed one is left: the API has no reset.
     fn role_changed(&self, live: &Live, old: Option<&Self>) -> bool {
@@ -240,7 +219,7 @@ impl DeliveryDestination {
     }
 
     fn create_only(&self, property: &'static str, current: &str, desired: &str) -> Error {
-        Error::CreateOnlyChange { kind: KIND, property, current: current.into(), desired: desired.into() }
+        Error::CreateOnlyChange { kind: Self::KIND, property, current: current.into(), desired: desired.into() }
     }
 
     fn outcome(&self, live: &Live) -> Outcome {
@@ -303,7 +282,7 @@ fn check_role_arn(arn: &str) -> Result<&str, Error> {
     } else {
         Err(Error::invalid(
             "RoleArn",
-            format!("'{}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", crate::props::shorten(arn, 100)),
+            format!("'{}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", crate::text::shorten(arn, 100)),
         ))
     }
 }
@@ -332,11 +311,6 @@ async fn get(ctx: &Ctx, name: &str) -> Result<Option<Live>, Error> {
     let client = &ctx.logs.client;
     let out = ctx.logs.call("GetDeliveryDestination", || client.get_delivery_destination().name(name).send()).await.or_absent()?;
     Ok(out.and_then(|o| o.delivery_destination))
-}
-
-/// The destination of that name and whose it is (GetDeliveryDestination, then ListTagsForResource).
-async fn find(ctx: &Ctx, name: &str) -> Result<Found<Live>, Error> {
-    Found::classify(ctx, get(ctx, name).await?, "GetDeliveryDestination", |d: &Live| d.arn()).await
 }
 
 /// A log group's ARN as `!GetAtt LogGroup.Arn` gives it ends in `:*`; the Logs API's own

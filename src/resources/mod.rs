@@ -1,40 +1,45 @@
-//! The resource kinds behind one small trait, and the dispatch from a request to one of them.
+//! The resource kinds behind one small trait, and the one table ([`KINDS`]) that dispatches a
+//! request to one of them, for validation and for running alike.
 //! Protocol concerns (answering, deadlines, panics) live in `protocol`; this is only
 //! "what does Create / Update / Delete of this kind do against CloudWatch Logs".
 
 mod delivery;
 mod destination;
+mod named;
 mod owner;
 mod source;
 mod tags;
 
 use std::future::Future;
+use std::pin::Pin;
 
 use serde_json::Value;
 
 use crate::logs::Logs;
 use crate::protocol::{Action, Request};
+use crate::text::shorten;
 use crate::Error;
 
+pub use crate::protocol::Outcome;
 pub use delivery::Delivery;
 pub use destination::DeliveryDestination;
 pub use owner::{LiveTags, Owner};
 pub use source::DeliverySource;
 pub use tags::TagDiff;
 
-pub const SUPPORTED_TYPES: &[&str] = &[DeliverySource::TYPE, DeliveryDestination::TYPE, Delivery::TYPE];
+/// Every kind the provider handles: the one table that validation, running and the lint read.
+pub const KINDS: &[Kind] = &[Kind::of::<DeliverySource>(), Kind::of::<DeliveryDestination>(), Kind::of::<Delivery>()];
 
-/// Prefix of the PhysicalResourceId answered for a failed Create. `:` can appear neither in a
-/// source/destination name nor in a delivery id, so a marker never names a real resource.
-pub const FAILED_CREATE_MARKER: &str = "cfn-logs-delivery:failed-create:";
-
-/// What a successful Create or Update answers with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub physical_id: String,
-    /// Fn::GetAtt attributes; every value a string.
-    pub data: Vec<(&'static str, String)>,
-}
+/// The `ResourceType` of every kind, in table order.
+pub const SUPPORTED_TYPES: [&str; KINDS.len()] = {
+    let mut names = [""; KINDS.len()];
+    let mut i = 0;
+    while i < KINDS.len() {
+        names[i] = KINDS[i].type_name;
+        i += 1;
+    }
+    names
+};
 
 /// What an operation gets to work with: Logs (with the deadline) and who is asking.
 pub struct Ctx {
@@ -43,7 +48,7 @@ pub struct Ctx {
 }
 
 /// One resource kind. `parse` validates the desired properties without any AWS call.
-pub trait Resource: Sized + Send + Sync {
+pub trait Resource: Sized + Send + Sync + 'static {
     const TYPE: &'static str;
     /// The property names the template may use (besides CloudFormation's ServiceToken/ServiceTimeout).
     const PROPERTIES: &'static [&'static str];
@@ -56,38 +61,60 @@ pub trait Resource: Sized + Send + Sync {
     fn delete(ctx: &Ctx, physical_id: &str) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
+type Running<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Error>> + Send + 'a>>;
+
+/// One row of [`KINDS`]: a kind's names and its operations, without its type.
+pub struct Kind {
+    pub type_name: &'static str,
+    pub properties: &'static [&'static str],
+    /// Checks `ResourceProperties` as Create and Update do, without any AWS call.
+    pub validate: fn(&Value) -> Result<(), Error>,
+    run: for<'a> fn(&'a Ctx, &'a Request) -> Running<'a>,
+}
+
+impl Kind {
+    const fn of<R: Resource>() -> Kind {
+        Kind { type_name: R::TYPE, properties: R::PROPERTIES, validate: validate_kind::<R>, run: boxed_run_kind::<R> }
+    }
+
+    /// The kind of `resource_type`, if the provider handles it.
+    pub fn of_type(resource_type: &str) -> Option<&'static Kind> {
+        KINDS.iter().find(|k| k.type_name == resource_type)
+    }
+}
+
+fn unsupported(resource_type: &str) -> Error {
+    Error::UnsupportedResourceType { resource_type: shorten(resource_type, 100), supported: &SUPPORTED_TYPES }
+}
+
 /// Checks a request the way `run` would, without touching AWS.
 pub fn validate(request: &Request) -> Result<(), Error> {
     if matches!(request.action, Action::Delete { .. }) {
         return Ok(());
     }
-    match request.resource_type.as_str() {
-        DeliverySource::TYPE => DeliverySource::parse(&request.properties).map(drop),
-        DeliveryDestination::TYPE => DeliveryDestination::parse(&request.properties).map(drop),
-        Delivery::TYPE => Delivery::parse(&request.properties).map(drop),
-        other => Err(Error::UnsupportedResourceType(crate::props::shorten(other, 100))),
-    }
+    let kind = Kind::of_type(&request.resource_type).ok_or_else(|| unsupported(&request.resource_type))?;
+    (kind.validate)(&request.properties)
 }
 
 /// Runs the request against CloudWatch Logs.
 pub async fn run(ctx: &Ctx, request: &Request) -> Result<Outcome, Error> {
-    if let Action::Delete { physical_id } = &request.action {
-        // Our own marker for a Create that failed: nothing was created, nothing to call.
-        if physical_id.starts_with(FAILED_CREATE_MARKER) {
-            return Ok(Outcome { physical_id: physical_id.clone(), data: Vec::new() });
-        }
-        if !SUPPORTED_TYPES.contains(&request.resource_type.as_str()) {
+    match (Kind::of_type(&request.resource_type), &request.action) {
+        (Some(kind), _) => (kind.run)(ctx, request).await,
+        (None, Action::Delete { physical_id }) => {
             // A type we never create cannot have left anything behind; refusing would wedge the stack.
-            tracing::warn!(resource_type = %crate::props::shorten(&request.resource_type, 100), "Delete of an unsupported ResourceType answered SUCCESS without any call");
-            return Ok(Outcome { physical_id: physical_id.clone(), data: Vec::new() });
+            tracing::warn!(resource_type = %shorten(&request.resource_type, 100), "Delete of an unsupported ResourceType answered SUCCESS without any call");
+            Ok(Outcome { physical_id: physical_id.clone(), data: Vec::new() })
         }
+        (None, _) => Err(unsupported(&request.resource_type)),
     }
-    match request.resource_type.as_str() {
-        DeliverySource::TYPE => run_kind::<DeliverySource>(ctx, request).await,
-        DeliveryDestination::TYPE => run_kind::<DeliveryDestination>(ctx, request).await,
-        Delivery::TYPE => run_kind::<Delivery>(ctx, request).await,
-        other => Err(Error::UnsupportedResourceType(crate::props::shorten(other, 100))),
-    }
+}
+
+fn validate_kind<R: Resource>(properties: &Value) -> Result<(), Error> {
+    R::parse(properties).map(drop)
+}
+
+fn boxed_run_kind<'a, R: Resource>(ctx: &'a Ctx, request: &'a Request) -> Running<'a> {
+    Box::pin(run_kind::<R>(ctx, request))
 }
 
 async fn run_kind<R: Resource>(ctx: &Ctx, request: &Request) -> Result<Outcome, Error> {

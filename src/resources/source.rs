@@ -5,13 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use super::owner::{delete_if_ours, Found};
+use super::named::{self, Named};
+use super::owner::Found;
 use super::{tags, Ctx, LiveTags, Outcome, Resource};
-use crate::props::{check_arn, check_len, check_name, check_word_chars, is_valid_name, Props, Tags};
+use crate::props::{check_arn, check_len, check_name, check_word_chars, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::DeliverySource as Live;
-
-const KIND: &str = "delivery source";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliverySource {
@@ -46,79 +45,41 @@ impl Resource for DeliverySource {
     }
 
     async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
-        match find(ctx, &self.name).await? {
-            Found::Nothing => self.put_new(ctx).await,
-            Found::Ours(live, tags) => {
-                tracing::info!(name = %self.name, "delivery source was created earlier by this stack resource; adopting it");
-                self.converge(ctx, live, &tags, None).await
-            }
-            Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
-        }
+        named::create(self, ctx).await
     }
 
     async fn update(&self, ctx: &Ctx, physical_id: &str, old: Option<&Self>) -> Result<Outcome, Error> {
-        if self.name != physical_id {
-            // Name is create-only: make the new one; CloudFormation deletes the old id afterwards.
-            // Unless the new one would back the same resource and log type as the old: the service
-            // refuses a second source for it while the old one exists (REFERENCE §2b).
-            if let Some(old) = old.filter(|o| o.resource_arn == self.resource_arn && o.log_type == self.log_type) {
-                return Err(Error::RenameKeepsResourceArn {
-                    old_name: physical_id.to_owned(),
-                    new_name: self.name.clone(),
-                    resource_arn: old.resource_arn.clone(),
-                    log_type: old.log_type.clone(),
-                });
-            }
-            return self.create(ctx).await;
-        }
-        match find(ctx, &self.name).await? {
-            Found::Ours(live, tags) => self.converge(ctx, live, &tags, old).await,
-            Found::Foreign(_) => Err(Error::NotOurs { kind: KIND, id: self.name.clone() }),
-            Found::Nothing => {
-                tracing::warn!(name = %self.name, "delivery source was deleted outside CloudFormation; recreating it");
-                self.put_new(ctx).await
-            }
-        }
+        named::update(self, ctx, physical_id, old).await
     }
 
     async fn delete(ctx: &Ctx, physical_id: &str) -> Result<(), Error> {
-        if !is_valid_name(physical_id) {
-            return Ok(()); // not a name the service accepts, so nothing of that name exists
-        }
-        let found = find(ctx, physical_id).await?;
-        let client = &ctx.logs.client;
-        delete_if_ours(found, KIND, physical_id, "DeleteDeliverySource", || async {
-            ctx.logs.call("DeleteDeliverySource", || client.delete_delivery_source().name(physical_id).send()).await.map(drop)
-        })
-        .await
+        named::delete::<Self>(ctx, physical_id).await
     }
 }
 
-impl DeliverySource {
-    /// PutDeliverySource with the ownership tags. Put is not idempotent: when an attempt that
-    /// timed out had in fact succeeded, the retry meets "Tags can only be provided when a resource
-    /// is being created" (a ConflictException). So on a conflict the source is read again and
-    /// adopted if its ownership tags say it is ours.
-    async fn put_new(&self, ctx: &Ctx) -> Result<Outcome, Error> {
-        let refusal = match self.put(ctx, Some(tags::on_create(&self.tags, &ctx.owner))).await {
-            Ok(live) => return Ok(self.outcome(&live)),
-            Err(e) if e.is_conflict() => e,
-            Err(e) => return Err(e),
-        };
-        match find(ctx, &self.name).await? {
-            Found::Ours(live, tags) => {
-                tracing::info!(name = %self.name, error = %refusal, "PutDeliverySource conflicted, but the source is ours (an earlier attempt made it); adopting it");
-                self.converge(ctx, live, &tags, None).await
-            }
-            Found::Foreign(_) => Err(Error::AlreadyExists { kind: KIND, id: self.name.clone(), property: "Name" }),
-            // Terraform and the native type see this text for one source per resource and log type.
-            Found::Nothing if refusal.service_message().contains("ResourceId has already been used") => Err(Error::ResourceArnTaken {
-                resource_arn: self.resource_arn.clone(),
-                log_type: self.log_type.clone(),
-                message: refusal.service_message().to_owned(),
-            }),
-            Found::Nothing => Err(refusal),
-        }
+impl Named for DeliverySource {
+    const KIND: &'static str = "delivery source";
+    const PUT: &'static str = "PutDeliverySource";
+    const DELETE: &'static str = "DeleteDeliverySource";
+    type Live = Live;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The source of that name and whose it is (GetDeliverySource, then ListTagsForResource).
+    async fn find(ctx: &Ctx, name: &str) -> Result<Found<Live>, Error> {
+        let client = &ctx.logs.client;
+        let out = ctx.logs.call("GetDeliverySource", || client.get_delivery_source().name(name).send()).await.or_absent()?;
+        Found::classify(ctx, out.and_then(|o| o.delivery_source), "GetDeliverySource", |s: &Live| s.arn()).await
+    }
+
+    async fn put_new(&self, ctx: &Ctx) -> Result<Live, Error> {
+        self.put(ctx, Some(tags::on_create(&self.tags, &ctx.owner))).await
+    }
+
+    async fn finish_new(&self, _ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
+        Ok(self.outcome(&live))
     }
 
     /// Brings an existing source in line: create-only properties must match, the configuration
@@ -127,7 +88,7 @@ impl DeliverySource {
     async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags, old: Option<&Self>) -> Result<Outcome, Error> {
         if !live.resource_arns().iter().any(|a| a == &self.resource_arn) {
             return Err(Error::CreateOnlyChange {
-                kind: KIND,
+                kind: Self::KIND,
                 property: "ResourceArn",
                 current: live.resource_arns().join(","),
                 desired: self.resource_arn.clone(),
@@ -135,7 +96,7 @@ impl DeliverySource {
         }
         if live.log_type() != Some(self.log_type.as_str()) {
             return Err(Error::CreateOnlyChange {
-                kind: KIND,
+                kind: Self::KIND,
                 property: "LogType",
                 current: live.log_type().unwrap_or_default().into(),
                 desired: self.log_type.clone(),
@@ -152,6 +113,41 @@ impl DeliverySource {
         Ok(self.outcome(&live))
     }
 
+    async fn delete_call(ctx: &Ctx, name: &str) -> Result<(), Error> {
+        let client = &ctx.logs.client;
+        ctx.logs.call("DeleteDeliverySource", || client.delete_delivery_source().name(name).send()).await.map(drop)
+    }
+
+    /// A rename that keeps ResourceArn and LogType: the service refuses a second source for the
+    /// same resource and log type while the old one exists (REFERENCE §2b), and CloudFormation
+    /// creates the new one first.
+    fn check_rename(&self, old_name: &str, old: Option<&Self>) -> Result<(), Error> {
+        match old.filter(|o| o.resource_arn == self.resource_arn && o.log_type == self.log_type) {
+            Some(old) => Err(Error::RenameKeepsResourceArn {
+                old_name: old_name.to_owned(),
+                new_name: self.name.clone(),
+                resource_arn: old.resource_arn.clone(),
+                log_type: old.log_type.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Terraform and the native type see this text for one source per resource and log type.
+    fn explain_conflict(&self, refusal: Error) -> Error {
+        if refusal.service_message().contains("ResourceId has already been used") {
+            Error::ResourceArnTaken {
+                resource_arn: self.resource_arn.clone(),
+                log_type: self.log_type.clone(),
+                message: refusal.service_message().to_owned(),
+            }
+        } else {
+            refusal
+        }
+    }
+}
+
+impl DeliverySource {
     /// A stated configuration differs from what the template said before (Update), or from what
     /// the service reports when it reports one. A removed one leaves the service's value: the API
     /// has no reset.
@@ -205,13 +201,6 @@ impl DeliverySource {
             ],
         }
     }
-}
-
-/// The source of that name and whose it is (GetDeliverySource, then ListTagsForResource).
-async fn find(ctx: &Ctx, name: &str) -> Result<Found<Live>, Error> {
-    let client = &ctx.logs.client;
-    let out = ctx.logs.call("GetDeliverySource", || client.get_delivery_source().name(name).send()).await.or_absent()?;
-    Found::classify(ctx, out.and_then(|o| o.delivery_source), "GetDeliverySource", |s: &Live| s.arn()).await
 }
 
 #[cfg(test)]

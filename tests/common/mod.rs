@@ -181,6 +181,7 @@ pub fn logs_client(endpoint: &str) -> aws_sdk_cloudwatchlogs::Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .http_client(cfn_logs_delivery::startup::sdk_http_client(cfn_logs_delivery::protocol::ResponseSender::new().http_client().clone()))
         .retry_config(RetryConfig::disabled())
         .timeout_config(
             TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(20)).build(),

@@ -235,7 +235,7 @@ fn service_properties(r: &Resource, props: &Node, props_line: usize) -> Vec<Find
                     "ServiceToken",
                     format!(
                         "'{}' is not a Lambda function or SNS topic ARN; use the provider function's ARN (e.g. !GetAtt DeliveryProviderFunction.Arn)",
-                        cfn_logs_delivery::props::shorten(token, 100)
+                        cfn_logs_delivery::text::shorten(token, 100)
                     ),
                     Severity::Error,
                 ));
@@ -259,7 +259,7 @@ fn service_properties(r: &Resource, props: &Node, props_line: usize) -> Vec<Find
                         "must be a whole number of seconds from {} to {}, got '{}'",
                         SERVICE_TIMEOUT.start(),
                         SERVICE_TIMEOUT.end(),
-                        cfn_logs_delivery::props::shorten(timeout, 40)
+                        cfn_logs_delivery::text::shorten(timeout, 40)
                     ),
                     Severity::Error,
                 ));

@@ -3,6 +3,7 @@
 
 mod killed_mid_event;
 
+use crate::answer_check::answer_problems;
 use crate::events;
 use crate::real_service::Semantics;
 use crate::receiver::{Answer, FAKE_SIGNATURE};
@@ -212,7 +213,7 @@ impl Demo<'_> {
                 Row { kind, request, logical_id, status: "NO ANSWER".into(), ok: false, physical_id: String::new(), reason: String::new() }
             }
             Some(a) => {
-                problems.extend(protocol_problems(&event, a));
+                problems.extend(answer_problems(&event, a));
                 problems.extend(expectation_problems(a, &expect));
                 Row {
                     kind,
@@ -388,41 +389,6 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         lines.push(current);
     }
     lines
-}
-
-/// The rules a real ResponseURL and CloudFormation enforce on every answer.
-fn protocol_problems(event: &Value, a: &Answer) -> Vec<String> {
-    let mut problems = Vec::new();
-    if let Some(ct) = &a.content_type {
-        if !ct.is_empty() {
-            problems.push(format!("Content-Type {ct:?} (S3 would refuse the signature)"));
-        }
-    }
-    if a.content_length_header != Some(a.body.len()) {
-        problems.push(format!("Content-Length {:?} for {} bytes", a.content_length_header, a.body.len()));
-    }
-    if a.body.len() > 4096 {
-        problems.push(format!("body is {} bytes (> 4096)", a.body.len()));
-    }
-    let Some(json) = a.json() else {
-        problems.push("body is not JSON".into());
-        return problems;
-    };
-    if a.response.is_none() {
-        problems.push("body is not a valid custom-resource response".into());
-    }
-    for key in ["RequestId", "StackId", "LogicalResourceId"] {
-        if json[key] != event[key] {
-            problems.push(format!("{key} not echoed"));
-        }
-    }
-    if a.physical_id().is_none_or(|id| id.is_empty() || id.len() > 1024) {
-        problems.push("PhysicalResourceId missing, empty or > 1 KB".into());
-    }
-    if event["RequestType"] == "Delete" && a.physical_id().as_deref() != event["PhysicalResourceId"].as_str() {
-        problems.push("Delete answered with another PhysicalResourceId".into());
-    }
-    problems
 }
 
 fn expectation_problems(a: &Answer, expect: &Expect) -> Vec<String> {

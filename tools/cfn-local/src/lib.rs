@@ -8,6 +8,7 @@
 //! Everything is blocking std code (threads, `std::net`) on purpose: the harness must stay small,
 //! obvious, and independent of the async stack of the crate under test.
 
+pub mod answer_check;
 pub mod async_invoke;
 pub mod bench;
 pub mod children;

@@ -3,7 +3,8 @@
 //! event to the on-failure destination, the failsafe function (the same binary), which answers
 //! FAILED; the scene shows how long the stack waited.
 
-use super::{protocol_problems, Demo, Row, ACCOUNT, SOURCE};
+use super::{Demo, Row, ACCOUNT, SOURCE};
+use crate::answer_check::answer_problems;
 use crate::async_invoke::{kill_mid_logs_call, AsyncLambda, AsyncSettings, Condition, LAMBDA_RETRY_DELAYS, MAXIMUM_RETRY_ATTEMPTS};
 use crate::events;
 use crate::logs_proxy::Fault;
@@ -74,7 +75,7 @@ impl Demo<'_> {
                 }
             }
             Some(a) => {
-                problems.extend(protocol_problems(&event, a));
+                problems.extend(answer_problems(&event, a));
                 let reason = a.reason().unwrap_or_default();
                 if a.status().as_deref() != Some("FAILED") || !reason.contains("RetriesExhausted") {
                     problems.push(format!("expected FAILED naming RetriesExhausted, got {:?}: {reason}", a.status()));
