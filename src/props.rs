@@ -3,7 +3,7 @@
 //! CloudFormation sends scalars as strings ("true", "5"), so that is what we accept.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -163,13 +163,13 @@ impl<'a> Props<'a> {
 
     /// A map of strings given as a JSON object (e.g. `DeliverySourceConfiguration`), keys and
     /// values `min..=max` characters long.
-    pub fn optional_str_map(&self, key: &str, min: usize, max: usize) -> Result<Option<BTreeMap<String, String>>, Error> {
+    pub fn optional_str_map(&self, key: &str, min: usize, max: usize) -> Result<Option<HashMap<String, String>>, Error> {
         let entries = match self.map.get(key) {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Object(entries)) => entries,
             Some(other) => return Err(Error::invalid(key, format!("must be a map of strings, got {}", type_name(other)))),
         };
-        let mut map = BTreeMap::new();
+        let mut map = HashMap::new();
         all_of(entries.iter().map(|(k, v)| {
             let at = format!("{key}.{}", shorten(k, 100));
             check_len(&at, k, min, max)

@@ -2,6 +2,8 @@
 //! Name, OutputFormat, DestinationResourceArn and DeliveryDestinationType are create-only;
 //! the policy and the tags change in place.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::named::{self, Named};
@@ -94,29 +96,7 @@ impl Named for DeliveryDestination {
 
     /// PutDeliveryDestination with the ownership tags.
     async fn put_new(&self, ctx: &Ctx) -> Result<Live, Error> {
-        let client = &ctx.logs.client;
-        let tags = tags::on_create(&self.tags, &ctx.owner);
-        let config = self
-            .destination_resource_arn
-            .as_ref()
-            .map(|arn| DeliveryDestinationConfiguration::builder().destination_resource_arn(arn).build())
-            .transpose()
-            .map_err(|e| Error::invalid("DestinationResourceArn", e.to_string()))?;
-        let out = ctx
-            .logs
-            .call("PutDeliveryDestination", || {
-                client
-                    .put_delivery_destination()
-                    .name(&self.name)
-                    .set_output_format(self.output_format.as_deref().map(OutputFormat::from))
-                    .set_delivery_destination_configuration(config.clone())
-                    .set_delivery_destination_type(self.type_given.then(|| DeliveryDestinationType::from(self.destination_type.as_str())))
-                    .set_role_arn(self.role_arn.clone())
-                    .set_tags(Some(tags.clone()))
-                    .send()
-            })
-            .await?;
-        out.delivery_destination.ok_or(Error::Incomplete { operation: "PutDeliveryDestination", what: "the delivery destination" })
+        self.put(ctx, Some(tags::on_create(&self.tags, &ctx.owner))).await
     }
 
     /// The policy of a destination just made.
@@ -153,7 +133,7 @@ impl Named for DeliveryDestination {
             }
         }
         if self.role_changed(&live, old) {
-            self.put_role(ctx).await?;
+            self.put(ctx, None).await?;
         }
         self.sync_policy(ctx).await?;
         let arn = live.arn().ok_or(Error::Incomplete { operation: "GetDeliveryDestination", what: "the destination's arn" })?;
@@ -175,22 +155,31 @@ impl DeliveryDestination {
         old.is_some_and(|old| old.role_arn.as_deref() != Some(desired)) || live.role_arn().is_some_and(|l| l != desired)
     }
 
-    /// PutDeliveryDestination of the same destination with the new role, without tags (tags are
-    /// only accepted on create).
-    async fn put_role(&self, ctx: &Ctx) -> Result<(), Error> {
+    /// PutDeliveryDestination of this destination: with `tags` to create it, without to change its
+    /// role in place (tags are only accepted on create).
+    async fn put(&self, ctx: &Ctx, tags: Option<HashMap<String, String>>) -> Result<Live, Error> {
         let client = &ctx.logs.client;
-        ctx.logs
+        let config = self
+            .destination_resource_arn
+            .as_ref()
+            .map(|arn| DeliveryDestinationConfiguration::builder().destination_resource_arn(arn).build())
+            .transpose()
+            .map_err(|e| Error::invalid("DestinationResourceArn", e.to_string()))?;
+        let out = ctx
+            .logs
             .call("PutDeliveryDestination", || {
                 client
                     .put_delivery_destination()
                     .name(&self.name)
                     .set_output_format(self.output_format.as_deref().map(OutputFormat::from))
-                    .set_delivery_destination_type(Some(DeliveryDestinationType::from(self.destination_type.as_str())))
+                    .set_delivery_destination_configuration(config.clone())
+                    .set_delivery_destination_type(self.type_given.then(|| DeliveryDestinationType::from(self.destination_type.as_str())))
                     .set_role_arn(self.role_arn.clone())
+                    .set_tags(tags.clone())
                     .send()
             })
-            .await
-            .map(drop)
+            .await?;
+        out.delivery_destination.ok_or(Error::Incomplete { operation: "PutDeliveryDestination", what: "the delivery destination" })
     }
 
     /// Compares documents, not strings: reformatting a policy is not a change.

@@ -1,7 +1,7 @@
 //! `Custom::DeliverySource` → PutDeliverySource / GetDeliverySource / DeleteDeliverySource.
 //! Name, ResourceArn and LogType are create-only: only tags change in place.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::Value;
 
@@ -18,7 +18,7 @@ pub struct DeliverySource {
     pub resource_arn: String,
     pub log_type: String,
     /// `DeliverySourceConfiguration` (e.g. `{"samplingRate": "50"}`), as the template gives it.
-    pub configuration: Option<BTreeMap<String, String>>,
+    pub configuration: Option<HashMap<String, String>>,
     pub tags: Tags,
 }
 
@@ -154,8 +154,7 @@ impl DeliverySource {
     fn configuration_changed(&self, live: &Live, old: Option<&Self>) -> bool {
         let Some(desired) = &self.configuration else { return false };
         let template_changed = old.is_some_and(|old| old.configuration.as_ref() != Some(desired));
-        let live_differs =
-            live.delivery_source_configuration().is_some_and(|l| l.iter().collect::<BTreeMap<_, _>>() != desired.iter().collect());
+        let live_differs = live.delivery_source_configuration().is_some_and(|l| l != desired);
         template_changed || live_differs
     }
 
@@ -171,16 +170,12 @@ impl DeliverySource {
                     .name(&self.name)
                     .resource_arn(&self.resource_arn)
                     .log_type(&self.log_type)
-                    .set_delivery_source_configuration(self.configuration_map())
+                    .set_delivery_source_configuration(self.configuration.clone())
                     .set_tags(tags.clone())
                     .send()
             })
             .await?;
         out.delivery_source.ok_or(Error::Incomplete { operation: "PutDeliverySource", what: "the delivery source" })
-    }
-
-    fn configuration_map(&self) -> Option<HashMap<String, String>> {
-        self.configuration.as_ref().map(|c| c.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
     fn outcome(&self, live: &Live) -> Outcome {
