@@ -101,10 +101,13 @@ impl MotoClock {
         let c = calls.clone();
         let upstream = upstream.trim_end_matches('/').to_string();
         let server = Server::start(move |req| {
-            let started = Instant::now();
-            let response = logs_proxy::forward(&upstream, req);
-            c.lock().unwrap_or_else(|e| e.into_inner()).push(started.elapsed());
-            Some(response)
+            let (c, upstream) = (c.clone(), upstream.clone());
+            async move {
+                let started = Instant::now();
+                let response = logs_proxy::forward(&upstream, &req).await;
+                c.lock().unwrap_or_else(|e| e.into_inner()).push(started.elapsed());
+                Some(response)
+            }
         })?;
         Ok(MotoClock { server, calls })
     }
@@ -651,7 +654,6 @@ fn print_table(r: &Results, options: &Options) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Response;
 
     #[test]
     fn median_and_max() {
@@ -681,9 +683,9 @@ mod tests {
 
     #[test]
     fn the_clock_times_forwarded_calls() {
-        let upstream = Server::start(|_| {
-            std::thread::sleep(Duration::from_millis(20));
-            Some(Response::new(200).body("ok"))
+        let upstream = Server::start(|_| async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Some(http::respond(200, &[], "ok"))
         })
         .unwrap();
         let clock = MotoClock::start(&upstream.base_url()).unwrap();

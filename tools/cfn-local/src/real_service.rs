@@ -7,10 +7,11 @@
 //! signatures) and go straight upstream, so the proxy neither counts nor faults them. A lookup that
 //! fails leaves the call as it came: the layer never invents an error of its own.
 
-use crate::http::{Request, Response};
+use crate::http::{self, Method, Request, Response};
 use crate::logs_proxy::{aws_error, forward};
 use serde_json::{json, Map, Value};
 use std::io;
+use std::time::Duration;
 
 /// How the Logs proxy answers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,6 +47,7 @@ impl Semantics {
 const TARGET_PREFIX: &str = "Logs_20140328.";
 /// Enough for any listing moto gives (it does not paginate these at all).
 const MAX_PAGES: usize = 100;
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Rule 3's message, as the real service words it (terraform-provider-aws#40885).
 pub const SOURCE_TAKEN_MESSAGE: &str = "This ResourceId has already been used in another Delivery Source in this account.";
@@ -55,21 +57,22 @@ pub const CLOUDFRONT_S3_PREFIX: &str = "AWSLogs/{account-id}/CloudFront/";
 
 /// One call of the function (faults already applied): refused, or rewritten and forwarded, and
 /// its answer reshaped.
-pub(crate) fn handle(upstream: &str, operation: &str, req: &Request) -> Response {
+pub(crate) async fn handle(upstream: &str, operation: &str, req: &Request) -> Response {
     let moto = Lookup { upstream, req };
-    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_slice(req.body()).unwrap_or(Value::Null);
     let refusal = match operation {
-        "PutDeliverySource" => source_taken(&moto, &body),
-        "DeleteDeliverySource" => source_in_use(&moto, &body),
-        "DeleteDeliveryDestination" => destination_in_use(&moto, &body),
+        "PutDeliverySource" => source_taken(&moto, &body).await,
+        "DeleteDeliverySource" => source_in_use(&moto, &body).await,
+        "DeleteDeliveryDestination" => destination_in_use(&moto, &body).await,
         _ => None,
     };
     if let Some(refusal) = refusal {
         return refusal;
     }
-    let response = match (operation == "CreateDelivery").then(|| cloudfront_s3_suffix(&moto, &body)).flatten() {
-        Some(rewritten) => forward(upstream, &Request { body: rewritten.to_string().into_bytes(), ..req.clone() }),
-        None => forward(upstream, req),
+    let rewritten = if operation == "CreateDelivery" { cloudfront_s3_suffix(&moto, &body).await } else { None };
+    let response = match rewritten {
+        Some(rewritten) => forward(upstream, &req.clone().map(|_| rewritten.to_string().into())).await,
+        None => forward(upstream, req).await,
     };
     reshape_answer(operation, response)
 }
@@ -82,24 +85,23 @@ struct Lookup<'a> {
 
 impl Lookup<'_> {
     /// The JSON answer of `operation`, `None` unless moto answered 200 with JSON.
-    fn call(&self, operation: &str, body: Value) -> Option<Value> {
-        let mut headers: Vec<(String, String)> = self.req.headers.iter().filter(|(n, _)| n != "x-amz-target").cloned().collect();
-        headers.push(("x-amz-target".to_string(), format!("{TARGET_PREFIX}{operation}")));
-        let lookup =
-            Request { method: "POST".to_string(), target: "/".to_string(), headers, body: body.to_string().into_bytes(), conn: None };
-        let response = forward(self.upstream, &lookup);
-        if response.status != 200 {
+    async fn call(&self, operation: &str, body: Value) -> Option<Value> {
+        let mut headers = http::end_to_end(self.req.headers());
+        headers.insert("x-amz-target", format!("{TARGET_PREFIX}{operation}").try_into().ok()?);
+        let url = format!("{}/", self.upstream);
+        let (status, _, body) = http::send(Method::POST, &url, headers, body.to_string().into(), LOOKUP_TIMEOUT).await.ok()?;
+        if status != 200 {
             return None;
         }
-        serde_json::from_slice(&response.body).ok()
+        serde_json::from_slice(&body).ok()
     }
 
     /// Every item of a Describe* listing, following `nextToken`.
-    fn list_all(&self, operation: &str, member: &str) -> Option<Vec<Value>> {
+    async fn list_all(&self, operation: &str, member: &str) -> Option<Vec<Value>> {
         let mut items = Vec::new();
         let mut body = json!({});
         for _ in 0..MAX_PAGES {
-            let page = self.call(operation, body)?;
+            let page = self.call(operation, body).await?;
             items.extend(page.get(member)?.as_array()?.iter().cloned());
             match page.get("nextToken").and_then(Value::as_str).filter(|t| !t.is_empty()) {
                 Some(token) => body = json!({ "nextToken": token }),
@@ -115,9 +117,9 @@ impl Lookup<'_> {
 /// (terraform-provider-aws#40885, cloudformation-coverage-roadmap#2513; the native
 /// AWS::Logs::DeliverySource reports it as AlreadyExists). moto accepts it. A Put of the same name
 /// is left to moto (overwrite, or its own rule against changing the resource ARN).
-fn source_taken(moto: &Lookup, put: &Value) -> Option<Response> {
+async fn source_taken(moto: &Lookup<'_>, put: &Value) -> Option<Response> {
     let (name, resource_arn, log_type) = (put["name"].as_str()?, put["resourceArn"].as_str()?, put["logType"].as_str()?);
-    let sources = moto.list_all("DescribeDeliverySources", "deliverySources")?;
+    let sources = moto.list_all("DescribeDeliverySources", "deliverySources").await?;
     let taken = sources.iter().any(|s| {
         s["name"].as_str() != Some(name)
             && s["logType"].as_str() == Some(log_type)
@@ -130,9 +132,9 @@ fn source_taken(moto: &Lookup, put: &Value) -> Option<Response> {
 /// DeleteDeliverySource list ConflictException for it. moto deletes it anyway. The real message
 /// text is not public: this one is made up, and the handler must not depend on it (nor may it say
 /// "currently being updated", the transient kind).
-fn source_in_use(moto: &Lookup, delete: &Value) -> Option<Response> {
+async fn source_in_use(moto: &Lookup<'_>, delete: &Value) -> Option<Response> {
     let name = delete["name"].as_str()?;
-    let deliveries = moto.list_all("DescribeDeliveries", "deliveries")?;
+    let deliveries = moto.list_all("DescribeDeliveries", "deliveries").await?;
     let user = deliveries.iter().find(|d| d["deliverySourceName"].as_str() == Some(name))?;
     let message = format!("Delivery Source {name} is in use by delivery {} and cannot be deleted.", user["id"].as_str().unwrap_or("?"));
     Some(aws_error(400, "ConflictException", &message))
@@ -140,10 +142,10 @@ fn source_in_use(moto: &Lookup, delete: &Value) -> Option<Response> {
 
 /// Rule 4 (destinations): likewise for DeleteDeliveryDestination (SDK docs: ConflictException).
 /// The message text is made up too; the handler must not depend on it.
-fn destination_in_use(moto: &Lookup, delete: &Value) -> Option<Response> {
+async fn destination_in_use(moto: &Lookup<'_>, delete: &Value) -> Option<Response> {
     let name = delete["name"].as_str()?;
     let arn_end = format!(":delivery-destination:{name}");
-    let deliveries = moto.list_all("DescribeDeliveries", "deliveries")?;
+    let deliveries = moto.list_all("DescribeDeliveries", "deliveries").await?;
     let user = deliveries.iter().find(|d| d["deliveryDestinationArn"].as_str().is_some_and(|a| a.ends_with(&arn_end)))?;
     let message =
         format!("Delivery Destination {name} is in use by delivery {} and cannot be deleted.", user["id"].as_str().unwrap_or("?"));
@@ -156,14 +158,14 @@ fn destination_in_use(moto: &Lookup, delete: &Value) -> Option<Response> {
 /// #46328 / PR #46455; cloudformation-coverage-roadmap#2274). Returns the rewritten request body so
 /// moto stores the prefixed value; `None` to forward unchanged. UpdateDeliveryConfiguration does not
 /// add the prefix on the real service (same sources), so it is not touched.
-fn cloudfront_s3_suffix(moto: &Lookup, create: &Value) -> Option<Value> {
+async fn cloudfront_s3_suffix(moto: &Lookup<'_>, create: &Value) -> Option<Value> {
     let suffix = create["s3DeliveryConfiguration"]["suffixPath"].as_str().filter(|s| !s.is_empty())?;
-    let source = moto.call("GetDeliverySource", json!({ "name": create["deliverySourceName"].as_str()? }))?;
+    let source = moto.call("GetDeliverySource", json!({ "name": create["deliverySourceName"].as_str()? })).await?;
     if source["deliverySource"]["service"] != "cloudfront" {
         return None;
     }
     let (_, destination_name) = create["deliveryDestinationArn"].as_str()?.rsplit_once(":delivery-destination:")?;
-    let destination = moto.call("GetDeliveryDestination", json!({ "name": destination_name }))?;
+    let destination = moto.call("GetDeliveryDestination", json!({ "name": destination_name })).await?;
     if destination["deliveryDestination"]["deliveryDestinationType"] != "S3" {
         return None;
     }
@@ -195,10 +197,10 @@ const DESCRIBE_DELIVERIES_FIELDS: &[&str] = &["id", "arn", "deliverySourceName",
 
 /// Rules 1 and 2 applied to a successful answer; anything else passes as it came.
 fn reshape_answer(operation: &str, response: Response) -> Response {
-    if response.status != 200 || !ANSWERS_WITHOUT_TAGS.contains(&operation) {
+    if response.status() != 200 || !ANSWERS_WITHOUT_TAGS.contains(&operation) {
         return response;
     }
-    let Ok(Value::Object(mut answer)) = serde_json::from_slice::<Value>(&response.body) else {
+    let Ok(Value::Object(mut answer)) = serde_json::from_slice::<Value>(response.body()) else {
         return response;
     };
     for member in answer.values_mut() {
@@ -209,7 +211,7 @@ fn reshape_answer(operation: &str, response: Response) -> Response {
             }
         }
     }
-    Response { body: Value::Object(answer).to_string().into_bytes(), ..response }
+    response.map(|_| Value::Object(answer).to_string().into())
 }
 
 /// The resource objects of one answer member: the object itself, or the objects of a listing.
@@ -237,8 +239,8 @@ mod tests {
 
     #[test]
     fn reshaping_strips_tags_and_trims_describe_deliveries() {
-        let answer = |v: Value| Response::new(200).body(v.to_string());
-        let body = |r: Response| serde_json::from_slice::<Value>(&r.body).unwrap();
+        let answer = |v: Value| http::respond(200, &[], v.to_string());
+        let body = |r: Response| serde_json::from_slice::<Value>(r.body()).unwrap();
         let get = answer(json!({"deliverySource": {"name": "s", "tags": {"a": "b"}}}));
         assert_eq!(body(reshape_answer("GetDeliverySource", get)), json!({"deliverySource": {"name": "s"}}));
         let list = answer(json!({"deliveries": [{"id": "i", "arn": "a", "deliverySourceName": "s", "deliveryDestinationArn": "d",
@@ -249,7 +251,7 @@ mod tests {
         );
         let tags = answer(json!({"tags": {"a": "b"}}));
         assert_eq!(body(reshape_answer("ListTagsForResource", tags)), json!({"tags": {"a": "b"}}));
-        let error = Response::new(400).body(r#"{"__type":"X","tags":{}}"#);
-        assert_eq!(reshape_answer("GetDelivery", error).body, br#"{"__type":"X","tags":{}}"#);
+        let error = http::respond(400, &[], r#"{"__type":"X","tags":{}}"#);
+        assert_eq!(reshape_answer("GetDelivery", error).body(), r#"{"__type":"X","tags":{}}"#);
     }
 }

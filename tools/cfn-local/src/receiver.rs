@@ -3,8 +3,9 @@
 //! It records every PUT exactly as received (Content-Type, Content-Length, body) so tests can
 //! check the rules a real presigned URL enforces, and can fail or hang to test retries.
 
-use crate::http::{Request, Response, Server, Shared};
+use crate::http::{respond, Method, Request, Response, Server, Shared};
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io;
@@ -75,22 +76,19 @@ struct Inner {
     fail_next: usize,
     fail_status: u16,
     hang: bool,
-    stopping: bool,
 }
-
-type State = Shared<Inner>;
 
 /// A local ResponseURL endpoint. See [`Receiver::url`].
 pub struct Receiver {
-    state: Arc<State>,
+    state: Arc<Shared<Inner>>,
     server: Server,
 }
 
 impl Receiver {
     pub fn start() -> io::Result<Receiver> {
-        let state = Arc::new(State::default());
+        let state = Arc::new(Shared::default());
         let s = state.clone();
-        let server = Server::start(move |req| handle(&s, req))?;
+        let server = Server::start(move |req| handle(s.clone(), req))?;
         Ok(Receiver { state, server })
     }
 
@@ -108,29 +106,26 @@ impl Receiver {
 
     /// Answer the next `n` PUTs with `status` (counted as attempts, not as answers).
     pub fn fail_next(&self, n: usize, status: u16) {
-        let mut inner = self.state.lock();
-        inner.fail_next = n;
-        inner.fail_status = status;
+        self.state.update(|i| (i.fail_next, i.fail_status) = (n, status));
     }
 
     /// While on, PUTs are read and then held without an answer. Turning it off (or dropping the
     /// receiver) closes the held connections unanswered: they count as attempts only.
     pub fn set_hang(&self, hang: bool) {
-        self.state.lock().hang = hang;
-        self.state.changed.notify_all();
+        self.state.update(|i| i.hang = hang);
     }
 
     pub fn answers(&self, request_id: &str) -> Vec<Answer> {
-        self.state.lock().answers.iter().filter(|a| a.request_id == request_id).cloned().collect()
+        self.state.read(|i| i.answers.iter().filter(|a| a.request_id == request_id).cloned().collect())
     }
 
     pub fn all_answers(&self) -> Vec<Answer> {
-        self.state.lock().answers.clone()
+        self.state.read(|i| i.answers.clone())
     }
 
     /// Every PUT for this request id: answered, failed on purpose, or hung.
     pub fn attempts(&self, request_id: &str) -> usize {
-        self.state.lock().attempts.get(request_id).copied().unwrap_or(0)
+        self.state.read(|i| i.attempts.get(request_id).copied().unwrap_or(0))
     }
 
     /// The first answer for `request_id`, waiting up to `timeout` for it.
@@ -141,18 +136,7 @@ impl Receiver {
     /// The answer for `request_id` that follows the first `seen` ones, waiting up to `timeout`
     /// (for an event sent again: pass `answers(id).len()` taken before sending it).
     pub fn wait_for_after(&self, request_id: &str, seen: usize, timeout: Duration) -> Option<Answer> {
-        let end = Instant::now() + timeout;
-        let mut inner = self.state.lock();
-        loop {
-            if let Some(a) = inner.answers.iter().filter(|a| a.request_id == request_id).nth(seen) {
-                return Some(a.clone());
-            }
-            let now = Instant::now();
-            if now >= end {
-                return None;
-            }
-            inner = self.state.changed.wait_timeout(inner, end - now).unwrap_or_else(|e| e.into_inner()).0;
-        }
+        self.state.wait(timeout, |i| i.answers.iter().filter(|a| a.request_id == request_id).nth(seen).cloned())
     }
 }
 
@@ -162,46 +146,40 @@ impl std::fmt::Debug for Receiver {
     }
 }
 
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.state.lock().stopping = true;
-        self.state.changed.notify_all();
-    }
-}
-
-fn handle(state: &State, req: &Request) -> Option<Response> {
-    let Some(request_id) = req.path().strip_prefix(PATH_PREFIX) else {
-        return Some(Response::new(404).body("no such key"));
+/// A PUT is an attempt; then it hangs (`None`), fails on purpose, or is recorded as an answer.
+async fn handle(state: Arc<Shared<Inner>>, req: Request) -> Option<Response> {
+    let Some(request_id) = req.uri().path().strip_prefix(PATH_PREFIX) else {
+        return Some(respond(404, &[], "no such key"));
     };
-    if req.method != "PUT" {
-        return Some(Response::new(405).body("PUT only"));
+    if req.method() != Method::PUT {
+        return Some(respond(405, &[], "PUT only"));
     }
-    let request_id = request_id.to_string();
-    let mut inner = state.lock();
-    *inner.attempts.entry(request_id.clone()).or_default() += 1;
-    state.changed.notify_all();
-    if inner.hang {
-        while inner.hang && !inner.stopping {
-            inner = state.changed.wait(inner).unwrap_or_else(|e| e.into_inner());
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let answer = state.update(|i| {
+        *i.attempts.entry(request_id.to_string()).or_default() += 1;
+        if i.hang {
+            return None;
         }
-        return None;
-    }
-    if inner.fail_next > 0 {
-        inner.fail_next -= 1;
-        let status = inner.fail_status;
-        return Some(Response::new(status).body(format!("<Error><Code>Injected</Code><Message>injected {status}</Message></Error>")));
-    }
-    inner.answers.push(Answer {
-        request_id,
-        target: req.target.clone(),
-        content_type: req.header("content-type").map(str::to_string),
-        content_length_header: req.header("content-length").and_then(|v| v.trim().parse().ok()),
-        body: req.body.clone(),
-        response: parse_answer(&req.body),
-        received_at: Instant::now(),
+        if i.fail_next > 0 {
+            i.fail_next -= 1;
+            let status = i.fail_status;
+            return Some(respond(status, &[], format!("<Error><Code>Injected</Code><Message>injected {status}</Message></Error>")));
+        }
+        i.answers.push(Answer {
+            request_id: request_id.to_string(),
+            target: req.uri().path_and_query().map_or_else(String::new, ToString::to_string),
+            content_type: header(CONTENT_TYPE).map(str::to_string),
+            content_length_header: header(CONTENT_LENGTH).and_then(|v| v.trim().parse().ok()),
+            body: req.body().to_vec(),
+            response: parse_answer(req.body()),
+            received_at: Instant::now(),
+        });
+        Some(respond(200, &[], ""))
     });
-    state.changed.notify_all();
-    Some(Response::new(200))
+    if answer.is_none() {
+        state.until(|i| (!i.hang).then_some(())).await;
+    }
+    answer
 }
 
 #[cfg(test)]
@@ -268,7 +246,7 @@ mod tests {
         r.set_hang(true);
         let url = r.url("rid");
         let err = request("PUT", &url, &[], &body("rid"), Duration::from_millis(300)).unwrap_err();
-        assert!(matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut), "{err:?}");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err:?}");
         assert_eq!(r.attempts("rid"), 1);
         assert!(r.wait_for("rid", Duration::from_millis(100)).is_none());
         r.set_hang(false);

@@ -3,10 +3,11 @@
 //!
 //! Real Lambda freezes the process between invocations; here it just keeps long-polling.
 
-use crate::http::{Request, Response, Server, Shared};
+use crate::http::{self, Request, Response, Server, Shared};
 use crate::ids;
-use serde_json::Value;
-use std::collections::{HashMap, VecDeque};
+use crate::moto::parse_json_lenient;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -68,27 +69,27 @@ struct Inner {
     picked_up: HashMap<String, Instant>,
     finished: HashMap<String, (Outcome, Instant)>,
     /// Request ids handed out, so unknown ids can be refused like the real API does.
-    known: std::collections::HashSet<String>,
+    known: HashSet<String>,
     polls: Vec<Instant>,
     init_error: Option<Value>,
     /// `None` = [`GRACE`].
     grace: Option<Duration>,
-    stopping: bool,
 }
-
-type State = Shared<Inner>;
 
 /// The emulator. Give [`RuntimeApi::addr`] to the function as `AWS_LAMBDA_RUNTIME_API`.
 pub struct RuntimeApi {
-    state: Arc<State>,
+    state: Arc<Shared<Inner>>,
     server: Server,
 }
 
 impl RuntimeApi {
     pub fn start() -> io::Result<RuntimeApi> {
-        let state = Arc::new(State::default());
+        let state = Arc::new(Shared::default());
         let s = state.clone();
-        let server = Server::start(move |req| handle(&s, req))?;
+        let server = Server::start(move |req| {
+            let s = s.clone();
+            async move { Some(handle(&s, req).await) }
+        })?;
         Ok(RuntimeApi { state, server })
     }
 
@@ -99,7 +100,7 @@ impl RuntimeApi {
 
     /// How long past the deadline [`RuntimeApi::invoke`] keeps waiting (default [`GRACE`]).
     pub fn set_grace(&self, grace: Duration) {
-        self.state.lock().grace = Some(grace);
+        self.state.update(|i| i.grace = Some(grace));
     }
 
     /// Queues `payload` with a deadline `timeout` from now and blocks until the function posts a
@@ -113,84 +114,62 @@ impl RuntimeApi {
         let aws_request_id = ids::fresh_uuid();
         let sent_at = Instant::now();
         let deadline_epoch_ms = ids::epoch_millis(SystemTime::now() + timeout);
-        let mut inner = self.state.lock();
-        let give_up = sent_at + timeout + inner.grace.unwrap_or(GRACE);
-        inner.known.insert(aws_request_id.clone());
-        inner.queue.push_back(Pending { aws_request_id: aws_request_id.clone(), payload, deadline_epoch_ms });
-        self.state.changed.notify_all();
-        loop {
-            if let Some((outcome, at)) = inner.finished.get(&aws_request_id) {
-                return Invocation {
-                    outcome: outcome.clone(),
-                    picked_up_at: inner.picked_up.get(&aws_request_id).copied(),
-                    finished_at: Some(*at),
-                    elapsed: at.duration_since(sent_at),
-                    aws_request_id,
-                    sent_at,
-                    deadline_epoch_ms,
-                    timeout,
-                };
+        let grace = self.state.update(|i| {
+            i.known.insert(aws_request_id.clone());
+            i.queue.push_back(Pending { aws_request_id: aws_request_id.clone(), payload, deadline_epoch_ms });
+            i.grace.unwrap_or(GRACE)
+        });
+        let id = &aws_request_id;
+        self.state.wait((sent_at + timeout + grace).saturating_duration_since(Instant::now()), |i| i.finished.get(id).map(drop));
+        // Decided under the lock: an answer that came after the wait gave up still counts.
+        self.state.update(|i| {
+            let finished = i.finished.get(id).cloned();
+            if finished.is_none() {
+                i.queue.retain(|p| p.aws_request_id != *id);
             }
-            let now = Instant::now();
-            if now >= give_up {
-                inner.queue.retain(|p| p.aws_request_id != aws_request_id);
-                return Invocation {
-                    outcome: Outcome::NoAnswer,
-                    picked_up_at: inner.picked_up.get(&aws_request_id).copied(),
-                    finished_at: None,
-                    elapsed: now.duration_since(sent_at),
-                    aws_request_id,
-                    sent_at,
-                    deadline_epoch_ms,
-                    timeout,
-                };
+            Invocation {
+                picked_up_at: i.picked_up.get(id).copied(),
+                finished_at: finished.as_ref().map(|f| f.1),
+                elapsed: finished.as_ref().map_or_else(Instant::now, |f| f.1).duration_since(sent_at),
+                outcome: finished.map_or(Outcome::NoAnswer, |f| f.0),
+                aws_request_id: id.clone(),
+                sent_at,
+                deadline_epoch_ms,
+                timeout,
             }
-            inner = self.state.changed.wait_timeout(inner, give_up - now).unwrap_or_else(|e| e.into_inner()).0;
-        }
+        })
     }
 
     /// When the function first asked for an event (end of its init).
     pub fn first_poll_at(&self) -> Option<Instant> {
-        self.state.lock().polls.first().copied()
+        self.state.read(|i| i.polls.first().copied())
     }
 
     /// Waits up to `timeout` for the first `/next`.
     pub fn wait_for_first_poll(&self, timeout: Duration) -> Option<Instant> {
-        let end = Instant::now() + timeout;
-        let mut inner = self.state.lock();
-        loop {
-            if let Some(at) = inner.polls.first() {
-                return Some(*at);
-            }
-            let now = Instant::now();
-            if now >= end {
-                return None;
-            }
-            inner = self.state.changed.wait_timeout(inner, end - now).unwrap_or_else(|e| e.into_inner()).0;
-        }
+        self.state.wait(timeout, |i| i.polls.first().copied())
     }
 
     /// How many `/next` requests arrived.
     pub fn polls(&self) -> usize {
-        self.state.lock().polls.len()
+        self.state.read(|i| i.polls.len())
     }
 
     /// Body of `/init/error`, if the function reported one.
     pub fn init_error(&self) -> Option<Value> {
-        self.state.lock().init_error.clone()
+        self.state.read(|i| i.init_error.clone())
     }
 
     /// Ends every invocation the function had taken and not answered with `error(request id)`, as
     /// Lambda does when the runtime process dies mid-event (`Runtime.ExitError`). Returns how many.
     pub fn fail_in_flight(&self, error: impl Fn(&str) -> Value) -> usize {
-        let mut inner = self.state.lock();
-        let now = Instant::now();
-        let taken: Vec<String> = inner.picked_up.keys().filter(|id| !inner.finished.contains_key(*id)).cloned().collect();
-        for id in &taken {
-            inner.finished.insert(id.clone(), (Outcome::Error(error(id)), now));
-        }
-        self.state.changed.notify_all();
-        taken.len()
+        self.state.update(|i| {
+            let taken: Vec<String> = i.picked_up.keys().filter(|id| !i.finished.contains_key(*id)).cloned().collect();
+            for id in &taken {
+                i.finished.insert(id.clone(), (Outcome::Error(error(id)), Instant::now()));
+            }
+            taken.len()
+        })
     }
 }
 
@@ -200,81 +179,79 @@ impl std::fmt::Debug for RuntimeApi {
     }
 }
 
-impl Drop for RuntimeApi {
-    fn drop(&mut self) {
-        self.state.lock().stopping = true;
-        self.state.changed.notify_all();
-    }
-}
-
-fn handle(state: &State, req: &Request) -> Option<Response> {
-    let Some(route) = req.path().strip_prefix(PREFIX) else {
-        return Some(error(404, "NotFound", "unknown path"));
+async fn handle(state: &Shared<Inner>, req: Request) -> Response {
+    let Some(route) = req.uri().path().strip_prefix(PREFIX) else {
+        return error(404, "NotFound", "unknown path");
     };
-    let parts: Vec<&str> = route.split('/').collect();
-    match (req.method.as_str(), parts.as_slice()) {
-        ("GET", ["invocation", "next"]) => next(state, req),
+    let accepted = || http::json(202, &json!({"status": "OK"}));
+    match (req.method().as_str(), route.split('/').collect::<Vec<_>>().as_slice()) {
+        ("GET", ["invocation", "next"]) => next(state).await,
         ("POST", ["invocation", id, kind @ ("response" | "error")]) => {
-            let mut inner = state.lock();
-            if !inner.known.contains(*id) {
-                return Some(error(400, "InvalidRequestID", "unknown request id"));
-            }
-            let body = crate::moto::parse_json_lenient(&req.body);
+            let body = parse_json_lenient(req.body());
             let outcome = if *kind == "response" { Outcome::Response(body) } else { Outcome::Error(body) };
-            inner.finished.entry(id.to_string()).or_insert((outcome, Instant::now()));
-            state.changed.notify_all();
-            Some(Response::json(202, &serde_json::json!({"status": "OK"})))
+            let known = state.update(|i| {
+                let known = i.known.contains(*id);
+                if known {
+                    i.finished.entry(id.to_string()).or_insert((outcome, Instant::now()));
+                }
+                known
+            });
+            if known {
+                accepted()
+            } else {
+                error(400, "InvalidRequestID", "unknown request id")
+            }
         }
         ("POST", ["init", "error"]) => {
-            state.lock().init_error = Some(crate::moto::parse_json_lenient(&req.body));
-            state.changed.notify_all();
-            Some(Response::json(202, &serde_json::json!({"status": "OK"})))
+            state.update(|i| i.init_error = Some(parse_json_lenient(req.body())));
+            accepted()
         }
-        _ => Some(error(404, "NotFound", "unknown route")),
+        _ => error(404, "NotFound", "unknown route"),
     }
 }
 
-/// Long poll: blocks until an event is queued (or the emulator stops: then no answer).
-/// A poll whose client died (a killed function) ends without taking an event.
-fn next(state: &State, req: &Request) -> Option<Response> {
-    let mut inner = state.lock();
-    inner.polls.push(Instant::now());
-    state.changed.notify_all();
-    loop {
-        if inner.stopping || req.peer_closed() {
-            return None;
+/// Long poll: waits for a queued event. hyper drops a poll whose client died (a killed function)
+/// as soon as it sees the connection closed, so the event is taken only after one turn of the I/O
+/// driver (`yield_now` resumes after it), and taken and answered in one step, with no await between.
+async fn next(state: &Shared<Inner>) -> Response {
+    state.update(|i| i.polls.push(Instant::now()));
+    let p = loop {
+        state.until(|i| (!i.queue.is_empty()).then_some(())).await;
+        tokio::task::yield_now().await;
+        let taken = state.update(|i| {
+            let p = i.queue.pop_front()?;
+            i.picked_up.insert(p.aws_request_id.clone(), Instant::now());
+            Some(p)
+        });
+        if let Some(p) = taken {
+            break p;
         }
-        if let Some(p) = inner.queue.pop_front() {
-            inner.picked_up.insert(p.aws_request_id.clone(), Instant::now());
-            let trace = format!(
-                "Root=1-{:08x}-{};Parent={};Sampled=0",
-                ids::epoch_millis(SystemTime::now()) / 1000,
-                ids::fresh_hex(24),
-                ids::fresh_hex(16)
-            );
-            return Some(
-                Response::new(200)
-                    .header("Content-Type", "application/json")
-                    .header("Lambda-Runtime-Aws-Request-Id", &p.aws_request_id)
-                    .header("Lambda-Runtime-Deadline-Ms", &p.deadline_epoch_ms.to_string())
-                    .header("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN)
-                    .header("Lambda-Runtime-Trace-Id", &trace)
-                    .body(p.payload),
-            );
-        }
-        inner = state.changed.wait_timeout(inner, Duration::from_millis(200)).unwrap_or_else(|e| e.into_inner()).0;
-    }
+    };
+    let trace = format!(
+        "Root=1-{:08x}-{};Parent={};Sampled=0",
+        ids::epoch_millis(SystemTime::now()) / 1000,
+        ids::fresh_hex(24),
+        ids::fresh_hex(16)
+    );
+    let deadline = p.deadline_epoch_ms.to_string();
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Lambda-Runtime-Aws-Request-Id", p.aws_request_id.as_str()),
+        ("Lambda-Runtime-Deadline-Ms", &deadline),
+        ("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN),
+        ("Lambda-Runtime-Trace-Id", &trace),
+    ];
+    http::respond(200, &headers, p.payload)
 }
 
 fn error(status: u16, kind: &str, message: &str) -> Response {
-    Response::json(status, &serde_json::json!({"errorType": kind, "errorMessage": message}))
+    http::json(status, &json!({"errorType": kind, "errorMessage": message}))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{find_header, request};
-    use serde_json::json;
+    use crate::http::request;
 
     const T: Duration = Duration::from_secs(5);
 
@@ -285,11 +262,11 @@ mod tests {
             let Ok((200, headers, body)) = request("GET", &url, &[], b"", Duration::from_secs(30)) else {
                 return;
             };
-            let id = find_header(&headers, "lambda-runtime-aws-request-id").unwrap().to_string();
-            let deadline: u64 = find_header(&headers, "lambda-runtime-deadline-ms").unwrap().parse().unwrap();
-            assert!(deadline > ids::epoch_millis(SystemTime::now()));
-            assert_eq!(find_header(&headers, "lambda-runtime-invoked-function-arn"), Some(FUNCTION_ARN));
-            assert!(find_header(&headers, "lambda-runtime-trace-id").unwrap().starts_with("Root=1-"));
+            let header = |name: &str| headers[name].to_str().unwrap().to_string();
+            let id = header("lambda-runtime-aws-request-id");
+            assert!(header("lambda-runtime-deadline-ms").parse::<u64>().unwrap() > ids::epoch_millis(SystemTime::now()));
+            assert_eq!(header("lambda-runtime-invoked-function-arn"), FUNCTION_ARN);
+            assert!(header("lambda-runtime-trace-id").starts_with("Root=1-"));
             let event: Value = serde_json::from_slice(&body).unwrap();
             let (kind, out) = reply(&id, &event);
             if kind == "silent" {
@@ -328,8 +305,10 @@ mod tests {
     fn a_dead_poller_does_not_take_the_event() {
         let api = RuntimeApi::start().unwrap();
         let url = format!("http://{}/2018-06-01/runtime/invocation/next", api.addr());
-        // A function that polls, then dies (its connection closes) before any event is queued.
+        // A function that polls, then dies (its connection closes) before any event is queued. The
+        // client gives up at 50 ms and closes the connection in a task of its own, a moment later.
         let _ = request("GET", &url, &[], b"", Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(100));
         fake_function(api.addr(), |_, e| ("response", e.clone()));
         let inv = api.invoke(json!({"n": 7}), T);
         assert_eq!(inv.outcome, Outcome::Response(json!({"n": 7})));
@@ -353,9 +332,7 @@ mod tests {
         let started = Instant::now();
         let inv = std::thread::scope(|s| {
             s.spawn(|| {
-                while api.state.lock().picked_up.is_empty() {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
+                api.state.wait(T, |i| (!i.picked_up.is_empty()).then_some(())).unwrap();
                 assert_eq!(api.fail_in_flight(|id| json!({"errorType": "Runtime.ExitError", "id": id})), 1);
             });
             api.invoke(json!({}), Duration::from_secs(30))
@@ -372,6 +349,6 @@ mod tests {
         let inv = api.invoke(json!({}), Duration::from_millis(10));
         assert_eq!(inv.outcome, Outcome::NoAnswer);
         assert!(inv.picked_up_at.is_none());
-        assert!(api.state.lock().queue.is_empty());
+        assert!(api.state.read(|i| i.queue.is_empty()));
     }
 }
