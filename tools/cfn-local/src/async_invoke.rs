@@ -14,13 +14,13 @@ use crate::lambda::LambdaProcess;
 use crate::logs_proxy::LogsProxy;
 use crate::receiver::Answer;
 use crate::runtime_api::{Invocation, Outcome, RuntimeApi, FUNCTION_ARN};
-use crate::stack::Stack;
+use crate::stack::{spawn, Stack};
 use serde_json::{json, Value};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The provider's EventInvokeConfig in template.yaml (tests/template.rs checks that they agree).
 pub const MAXIMUM_RETRY_ATTEMPTS: u32 = 1;
@@ -32,6 +32,7 @@ pub const FAILSAFE_FUNCTION_NAME: &str = "cfn-logs-delivery-failsafe";
 pub const FAILSAFE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long after the run an answer may still arrive at the receiver.
 const ANSWER_GRACE: Duration = Duration::from_secs(2);
+/// How often a process and a `during` hook's condition are looked at (neither can be awaited).
 const POLL: Duration = Duration::from_millis(20);
 
 /// How Lambda treats the function's asynchronous events.
@@ -112,11 +113,6 @@ impl Function {
         Ok(Function { runtime, process, binary: binary.to_path_buf(), env: env.to_vec(), timeout, earlier_logs: String::new() })
     }
 
-    /// The current process.
-    pub fn process(&self) -> &LambdaProcess {
-        &self.process
-    }
-
     /// The output of every process this function had, oldest first.
     pub fn log_text(&self) -> String {
         format!("{}{}", self.earlier_logs, self.process.log_text())
@@ -138,24 +134,18 @@ impl Function {
         let attempt = Attempt { number, process: &self.process, finished: &finished };
         std::thread::scope(|s| {
             s.spawn(|| during(&attempt));
-            s.spawn(|| self.end_if_process_dies(&finished));
+            s.spawn(|| {
+                if attempt.wait_for(|| !self.process.is_running()) {
+                    let why = self.process.exit_status().map_or_else(|| "unknown".into(), exit_description);
+                    self.runtime.fail_in_flight(|id| {
+                        json!({"errorType": "Runtime.ExitError", "errorMessage": format!("RequestId: {id} Error: Runtime exited with error: {why}")})
+                    });
+                }
+            });
             let invocation = self.runtime.invoke(payload.clone(), self.timeout);
             finished.store(true, Ordering::SeqCst);
             invocation
         })
-    }
-
-    fn end_if_process_dies(&self, finished: &AtomicBool) {
-        while !finished.load(Ordering::SeqCst) {
-            if let Some(status) = self.process.exit_status() {
-                let why = exit_description(status);
-                self.runtime.fail_in_flight(|id| {
-                    json!({"errorType": "Runtime.ExitError", "errorMessage": format!("RequestId: {id} Error: Runtime exited with error: {why}")})
-                });
-                return;
-            }
-            std::thread::sleep(POLL);
-        }
     }
 }
 
@@ -168,13 +158,9 @@ pub struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    pub fn in_flight(&self) -> bool {
-        !self.finished.load(Ordering::SeqCst)
-    }
-
     /// Waits until `condition` holds (true) or the attempt ends (false).
     pub fn wait_for(&self, condition: impl Fn() -> bool) -> bool {
-        while self.in_flight() {
+        while !self.finished.load(Ordering::SeqCst) {
             if condition() {
                 return true;
             }
@@ -276,7 +262,7 @@ impl AsyncLambda {
 pub fn on_failure_record(event: &Value, condition: Condition, attempts: usize, last_response: Option<Value>) -> Value {
     let mut record = json!({
         "version": "1.0",
-        "timestamp": iso8601(SystemTime::now()),
+        "timestamp": humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
         "requestContext": {
             "requestId": crate::ids::fresh_uuid(),
             "functionArn": format!("{FUNCTION_ARN}:$LATEST"),
@@ -313,38 +299,9 @@ fn exit_description(status: ExitStatus) -> String {
     }
 }
 
-fn spawn(binary: &Path, runtime: &RuntimeApi, env: &[(String, String)]) -> io::Result<LambdaProcess> {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    LambdaProcess::spawn(binary, &runtime.addr(), &env)
-}
-
-/// `2026-01-01T12:00:00.000Z`
-fn iso8601(at: SystemTime) -> String {
-    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let (days, secs) = (since.as_secs() / 86_400, since.as_secs() % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z", secs / 3600, secs / 60 % 60, secs % 60, since.subsec_millis())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_are_iso_8601_utc() {
-        assert_eq!(iso8601(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso8601(UNIX_EPOCH + Duration::from_millis(1_767_225_600_123)), "2026-01-01T00:00:00.123Z");
-        assert_eq!(iso8601(UNIX_EPOCH + Duration::from_secs(951_827_696)), "2000-02-29T12:34:56.000Z");
-    }
 
     #[test]
     fn records_have_lambdas_shape() {
@@ -353,6 +310,8 @@ mod tests {
             json!({"errorType": "Runtime.ExitError", "errorMessage": "RequestId: 1 Error: Runtime exited with error: signal: killed"});
         let r = on_failure_record(&event, Condition::RetriesExhausted, 2, Some(killed.clone()));
         assert_eq!(r["version"], "1.0");
+        let timestamp = r["timestamp"].as_str().unwrap();
+        assert!(timestamp.len() == 24 && timestamp.ends_with('Z') && timestamp.as_bytes()[19] == b'.', "{timestamp}");
         assert_eq!(r["requestContext"]["condition"], "RetriesExhausted");
         assert_eq!(r["requestContext"]["approximateInvokeCount"], 2);
         assert_eq!(r["requestContext"]["functionArn"], format!("{FUNCTION_ARN}:$LATEST"));

@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const DEFAULT_COLD: usize = 20;
@@ -91,25 +91,22 @@ pub fn stats(samples: &[Duration]) -> Option<Stats> {
 /// A forwarder in front of moto that adds up the time moto takes to answer (connect, request,
 /// response: one loopback round trip plus moto's work), per call.
 struct MotoClock {
-    server: Server,
-    calls: Arc<Mutex<Vec<Duration>>>,
+    server: Server<Vec<Duration>>,
 }
 
 impl MotoClock {
     fn start(upstream: &str) -> io::Result<MotoClock> {
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let c = calls.clone();
-        let upstream = upstream.trim_end_matches('/').to_string();
-        let server = Server::start(move |req| {
-            let (c, upstream) = (c.clone(), upstream.clone());
+        let upstream: Arc<str> = upstream.trim_end_matches('/').into();
+        let server = Server::start(Vec::new(), move |calls, req| {
+            let upstream = upstream.clone();
             async move {
                 let started = Instant::now();
                 let response = logs_proxy::forward(&upstream, &req).await;
-                c.lock().unwrap_or_else(|e| e.into_inner()).push(started.elapsed());
+                calls.update(|c| c.push(started.elapsed()));
                 Some(response)
             }
         })?;
-        Ok(MotoClock { server, calls })
+        Ok(MotoClock { server })
     }
 
     fn endpoint(&self) -> String {
@@ -118,7 +115,7 @@ impl MotoClock {
 
     /// The calls timed since the last `take`.
     fn take(&self) -> Vec<Duration> {
-        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()))
+        self.server.update(std::mem::take)
     }
 }
 
@@ -683,7 +680,7 @@ mod tests {
 
     #[test]
     fn the_clock_times_forwarded_calls() {
-        let upstream = Server::start(|_| async {
+        let upstream = Server::start((), |_, _| async {
             tokio::time::sleep(Duration::from_millis(20)).await;
             Some(http::respond(200, &[], "ok"))
         })

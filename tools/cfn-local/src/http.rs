@@ -9,7 +9,7 @@
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use hyper::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -59,22 +59,24 @@ pub fn json(status: u16, value: &serde_json::Value) -> Response {
     respond(status, &[("content-type", "application/json")], value.to_string())
 }
 
-/// A loopback server. Dropping it stops it and closes its connections, answered or not.
-#[derive(Debug)]
-pub struct Server {
+/// A loopback server and the state its handler shares with its owner (reached through `Deref`).
+/// Dropping it stops it and closes its connections, answered or not.
+pub struct Server<S> {
+    state: Arc<Shared<S>>,
     addr: SocketAddr,
     task: JoinHandle<()>,
 }
 
-impl Server {
-    pub fn start<H, F>(handler: H) -> io::Result<Server>
+impl<S: Send + Sync + 'static> Server<S> {
+    pub fn start<H, F>(state: S, handler: H) -> io::Result<Server<S>>
     where
-        H: Fn(Request) -> F + Send + Sync + 'static,
+        H: Fn(Arc<Shared<S>>, Request) -> F + Send + Sync + 'static,
         F: Future<Output = Option<Response>> + Send + 'static,
     {
         let listener = block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
-        let handler = Arc::new(handler);
+        let state = Arc::new(Shared(watch::Sender::new(state)));
+        let (shared, handler) = (state.clone(), Arc::new(handler));
         let task = RUNTIME.spawn(async move {
             // The connections are tasks of this one, so aborting it (Drop) ends them all.
             let mut connections = JoinSet::new();
@@ -82,14 +84,16 @@ impl Server {
                 let Ok((tcp, _)) = listener.accept().await else { continue };
                 while connections.try_join_next().is_some() {}
                 let _ = tcp.set_nodelay(true);
-                let handler = handler.clone();
-                let service = service_fn(move |req| answer(handler.clone(), req));
+                let (state, handler) = (shared.clone(), handler.clone());
+                let service = service_fn(move |req| answer(handler.clone(), state.clone(), req));
                 connections.spawn(http1::Builder::new().serve_connection(TokioIo::new(tcp), service));
             }
         });
-        Ok(Server { addr, task })
+        Ok(Server { state, addr, task })
     }
+}
 
+impl<S> Server<S> {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -100,7 +104,20 @@ impl Server {
     }
 }
 
-impl Drop for Server {
+impl<S> std::ops::Deref for Server<S> {
+    type Target = Shared<S>;
+    fn deref(&self) -> &Shared<S> {
+        &self.state
+    }
+}
+
+impl<S> std::fmt::Debug for Server<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl<S> Drop for Server<S> {
     fn drop(&mut self) {
         self.task.abort();
     }
@@ -110,14 +127,18 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Reads the body, then asks the handler. hyper drops this future when the client goes away, and
 /// closes the connection without a response when it ends in an error (`None` from the handler).
-async fn answer<H, F>(handler: Arc<H>, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, BoxError>
+async fn answer<S, H, F>(
+    handler: Arc<H>,
+    state: Arc<Shared<S>>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, BoxError>
 where
-    H: Fn(Request) -> F,
+    H: Fn(Arc<Shared<S>>, Request) -> F,
     F: Future<Output = Option<Response>>,
 {
     let (head, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
-    let response = handler(Request::from_parts(head, body)).await.ok_or("closed unanswered")?;
+    let response = handler(state, Request::from_parts(head, body)).await.ok_or("closed unanswered")?;
     Ok(response.map(Full::new))
 }
 
@@ -130,23 +151,23 @@ pub fn end_to_end(headers: &Headers) -> Headers {
     headers
 }
 
-/// One call with the shared client: status, headers and body. `timeout` bounds the whole call.
-pub async fn send(method: Method, url: &str, headers: Headers, body: Bytes, timeout: Duration) -> io::Result<(StatusCode, Headers, Bytes)> {
-    let response = CLIENT.request(method, url).headers(headers).body(body).timeout(timeout).send().await.map_err(io_error)?;
+/// A call with the shared client, to be [`send`].
+pub fn client(method: Method, url: &str) -> reqwest::RequestBuilder {
+    CLIENT.request(method, url)
+}
+
+/// Sends a call: status, headers and body.
+pub async fn send(call: reqwest::RequestBuilder) -> io::Result<(StatusCode, Headers, Bytes)> {
+    let response = call.send().await.map_err(io_error)?;
     let (status, headers) = (response.status(), response.headers().clone());
     Ok((status, headers, response.bytes().await.map_err(io_error)?))
 }
 
-/// [`send`] for blocking callers: status, headers and body.
+/// A call for blocking callers: status, headers and body. `timeout` bounds the whole call.
 pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8], timeout: Duration) -> io::Result<(u16, Headers, Vec<u8>)> {
-    let invalid = |e: hyper::http::Error| io::Error::new(io::ErrorKind::InvalidInput, e);
-    let method = Method::from_bytes(method.as_bytes()).map_err(|e| invalid(e.into()))?;
-    let headers = headers
-        .iter()
-        .map(|(name, value)| Ok((HeaderName::try_from(*name)?, HeaderValue::try_from(*value)?)))
-        .collect::<Result<Headers, hyper::http::Error>>()
-        .map_err(invalid)?;
-    let (status, headers, body) = block_on(send(method, url, headers, Bytes::copy_from_slice(body), timeout))?;
+    let method = Method::from_bytes(method.as_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let call = headers.iter().fold(client(method, url), |call, (name, value)| call.header(*name, *value));
+    let (status, headers, body) = block_on(send(call.body(body.to_vec()).timeout(timeout)))?;
     Ok((status.as_u16(), headers, body.into()))
 }
 
@@ -165,12 +186,6 @@ fn io_error(e: reqwest::Error) -> io::Error {
 /// State shared by a server's handlers and its owner. Every change wakes whoever waits for one
 /// ([`Shared::until`], [`Shared::wait`]): long polls, hangs, and waits for answers.
 pub struct Shared<T>(watch::Sender<T>);
-
-impl<T: Default> Default for Shared<T> {
-    fn default() -> Self {
-        Shared(watch::Sender::new(T::default()))
-    }
-}
 
 impl<T> Shared<T> {
     pub fn read<R>(&self, f: impl FnOnce(&T) -> R) -> R {
@@ -214,30 +229,24 @@ mod tests {
 
     #[test]
     fn round_trip_with_headers_query_and_body() {
-        let server = Server::start(|req: Request| async move {
-            let echo = serde_json::json!({
-                "method": req.method().as_str(),
-                "target": req.uri().to_string(),
-                "x": req.headers()["x-custom"].to_str().unwrap(),
-                "len": req.body().len(),
-            });
-            Some(respond(201, &[("X-Reply", "yes")], echo.to_string()))
+        let server = Server::start((), |_, req: Request| async move {
+            let (method, target, x) = (req.method(), req.uri(), &req.headers()["x-custom"]);
+            Some(respond(201, &[("X-Reply", "yes")], format!("{method} {target} {x:?} {}", req.body().len())))
         })
         .unwrap();
         let url = format!("{}/some/path?a=1&b=2", server.base_url());
         let (status, headers, body) = request("PUT", &url, &[("X-Custom", "v")], b"hello", T).unwrap();
-        assert_eq!((status, headers["x-reply"].to_str().unwrap()), (201, "yes"));
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v, serde_json::json!({"method": "PUT", "target": "/some/path?a=1&b=2", "x": "v", "len": 5}));
+        assert_eq!(
+            (status, headers["x-reply"].to_str().unwrap(), body.as_slice()),
+            (201, "yes", br#"PUT /some/path?a=1&b=2 "v" 5"#.as_slice())
+        );
     }
 
     #[test]
-    fn none_from_handler_closes_without_answer_and_drop_closes_held_ones() {
-        let server = Server::start(|_| async { None }).unwrap();
-        let err = request("GET", &server.base_url(), &[], b"", T).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err:?}");
-
-        let held = Server::start(|_| std::future::pending()).unwrap();
+    fn none_closes_unanswered_and_drop_closes_held_calls() {
+        let server = Server::start((), |_, _| async { None }).unwrap();
+        assert_eq!(request("GET", &server.base_url(), &[], b"", T).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        let held = Server::start((), |_, _| std::future::pending()).unwrap();
         let url = held.base_url();
         std::thread::scope(|s| {
             let call = s.spawn(|| request("GET", &url, &[], b"", T));
@@ -249,45 +258,29 @@ mod tests {
     }
 
     #[test]
-    fn a_handler_is_dropped_when_its_client_goes_away() {
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let server = Server::start(move |_| {
-            let dropped = tx.clone();
-            async move {
-                let _guard = Guard(dropped);
-                std::future::pending().await
+    fn a_handler_is_dropped_when_its_client_goes_away_and_waits_wake_on_changes() {
+        let server = Server::start(0, |state, _| async move {
+            struct Gone(Arc<Shared<i32>>);
+            impl Drop for Gone {
+                fn drop(&mut self) {
+                    self.0.update(|n| *n += 1);
+                }
             }
+            let _gone = Gone(state);
+            std::future::pending().await
         })
         .unwrap();
         let err = request("GET", &server.base_url(), &[], b"", Duration::from_millis(100)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err:?}");
-        rx.recv_timeout(T).expect("the handler future was dropped");
-
-        struct Guard(std::sync::mpsc::Sender<()>);
-        impl Drop for Guard {
-            fn drop(&mut self) {
-                let _ = self.0.send(());
-            }
-        }
-    }
-
-    #[test]
-    fn shared_state_waits_wake_on_changes_and_time_out() {
-        let shared = Arc::new(Shared::<Vec<u32>>::default());
-        let s = shared.clone();
-        let waiter = std::thread::spawn(move || s.wait(T, |v| v.last().copied()));
-        std::thread::sleep(Duration::from_millis(50));
-        shared.update(|v| v.push(7));
-        assert_eq!(waiter.join().unwrap(), Some(7));
-        assert_eq!(shared.read(Vec::len), 1);
-        assert_eq!(shared.wait(Duration::from_millis(50), |v| v.get(1).copied()), None);
+        assert_eq!(server.wait(T, |n| (*n == 1).then_some("dropped")), Some("dropped"));
+        assert_eq!(server.wait(Duration::from_millis(50), |n| (*n == 2).then_some(())), None);
     }
 
     #[test]
     fn blocking_calls_work_inside_another_runtime() {
         let other = tokio::runtime::Builder::new_current_thread().build().unwrap();
         other.block_on(async {
-            let server = Server::start(|_| async { Some(respond(204, &[], "")) }).unwrap();
+            let server = Server::start((), |_, _| async { Some(respond(204, &[], "")) }).unwrap();
             assert_eq!(request("GET", &server.base_url(), &[], b"", T).unwrap().0, 204);
         });
     }

@@ -34,18 +34,6 @@ pub enum Fault {
     LoseResponse { remaining: usize },
 }
 
-impl Fault {
-    fn remaining_mut(&mut self) -> Option<&mut usize> {
-        match self {
-            Fault::Throttle { remaining }
-            | Fault::Unavailable { remaining }
-            | Fault::Conflict { remaining }
-            | Fault::LoseResponse { remaining } => Some(remaining),
-            Fault::None | Fault::Hang => None,
-        }
-    }
-}
-
 #[derive(Default)]
 struct Inner {
     calls: BTreeMap<String, usize>,
@@ -56,12 +44,10 @@ struct Inner {
     only: Option<String>,
 }
 
-type State = Shared<Inner>;
-
 /// The proxy. Give [`LogsProxy::endpoint`] to the function as `AWS_ENDPOINT_URL`.
+#[derive(Debug)]
 pub struct LogsProxy {
-    state: Arc<State>,
-    server: Server,
+    server: Server<Inner>,
     semantics: Semantics,
 }
 
@@ -74,11 +60,9 @@ impl LogsProxy {
 
     /// [`LogsProxy::start`] with the given semantics (`RawMoto`: moto's own answers).
     pub fn start_with(upstream: &str, semantics: Semantics) -> io::Result<LogsProxy> {
-        let state = Arc::new(State::default());
-        let s = state.clone();
         let upstream: Arc<str> = upstream.trim_end_matches('/').into();
-        let server = Server::start(move |req| handle(s.clone(), upstream.clone(), semantics, req))?;
-        Ok(LogsProxy { state, server, semantics })
+        let server = Server::start(Inner::default(), move |state, req| handle(state, upstream.clone(), semantics, req))?;
+        Ok(LogsProxy { server, semantics })
     }
 
     pub fn semantics(&self) -> Semantics {
@@ -93,26 +77,26 @@ impl LogsProxy {
     /// Calls received per operation (`PutDeliverySource`, …: the `X-Amz-Target` after the dot),
     /// faulted ones included. Requests without the header count as `"<METHOD> <path>"`.
     pub fn calls(&self) -> BTreeMap<String, usize> {
-        self.state.read(|i| i.calls.clone())
+        self.server.read(|i| i.calls.clone())
     }
 
     /// Calls of one operation.
     pub fn call_count(&self, operation: &str) -> usize {
-        self.state.read(|i| i.calls.get(operation).copied().unwrap_or(0))
+        self.server.read(|i| i.calls.get(operation).copied().unwrap_or(0))
     }
 
     pub fn total_calls(&self) -> usize {
-        self.state.read(|i| i.calls.values().sum())
+        self.server.read(|i| i.calls.values().sum())
     }
 
     /// Calls held unanswered by [`Fault::Hang`] right now (their callers still waiting): a
     /// function with one is in the middle of an event.
     pub fn held_calls(&self) -> usize {
-        self.state.read(|i| i.held)
+        self.server.read(|i| i.held)
     }
 
     pub fn reset_counts(&self) {
-        self.state.update(|i| i.calls.clear());
+        self.server.update(|i| i.calls.clear());
     }
 
     /// Calls the Logs JSON API through the proxy (counted, faulted and reshaped like the
@@ -139,17 +123,11 @@ impl LogsProxy {
 
     /// The current fault (with its remaining count).
     pub fn fault(&self) -> Fault {
-        self.state.read(|i| i.fault.clone())
+        self.server.read(|i| i.fault.clone())
     }
 
     fn set(&self, fault: Fault, only: Option<String>) {
-        self.state.update(|i| (i.fault, i.only) = (fault, only));
-    }
-}
-
-impl std::fmt::Debug for LogsProxy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogsProxy").field("addr", &self.server.addr()).field("semantics", &self.semantics).finish_non_exhaustive()
+        self.server.update(|i| (i.fault, i.only) = (fault, only));
     }
 }
 
@@ -161,15 +139,13 @@ fn operation(req: &Request) -> String {
 }
 
 /// Counts the call, applies the fault, then answers it (`None`: close unanswered).
-async fn handle(state: Arc<State>, upstream: Arc<str>, semantics: Semantics, req: Request) -> Option<Response> {
+async fn handle(state: Arc<Shared<Inner>>, upstream: Arc<str>, semantics: Semantics, req: Request) -> Option<Response> {
     let op = operation(&req);
     let injected = state.update(|i| {
         *i.calls.entry(op.clone()).or_default() += 1;
-        if i.only.as_ref().is_some_and(|o| *o != op) {
-            return None;
-        }
-        i.held += usize::from(i.fault == Fault::Hang);
-        take_injected(&mut i.fault)
+        let applies = i.only.as_ref().is_none_or(|only| *only == op);
+        i.held += usize::from(applies && i.fault == Fault::Hang);
+        applies.then(|| take_injected(&mut i.fault)).flatten()
     });
     match injected {
         Some(Injected::Hang) => {
@@ -178,7 +154,7 @@ async fn handle(state: Arc<State>, upstream: Arc<str>, semantics: Semantics, req
             state.until(|i| (i.fault != Fault::Hang).then_some(())).await;
             return None;
         }
-        Some(Injected::Error { status, kind, message }) => return Some(aws_error(status, kind, message)),
+        Some(Injected::Error(status, kind, message)) => return Some(aws_error(status, kind, message)),
         Some(Injected::LoseResponse) | None => {}
     }
     // A task of its own: like the service, it finishes a call whose caller went away meanwhile.
@@ -189,11 +165,11 @@ async fn handle(state: Arc<State>, upstream: Arc<str>, semantics: Semantics, req
         }
     });
     let response = response.await.ok()?;
-    (injected.is_none()).then_some(response)
+    injected.is_none().then_some(response)
 }
 
 /// Counts a call held by [`Fault::Hang`] while it is held, however it ends.
-struct Held<'a>(&'a State);
+struct Held<'a>(&'a Shared<Inner>);
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
@@ -204,30 +180,23 @@ impl Drop for Held<'_> {
 /// What a fault does to one call.
 enum Injected {
     Hang,
-    Error { status: u16, kind: &'static str, message: &'static str },
+    /// Status, `__type` and message of the error answer.
+    Error(u16, &'static str, &'static str),
     LoseResponse,
 }
 
-/// What the current fault does to this call, counting it down.
+/// What the current fault does to this call, counting it down; used up, it becomes `Fault::None`.
 fn take_injected(fault: &mut Fault) -> Option<Injected> {
-    let injected = match fault {
-        Fault::Throttle { .. } => Injected::Error { status: 400, kind: "ThrottlingException", message: "Rate exceeded" },
-        Fault::Unavailable { .. } => Injected::Error { status: 503, kind: "ServiceUnavailableException", message: "Service Unavailable" },
-        Fault::Conflict { .. } => Injected::Error {
-            status: 400,
-            kind: "ConflictException",
-            message: "Delivery Source is currently being updated. Please try again later",
-        },
-        Fault::LoseResponse { .. } => Injected::LoseResponse,
-        Fault::Hang => return Some(Injected::Hang),
+    let (injected, remaining) = match fault {
         Fault::None => return None,
+        Fault::Hang => return Some(Injected::Hang),
+        Fault::Throttle { remaining } => (Injected::Error(400, "ThrottlingException", "Rate exceeded"), remaining),
+        Fault::Unavailable { remaining } => (Injected::Error(503, "ServiceUnavailableException", "Service Unavailable"), remaining),
+        Fault::Conflict { remaining } => {
+            (Injected::Error(400, "ConflictException", "Delivery Source is currently being updated. Please try again later"), remaining)
+        }
+        Fault::LoseResponse { remaining } => (Injected::LoseResponse, remaining),
     };
-    count_down(fault).then_some(injected)
-}
-
-/// Whether a counted fault applies to one more call; it turns into `Fault::None` when used up.
-fn count_down(fault: &mut Fault) -> bool {
-    let Some(remaining) = fault.remaining_mut() else { return false };
     let applies = *remaining > 0;
     if applies && *remaining != usize::MAX {
         *remaining -= 1;
@@ -235,7 +204,7 @@ fn count_down(fault: &mut Fault) -> bool {
     if *remaining == 0 {
         *fault = Fault::None;
     }
-    applies
+    applies.then_some(injected)
 }
 
 /// An error answer as the Logs JSON protocol gives it.
@@ -247,7 +216,8 @@ pub(crate) fn aws_error(status: u16, kind: &str, message: &str) -> Response {
 /// Sends `req` on to `upstream` as it came (hop-by-hop headers dropped); 502 if it cannot.
 pub async fn forward(upstream: &str, req: &Request) -> Response {
     let url = format!("{upstream}{}", req.uri().path_and_query().map_or("/", |p| p.as_str()));
-    match http::send(req.method().clone(), &url, http::end_to_end(req.headers()), req.body().clone(), UPSTREAM_TIMEOUT).await {
+    let call = http::client(req.method().clone(), &url).headers(http::end_to_end(req.headers())).body(req.body().clone());
+    match http::send(call.timeout(UPSTREAM_TIMEOUT)).await {
         Ok((status, headers, body)) => {
             let mut response = Response::new(body);
             (*response.status_mut(), *response.headers_mut()) = (status, http::end_to_end(&headers));
@@ -261,57 +231,46 @@ pub async fn forward(upstream: &str, req: &Request) -> Response {
 mod tests {
     use super::*;
     use crate::http::{request, Headers};
-    use std::sync::Mutex;
 
     const T: Duration = Duration::from_secs(5);
 
-    /// An upstream that echoes the operation it saw.
-    fn upstream() -> Server {
-        recording_upstream().0
-    }
-
-    /// [`upstream`], also recording the `X-Amz-Target` of each call it received.
-    fn recording_upstream() -> (Server, Arc<Mutex<Vec<String>>>) {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let s = seen.clone();
-        let server = Server::start(move |req: Request| {
+    /// An upstream that echoes what it saw, recording the `X-Amz-Target` of each call.
+    fn upstream() -> Server<Vec<String>> {
+        Server::start(Vec::new(), |seen, req: Request| {
             let header = |name| req.headers().get(name).map(|v| v.to_str().unwrap().to_string());
-            s.lock().unwrap().push(header("x-amz-target").unwrap_or_default());
+            seen.update(|s| s.push(header("x-amz-target").unwrap_or_default()));
             let body = json!({"saw": header("x-amz-target"), "host": header("host"), "len": req.body().len()});
             async move { Some(http::respond(200, &[("Content-Type", AMZ_JSON)], body.to_string())) }
         })
-        .unwrap();
-        (server, seen)
+        .unwrap()
     }
 
     /// The proxy without the real-service layer: these tests are about counting and faults.
-    fn raw_proxy(up: &Server) -> LogsProxy {
+    fn raw_proxy(up: &Server<Vec<String>>) -> LogsProxy {
         LogsProxy::start_with(&up.base_url(), Semantics::RawMoto).unwrap()
     }
 
-    fn call(proxy: &LogsProxy, op: &str) -> (u16, Headers, Value) {
-        let target = format!("Logs_20140328.{op}");
-        let (s, h, b) =
-            request("POST", &format!("{}/", proxy.endpoint()), &[("X-Amz-Target", &target), ("Content-Type", AMZ_JSON)], b"{}", T).unwrap();
-        (s, h, serde_json::from_slice(&b).unwrap_or(Value::Null))
+    fn call(proxy: &LogsProxy, op: &str, timeout: Duration) -> io::Result<(u16, Headers, Value)> {
+        let headers = [("X-Amz-Target", &*format!("Logs_20140328.{op}")), ("Content-Type", AMZ_JSON)];
+        let (s, h, b) = request("POST", &format!("{}/", proxy.endpoint()), &headers, b"{}", timeout)?;
+        Ok((s, h, serde_json::from_slice(&b).unwrap_or(Value::Null)))
+    }
+
+    fn status(proxy: &LogsProxy, op: &str) -> u16 {
+        call(proxy, op, T).unwrap().0
     }
 
     #[test]
     fn forwards_and_counts_per_operation() {
         let up = upstream();
         let proxy = raw_proxy(&up);
-        let (status, headers, body) = call(&proxy, "PutDeliverySource");
-        assert_eq!(status, 200);
-        assert_eq!(body["saw"], "Logs_20140328.PutDeliverySource");
-        assert_eq!(body["host"], up.addr().to_string());
-        assert_eq!(body["len"], 2);
-        assert_eq!(headers["content-type"], AMZ_JSON);
-        call(&proxy, "PutDeliverySource");
-        call(&proxy, "GetDeliverySource");
-        let calls = proxy.calls();
-        assert_eq!(calls.get("PutDeliverySource"), Some(&2));
-        assert_eq!(calls.get("GetDeliverySource"), Some(&1));
-        assert_eq!(proxy.total_calls(), 3);
+        let (status_code, headers, body) = call(&proxy, "PutDeliverySource", T).unwrap();
+        assert_eq!((status_code, headers["content-type"].to_str().unwrap()), (200, AMZ_JSON));
+        assert_eq!(body, json!({"saw": "Logs_20140328.PutDeliverySource", "host": up.addr().to_string(), "len": 2}));
+        status(&proxy, "PutDeliverySource");
+        status(&proxy, "GetDeliverySource");
+        let expected = [("GetDeliverySource".to_string(), 1), ("PutDeliverySource".to_string(), 2)];
+        assert_eq!((proxy.calls(), proxy.total_calls()), (BTreeMap::from(expected), 3));
         proxy.reset_counts();
         assert!(proxy.calls().is_empty());
     }
@@ -322,106 +281,86 @@ mod tests {
         let proxy = raw_proxy(&up);
         proxy.set_fault(Fault::Throttle { remaining: 2 });
         for _ in 0..2 {
-            let (status, headers, body) = call(&proxy, "CreateDelivery");
-            assert_eq!(status, 400);
-            assert_eq!(headers["x-amzn-errortype"], "ThrottlingException");
+            let (status, headers, body) = call(&proxy, "CreateDelivery", T).unwrap();
+            assert_eq!((status, headers["x-amzn-errortype"].to_str().unwrap()), (400, "ThrottlingException"));
             assert_eq!(body, json!({"__type": "ThrottlingException", "message": "Rate exceeded"}));
         }
         assert_eq!(proxy.fault(), Fault::None);
-        assert_eq!(call(&proxy, "CreateDelivery").0, 200);
-        assert_eq!(proxy.call_count("CreateDelivery"), 3);
+        assert_eq!((status(&proxy, "CreateDelivery"), proxy.call_count("CreateDelivery")), (200, 3));
 
         proxy.set_fault(Fault::Unavailable { remaining: usize::MAX });
         for _ in 0..3 {
-            let (status, _, body) = call(&proxy, "GetDelivery");
+            let (status, _, body) = call(&proxy, "GetDelivery", T).unwrap();
             assert_eq!((status, body["__type"].as_str()), (503, Some("ServiceUnavailableException")));
         }
         assert_eq!(proxy.fault(), Fault::Unavailable { remaining: usize::MAX });
 
         proxy.set_fault_on("PutDeliverySource", Fault::Conflict { remaining: 1 });
-        assert_eq!(call(&proxy, "GetDeliverySource").0, 200);
-        let (status, _, body) = call(&proxy, "PutDeliverySource");
-        assert_eq!(status, 400);
-        assert_eq!(body["__type"], "ConflictException");
+        assert_eq!(status(&proxy, "GetDeliverySource"), 200);
+        let (status_code, _, body) = call(&proxy, "PutDeliverySource", T).unwrap();
+        assert_eq!((status_code, &body["__type"]), (400, &json!("ConflictException")));
         assert!(body["message"].as_str().unwrap().contains("currently being updated"));
-        assert_eq!(call(&proxy, "PutDeliverySource").0, 200);
+        assert_eq!(status(&proxy, "PutDeliverySource"), 200);
     }
 
     #[test]
-    fn hang_holds_calls_until_cleared() {
+    fn hang_holds_calls_until_their_caller_goes_away_or_it_is_cleared() {
         let up = upstream();
         let proxy = raw_proxy(&up);
         proxy.set_fault(Fault::Hang);
-        let url = format!("{}/", proxy.endpoint());
-        let err = request("POST", &url, &[("X-Amz-Target", "Logs_20140328.GetDelivery")], b"{}", Duration::from_millis(300)).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err:?}");
-        proxy.set_fault(Fault::None);
-        assert_eq!(call(&proxy, "GetDelivery").0, 200);
-        assert_eq!(proxy.call_count("GetDelivery"), 2);
-    }
-
-    #[test]
-    fn a_held_call_is_counted_until_its_caller_goes_away() {
-        let up = upstream();
-        let proxy = raw_proxy(&up);
-        proxy.set_fault(Fault::Hang);
-        let url = format!("{}/", proxy.endpoint());
         std::thread::scope(|s| {
-            s.spawn(|| request("POST", &url, &[("X-Amz-Target", "Logs_20140328.GetDelivery")], b"{}", Duration::from_millis(600)));
-            let end = std::time::Instant::now() + T;
-            while proxy.held_calls() == 0 && std::time::Instant::now() < end {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            assert_eq!(proxy.held_calls(), 1);
+            let held = s.spawn(|| call(&proxy, "GetDelivery", Duration::from_millis(600)).unwrap_err().kind());
+            assert_eq!(proxy.server.wait(T, |i| (i.held == 1).then_some(())), Some(()));
+            assert_eq!(held.join().unwrap(), io::ErrorKind::TimedOut);
         });
         // The caller gave up and closed its connection: the call is no longer held.
-        let end = std::time::Instant::now() + T;
-        while proxy.held_calls() > 0 && std::time::Instant::now() < end {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert_eq!(proxy.held_calls(), 0);
+        assert_eq!(proxy.server.wait(T, |i| (i.held == 0).then_some(())), Some(()));
         assert_eq!(proxy.fault(), Fault::Hang);
+        std::thread::scope(|s| {
+            let held = s.spawn(|| call(&proxy, "GetDelivery", T).unwrap_err().kind());
+            proxy.server.wait(T, |i| (i.held == 1).then_some(())).unwrap();
+            proxy.set_fault(Fault::None);
+            assert_eq!(held.join().unwrap(), io::ErrorKind::UnexpectedEof, "closed unanswered when the fault changes");
+        });
+        assert_eq!((status(&proxy, "GetDelivery"), proxy.call_count("GetDelivery"), proxy.held_calls()), (200, 3, 0));
     }
 
     #[test]
     fn unreachable_upstream_is_a_502() {
         let dead = { upstream().base_url() }; // dropped: nothing listens there any more
-        let proxy = LogsProxy::start(&dead).unwrap();
-        assert_eq!(call(&proxy, "GetDelivery").0, 502);
+        assert_eq!(status(&LogsProxy::start(&dead).unwrap(), "GetDelivery"), 502);
     }
 
     #[test]
     fn lose_response_forwards_then_closes_unanswered() {
-        let (up, seen) = recording_upstream();
+        let up = upstream();
         let proxy = raw_proxy(&up);
         proxy.set_fault_on("CreateDelivery", Fault::LoseResponse { remaining: 2 });
-        assert_eq!(call(&proxy, "GetDelivery").0, 200);
-        let url = format!("{}/", proxy.endpoint());
+        assert_eq!(status(&proxy, "GetDelivery"), 200);
         for left in [1, 0] {
-            let err = request("POST", &url, &[("X-Amz-Target", "Logs_20140328.CreateDelivery")], b"{}", T).unwrap_err();
-            assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err:?}");
+            assert_eq!(call(&proxy, "CreateDelivery", T).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
             let expected = if left == 0 { Fault::None } else { Fault::LoseResponse { remaining: left } };
             assert_eq!(proxy.fault(), expected);
         }
-        assert_eq!(call(&proxy, "CreateDelivery").0, 200);
-        let creates = seen.lock().unwrap().iter().filter(|t| t.ends_with(".CreateDelivery")).count();
+        assert_eq!(status(&proxy, "CreateDelivery"), 200);
+        let creates = up.read(|seen| seen.iter().filter(|t| t.ends_with(".CreateDelivery")).count());
         assert_eq!(creates, 3, "the lost answers' calls reached upstream too");
         assert_eq!(proxy.call_count("CreateDelivery"), 3);
     }
 
     #[test]
     fn real_service_lookups_are_neither_counted_nor_faulted() {
-        let (up, seen) = recording_upstream();
+        let up = upstream();
         let proxy = LogsProxy::start(&up.base_url()).unwrap();
         assert_eq!(proxy.semantics(), Semantics::RealService);
         proxy.set_fault(Fault::Throttle { remaining: 1 });
         let put = json!({"name": "s", "resourceArn": "arn:aws:cloudfront::123456789012:distribution/E1", "logType": "ACCESS_LOGS"});
         assert_eq!(proxy.logs_call("PutDeliverySource", put.clone()).0, 400);
-        assert!(seen.lock().unwrap().is_empty(), "a faulted call never reaches the layer");
+        assert!(up.read(Vec::is_empty), "a faulted call never reaches the layer");
         // The echo has no `deliverySources`: the lookup fails and the call is forwarded as it came.
         let (status, body) = proxy.logs_call("PutDeliverySource", put);
         assert_eq!((status, &body["saw"]), (200, &json!("Logs_20140328.PutDeliverySource")));
-        assert_eq!(*seen.lock().unwrap(), ["Logs_20140328.DescribeDeliverySources", "Logs_20140328.PutDeliverySource"]);
+        assert_eq!(up.read(Vec::clone), ["Logs_20140328.DescribeDeliverySources", "Logs_20140328.PutDeliverySource"]);
         assert_eq!(proxy.calls(), BTreeMap::from([("PutDeliverySource".to_string(), 2)]));
     }
 }

@@ -88,8 +88,8 @@ impl Lookup<'_> {
     async fn call(&self, operation: &str, body: Value) -> Option<Value> {
         let mut headers = http::end_to_end(self.req.headers());
         headers.insert("x-amz-target", format!("{TARGET_PREFIX}{operation}").try_into().ok()?);
-        let url = format!("{}/", self.upstream);
-        let (status, _, body) = http::send(Method::POST, &url, headers, body.to_string().into(), LOOKUP_TIMEOUT).await.ok()?;
+        let call = http::client(Method::POST, &format!("{}/", self.upstream)).headers(headers).body(body.to_string());
+        let (status, _, body) = http::send(call.timeout(LOOKUP_TIMEOUT)).await.ok()?;
         if status != 200 {
             return None;
         }

@@ -79,17 +79,14 @@ struct Inner {
 }
 
 /// A local ResponseURL endpoint. See [`Receiver::url`].
+#[derive(Debug)]
 pub struct Receiver {
-    state: Arc<Shared<Inner>>,
-    server: Server,
+    server: Server<Inner>,
 }
 
 impl Receiver {
     pub fn start() -> io::Result<Receiver> {
-        let state = Arc::new(Shared::default());
-        let s = state.clone();
-        let server = Server::start(move |req| handle(s.clone(), req))?;
-        Ok(Receiver { state, server })
+        Ok(Receiver { server: Server::start(Inner::default(), handle)? })
     }
 
     /// A presigned-looking URL for one request id (query string included, as S3's would be).
@@ -106,26 +103,26 @@ impl Receiver {
 
     /// Answer the next `n` PUTs with `status` (counted as attempts, not as answers).
     pub fn fail_next(&self, n: usize, status: u16) {
-        self.state.update(|i| (i.fail_next, i.fail_status) = (n, status));
+        self.server.update(|i| (i.fail_next, i.fail_status) = (n, status));
     }
 
     /// While on, PUTs are read and then held without an answer. Turning it off (or dropping the
     /// receiver) closes the held connections unanswered: they count as attempts only.
     pub fn set_hang(&self, hang: bool) {
-        self.state.update(|i| i.hang = hang);
+        self.server.update(|i| i.hang = hang);
     }
 
     pub fn answers(&self, request_id: &str) -> Vec<Answer> {
-        self.state.read(|i| i.answers.iter().filter(|a| a.request_id == request_id).cloned().collect())
+        self.server.read(|i| i.answers.iter().filter(|a| a.request_id == request_id).cloned().collect())
     }
 
     pub fn all_answers(&self) -> Vec<Answer> {
-        self.state.read(|i| i.answers.clone())
+        self.server.read(|i| i.answers.clone())
     }
 
     /// Every PUT for this request id: answered, failed on purpose, or hung.
     pub fn attempts(&self, request_id: &str) -> usize {
-        self.state.read(|i| i.attempts.get(request_id).copied().unwrap_or(0))
+        self.server.read(|i| i.attempts.get(request_id).copied().unwrap_or(0))
     }
 
     /// The first answer for `request_id`, waiting up to `timeout` for it.
@@ -136,13 +133,7 @@ impl Receiver {
     /// The answer for `request_id` that follows the first `seen` ones, waiting up to `timeout`
     /// (for an event sent again: pass `answers(id).len()` taken before sending it).
     pub fn wait_for_after(&self, request_id: &str, seen: usize, timeout: Duration) -> Option<Answer> {
-        self.state.wait(timeout, |i| i.answers.iter().filter(|a| a.request_id == request_id).nth(seen).cloned())
-    }
-}
-
-impl std::fmt::Debug for Receiver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Receiver").field("addr", &self.server.addr()).finish_non_exhaustive()
+        self.server.wait(timeout, |i| i.answers.iter().filter(|a| a.request_id == request_id).nth(seen).cloned())
     }
 }
 

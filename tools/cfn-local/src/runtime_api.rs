@@ -7,7 +7,7 @@ use crate::http::{self, Request, Response, Server, Shared};
 use crate::ids;
 use crate::moto::parse_json_lenient;
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -48,28 +48,23 @@ pub struct Invocation {
     pub timeout: Duration,
 }
 
-impl Invocation {
-    pub fn response(&self) -> Option<&Value> {
-        match &self.outcome {
-            Outcome::Response(v) => Some(v),
-            _ => None,
-        }
-    }
-}
-
 struct Pending {
     aws_request_id: String,
     payload: Vec<u8>,
     deadline_epoch_ms: u64,
 }
 
+/// What became of one request id handed out; unknown ids are refused, as the real API does.
+#[derive(Default)]
+struct Track {
+    picked_up: Option<Instant>,
+    finished: Option<(Outcome, Instant)>,
+}
+
 #[derive(Default)]
 struct Inner {
     queue: VecDeque<Pending>,
-    picked_up: HashMap<String, Instant>,
-    finished: HashMap<String, (Outcome, Instant)>,
-    /// Request ids handed out, so unknown ids can be refused like the real API does.
-    known: HashSet<String>,
+    tracks: HashMap<String, Track>,
     polls: Vec<Instant>,
     init_error: Option<Value>,
     /// `None` = [`GRACE`].
@@ -77,20 +72,14 @@ struct Inner {
 }
 
 /// The emulator. Give [`RuntimeApi::addr`] to the function as `AWS_LAMBDA_RUNTIME_API`.
+#[derive(Debug)]
 pub struct RuntimeApi {
-    state: Arc<Shared<Inner>>,
-    server: Server,
+    server: Server<Inner>,
 }
 
 impl RuntimeApi {
     pub fn start() -> io::Result<RuntimeApi> {
-        let state = Arc::new(Shared::default());
-        let s = state.clone();
-        let server = Server::start(move |req| {
-            let s = s.clone();
-            async move { Some(handle(&s, req).await) }
-        })?;
-        Ok(RuntimeApi { state, server })
+        Ok(RuntimeApi { server: Server::start(Inner::default(), handle)? })
     }
 
     /// `127.0.0.1:PORT`
@@ -100,7 +89,7 @@ impl RuntimeApi {
 
     /// How long past the deadline [`RuntimeApi::invoke`] keeps waiting (default [`GRACE`]).
     pub fn set_grace(&self, grace: Duration) {
-        self.state.update(|i| i.grace = Some(grace));
+        self.server.update(|i| i.grace = Some(grace));
     }
 
     /// Queues `payload` with a deadline `timeout` from now and blocks until the function posts a
@@ -111,24 +100,24 @@ impl RuntimeApi {
 
     /// [`RuntimeApi::invoke`] with a body that need not be JSON.
     pub fn invoke_raw(&self, payload: Vec<u8>, timeout: Duration) -> Invocation {
-        let aws_request_id = ids::fresh_uuid();
-        let sent_at = Instant::now();
+        let (id, sent_at) = (ids::fresh_uuid(), Instant::now());
         let deadline_epoch_ms = ids::epoch_millis(SystemTime::now() + timeout);
-        let grace = self.state.update(|i| {
-            i.known.insert(aws_request_id.clone());
-            i.queue.push_back(Pending { aws_request_id: aws_request_id.clone(), payload, deadline_epoch_ms });
+        let grace = self.server.update(|i| {
+            i.tracks.insert(id.clone(), Track::default());
+            i.queue.push_back(Pending { aws_request_id: id.clone(), payload, deadline_epoch_ms });
             i.grace.unwrap_or(GRACE)
         });
-        let id = &aws_request_id;
-        self.state.wait((sent_at + timeout + grace).saturating_duration_since(Instant::now()), |i| i.finished.get(id).map(drop));
-        // Decided under the lock: an answer that came after the wait gave up still counts.
-        self.state.update(|i| {
-            let finished = i.finished.get(id).cloned();
+        let give_up = (sent_at + timeout + grace).saturating_duration_since(Instant::now());
+        self.server.wait(give_up, |i| i.tracks[&id].finished.as_ref().map(drop));
+        // Decided in one step: an answer that came after the wait gave up still counts.
+        self.server.update(|i| {
+            let track = &i.tracks[&id];
+            let (picked_up_at, finished) = (track.picked_up, track.finished.clone());
             if finished.is_none() {
-                i.queue.retain(|p| p.aws_request_id != *id);
+                i.queue.retain(|p| p.aws_request_id != id);
             }
             Invocation {
-                picked_up_at: i.picked_up.get(id).copied(),
+                picked_up_at,
                 finished_at: finished.as_ref().map(|f| f.1),
                 elapsed: finished.as_ref().map_or_else(Instant::now, |f| f.1).duration_since(sent_at),
                 outcome: finished.map_or(Outcome::NoAnswer, |f| f.0),
@@ -142,72 +131,60 @@ impl RuntimeApi {
 
     /// When the function first asked for an event (end of its init).
     pub fn first_poll_at(&self) -> Option<Instant> {
-        self.state.read(|i| i.polls.first().copied())
+        self.server.read(|i| i.polls.first().copied())
     }
 
     /// Waits up to `timeout` for the first `/next`.
     pub fn wait_for_first_poll(&self, timeout: Duration) -> Option<Instant> {
-        self.state.wait(timeout, |i| i.polls.first().copied())
+        self.server.wait(timeout, |i| i.polls.first().copied())
     }
 
     /// How many `/next` requests arrived.
     pub fn polls(&self) -> usize {
-        self.state.read(|i| i.polls.len())
+        self.server.read(|i| i.polls.len())
     }
 
     /// Body of `/init/error`, if the function reported one.
     pub fn init_error(&self) -> Option<Value> {
-        self.state.read(|i| i.init_error.clone())
+        self.server.read(|i| i.init_error.clone())
     }
 
     /// Ends every invocation the function had taken and not answered with `error(request id)`, as
     /// Lambda does when the runtime process dies mid-event (`Runtime.ExitError`). Returns how many.
     pub fn fail_in_flight(&self, error: impl Fn(&str) -> Value) -> usize {
-        self.state.update(|i| {
-            let taken: Vec<String> = i.picked_up.keys().filter(|id| !i.finished.contains_key(*id)).cloned().collect();
-            for id in &taken {
-                i.finished.insert(id.clone(), (Outcome::Error(error(id)), Instant::now()));
-            }
-            taken.len()
+        self.server.update(|i| {
+            let in_flight = i.tracks.iter_mut().filter(|(_, t)| t.picked_up.is_some() && t.finished.is_none());
+            in_flight.map(|(id, t)| t.finished = Some((Outcome::Error(error(id)), Instant::now()))).count()
         })
     }
 }
 
-impl std::fmt::Debug for RuntimeApi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RuntimeApi").field("addr", &self.server.addr()).finish_non_exhaustive()
-    }
-}
-
-async fn handle(state: &Shared<Inner>, req: Request) -> Response {
+async fn handle(state: Arc<Shared<Inner>>, req: Request) -> Option<Response> {
     let Some(route) = req.uri().path().strip_prefix(PREFIX) else {
-        return error(404, "NotFound", "unknown path");
+        return Some(error(404, "NotFound", "unknown path"));
     };
-    let accepted = || http::json(202, &json!({"status": "OK"}));
-    match (req.method().as_str(), route.split('/').collect::<Vec<_>>().as_slice()) {
-        ("GET", ["invocation", "next"]) => next(state).await,
+    let accepted = http::json(202, &json!({"status": "OK"}));
+    Some(match (req.method().as_str(), route.split('/').collect::<Vec<_>>().as_slice()) {
+        ("GET", ["invocation", "next"]) => next(&state).await,
         ("POST", ["invocation", id, kind @ ("response" | "error")]) => {
             let body = parse_json_lenient(req.body());
             let outcome = if *kind == "response" { Outcome::Response(body) } else { Outcome::Error(body) };
             let known = state.update(|i| {
-                let known = i.known.contains(*id);
-                if known {
-                    i.finished.entry(id.to_string()).or_insert((outcome, Instant::now()));
-                }
-                known
+                let track = i.tracks.get_mut(*id)?;
+                track.finished.get_or_insert((outcome, Instant::now()));
+                Some(())
             });
-            if known {
-                accepted()
-            } else {
-                error(400, "InvalidRequestID", "unknown request id")
+            match known {
+                Some(()) => accepted,
+                None => error(400, "InvalidRequestID", "unknown request id"),
             }
         }
         ("POST", ["init", "error"]) => {
             state.update(|i| i.init_error = Some(parse_json_lenient(req.body())));
-            accepted()
+            accepted
         }
         _ => error(404, "NotFound", "unknown route"),
-    }
+    })
 }
 
 /// Long poll: waits for a queued event. hyper drops a poll whose client died (a killed function)
@@ -220,7 +197,7 @@ async fn next(state: &Shared<Inner>) -> Response {
         tokio::task::yield_now().await;
         let taken = state.update(|i| {
             let p = i.queue.pop_front()?;
-            i.picked_up.insert(p.aws_request_id.clone(), Instant::now());
+            i.tracks.entry(p.aws_request_id.clone()).or_default().picked_up = Some(Instant::now());
             Some(p)
         });
         if let Some(p) = taken {
@@ -332,7 +309,7 @@ mod tests {
         let started = Instant::now();
         let inv = std::thread::scope(|s| {
             s.spawn(|| {
-                api.state.wait(T, |i| (!i.picked_up.is_empty()).then_some(())).unwrap();
+                api.server.wait(T, |i| i.tracks.values().any(|t| t.picked_up.is_some()).then_some(())).unwrap();
                 assert_eq!(api.fail_in_flight(|id| json!({"errorType": "Runtime.ExitError", "id": id})), 1);
             });
             api.invoke(json!({}), Duration::from_secs(30))
@@ -349,6 +326,6 @@ mod tests {
         let inv = api.invoke(json!({}), Duration::from_millis(10));
         assert_eq!(inv.outcome, Outcome::NoAnswer);
         assert!(inv.picked_up_at.is_none());
-        assert!(api.state.read(|i| i.queue.is_empty()));
+        assert!(api.server.read(|i| i.queue.is_empty()));
     }
 }

@@ -108,7 +108,8 @@ impl Stack {
     }
 }
 
-fn spawn(binary: &Path, runtime: &RuntimeApi, env: &[(String, String)]) -> io::Result<LambdaProcess> {
+/// The function binary against `runtime`, with `env` on top of Lambda's.
+pub(crate) fn spawn(binary: &Path, runtime: &RuntimeApi, env: &[(String, String)]) -> io::Result<LambdaProcess> {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     LambdaProcess::spawn(binary, &runtime.addr(), &env)
 }
