@@ -9,7 +9,6 @@
 //! mid-event ends that attempt at once with `Runtime.ExitError`, as in Lambda, and the next attempt
 //! gets a fresh process (a new sandbox: cold start).
 
-use crate::events;
 use crate::lambda::LambdaProcess;
 use crate::logs_proxy::LogsProxy;
 use crate::receiver::Answer;
@@ -30,8 +29,6 @@ pub const LAMBDA_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duratio
 /// The failsafe function's name and Timeout in template.yaml.
 pub const FAILSAFE_FUNCTION_NAME: &str = "cfn-logs-delivery-failsafe";
 pub const FAILSAFE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long after the run an answer may still arrive at the receiver.
-const ANSWER_GRACE: Duration = Duration::from_secs(2);
 /// How often a process and a `during` hook's condition are looked at (neither can be awaited).
 const POLL: Duration = Duration::from_millis(20);
 
@@ -211,12 +208,8 @@ impl AsyncLambda {
     /// pointed at the stack's receiver (a RequestId added if missing), as [`Stack::send`] does;
     /// returns the run and the answer that reached the receiver.
     pub fn send(&mut self, stack: &Stack, event: Value, during: impl Fn(&Attempt) + Sync) -> io::Result<(AsyncRun, Option<Answer>)> {
-        let mut event = event;
-        let request_id = events::ensure_request_id(&mut event);
-        let event = events::with_response_url(event, &stack.receiver.url(&request_id));
-        let seen = stack.receiver.answers(&request_id).len();
-        let run = self.invoke(event, during)?;
-        Ok((run, stack.receiver.wait_for_after(&request_id, seen, ANSWER_GRACE)))
+        let (run, answer) = stack.answered(event, |event| self.invoke(event, during));
+        Ok((run?, answer))
     }
 
     /// Attempts, retries after Lambda's delays, then the destination if every attempt failed or the

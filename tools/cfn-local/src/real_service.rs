@@ -62,8 +62,7 @@ pub(crate) async fn handle(upstream: &str, operation: &str, req: &Request) -> Re
     let body: Value = serde_json::from_slice(req.body()).unwrap_or(Value::Null);
     let refusal = match operation {
         "PutDeliverySource" => source_taken(&moto, &body).await,
-        "DeleteDeliverySource" => source_in_use(&moto, &body).await,
-        "DeleteDeliveryDestination" => destination_in_use(&moto, &body).await,
+        "DeleteDeliverySource" | "DeleteDeliveryDestination" => in_use(&moto, operation, &body).await,
         _ => None,
     };
     if let Some(refusal) = refusal {
@@ -128,28 +127,20 @@ async fn source_taken(moto: &Lookup<'_>, put: &Value) -> Option<Response> {
     taken.then(|| aws_error(400, "ConflictException", SOURCE_TAKEN_MESSAGE))
 }
 
-/// Rule 4 (sources): a delivery source some delivery uses cannot be deleted; the SDK docs of
-/// DeleteDeliverySource list ConflictException for it. moto deletes it anyway. The real message
-/// text is not public: this one is made up, and the handler must not depend on it (nor may it say
-/// "currently being updated", the transient kind).
-async fn source_in_use(moto: &Lookup<'_>, delete: &Value) -> Option<Response> {
-    let name = delete["name"].as_str()?;
-    let deliveries = moto.list_all("DescribeDeliveries", "deliveries").await?;
-    let user = deliveries.iter().find(|d| d["deliverySourceName"].as_str() == Some(name))?;
-    let message = format!("Delivery Source {name} is in use by delivery {} and cannot be deleted.", user["id"].as_str().unwrap_or("?"));
-    Some(aws_error(400, "ConflictException", &message))
-}
-
-/// Rule 4 (destinations): likewise for DeleteDeliveryDestination (SDK docs: ConflictException).
-/// The message text is made up too; the handler must not depend on it.
-async fn destination_in_use(moto: &Lookup<'_>, delete: &Value) -> Option<Response> {
-    let name = delete["name"].as_str()?;
+/// Rule 4: a delivery source or destination some delivery uses cannot be deleted; the SDK docs of
+/// DeleteDeliverySource and DeleteDeliveryDestination list ConflictException for it. moto deletes
+/// it anyway. The real message text is not public: this one is made up, and the handler must not
+/// depend on it (nor may it say "currently being updated", the transient kind).
+async fn in_use(moto: &Lookup<'_>, operation: &str, delete: &Value) -> Option<Response> {
+    let (name, source) = (delete["name"].as_str()?, operation == "DeleteDeliverySource");
     let arn_end = format!(":delivery-destination:{name}");
     let deliveries = moto.list_all("DescribeDeliveries", "deliveries").await?;
-    let user = deliveries.iter().find(|d| d["deliveryDestinationArn"].as_str().is_some_and(|a| a.ends_with(&arn_end)))?;
-    let message =
-        format!("Delivery Destination {name} is in use by delivery {} and cannot be deleted.", user["id"].as_str().unwrap_or("?"));
-    Some(aws_error(400, "ConflictException", &message))
+    let user = deliveries.iter().find(|d| match source {
+        true => d["deliverySourceName"].as_str() == Some(name),
+        false => d["deliveryDestinationArn"].as_str().is_some_and(|a| a.ends_with(&arn_end)),
+    })?;
+    let (kind, id) = (if source { "Source" } else { "Destination" }, user["id"].as_str().unwrap_or("?"));
+    Some(aws_error(400, "ConflictException", &format!("Delivery {kind} {name} is in use by delivery {id} and cannot be deleted.")))
 }
 
 /// Rule 5: a CreateDelivery from a CloudFront source to an S3 destination stores and reports

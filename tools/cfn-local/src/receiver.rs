@@ -181,37 +181,33 @@ mod tests {
 
     const T: Duration = Duration::from_secs(5);
 
-    fn body(rid: &str) -> Vec<u8> {
-        json!({
-            "Status": "SUCCESS", "PhysicalResourceId": "p", "StackId": "s", "RequestId": rid,
-            "LogicalResourceId": "L", "Data": {"Arn": "arn:x"}
-        })
-        .to_string()
-        .into_bytes()
+    fn put(r: &Receiver, rid: &str, headers: &[(&str, &str)], body: &[u8], timeout: Duration) -> io::Result<u16> {
+        request("PUT", &r.url(rid), headers, body, timeout).map(|(status, _, _)| status)
+    }
+
+    fn answer(rid: &str) -> Vec<u8> {
+        let data = json!({"Arn": "arn:x"});
+        json!({"Status": "SUCCESS", "PhysicalResourceId": "p", "StackId": "s", "RequestId": rid, "LogicalResourceId": "L", "Data": data})
+            .to_string()
+            .into()
     }
 
     #[test]
     fn records_answers_with_raw_headers() {
         let r = Receiver::start().unwrap();
-        let url = r.url("rid-1");
-        assert!(url.contains(FAKE_SIGNATURE));
-        let (status, _, _) = request("PUT", &url, &[], &body("rid-1"), T).unwrap();
-        assert_eq!(status, 200);
+        assert!(r.url("rid-1").contains(FAKE_SIGNATURE));
+        assert_eq!(put(&r, "rid-1", &[], &answer("rid-1"), T).unwrap(), 200);
         let a = r.wait_for("rid-1", T).unwrap();
-        assert_eq!(a.content_type, None);
-        assert_eq!(a.content_length_header, Some(a.body.len()));
-        assert_eq!(a.status().as_deref(), Some("SUCCESS"));
-        assert_eq!(a.data("Arn").as_deref(), Some("arn:x"));
+        assert_eq!((a.content_type.as_deref(), a.content_length_header), (None, Some(a.body.len())));
+        assert_eq!((a.status().as_deref(), a.data("Arn").as_deref()), (Some("SUCCESS"), Some("arn:x")));
         let parsed = a.response.unwrap();
-        assert_eq!(parsed.physical_resource_id, "p");
-        assert!(!parsed.no_echo);
-        assert!(a.target.contains("X-Amz-Signature="));
+        assert_eq!((parsed.physical_resource_id.as_str(), parsed.no_echo), ("p", false));
+        assert!(a.target.starts_with("/cfn-response/rid-1?") && a.target.contains("X-Amz-Signature="), "{}", a.target);
         assert_eq!(r.attempts("rid-1"), 1);
 
-        request("PUT", &r.url("rid-2"), &[("Content-Type", "application/json")], b"not json", T).unwrap();
+        put(&r, "rid-2", &[("Content-Type", "application/json")], b"not json", T).unwrap();
         let a = r.wait_for("rid-2", T).unwrap();
-        assert_eq!(a.content_type.as_deref(), Some("application/json"));
-        assert!(a.response.is_none());
+        assert_eq!((a.content_type.as_deref(), a.response.is_none()), (Some("application/json"), true));
         assert_eq!(r.all_answers().len(), 2);
     }
 
@@ -219,15 +215,10 @@ mod tests {
     fn fail_next_answers_errors_and_counts_attempts() {
         let r = Receiver::start().unwrap();
         r.fail_next(2, 503);
-        let url = r.url("rid");
-        assert_eq!(request("PUT", &url, &[], &body("rid"), T).unwrap().0, 503);
-        assert_eq!(request("PUT", &url, &[], &body("rid"), T).unwrap().0, 503);
-        assert!(r.answers("rid").is_empty());
-        assert_eq!(request("PUT", &url, &[], &body("rid"), T).unwrap().0, 200);
-        assert_eq!(r.attempts("rid"), 3);
-        assert_eq!(r.answers("rid").len(), 1);
+        let statuses: Vec<u16> = (0..3).map(|_| put(&r, "rid", &[], &answer("rid"), T).unwrap()).collect();
+        assert_eq!((statuses, r.attempts("rid"), r.answers("rid").len()), (vec![503, 503, 200], 3, 1));
         assert!(r.wait_for_after("rid", 1, Duration::from_millis(50)).is_none());
-        request("PUT", &url, &[], &body("rid"), T).unwrap();
+        put(&r, "rid", &[], &answer("rid"), T).unwrap();
         assert!(r.wait_for_after("rid", 1, T).is_some());
     }
 
@@ -235,22 +226,23 @@ mod tests {
     fn hang_holds_until_released_and_then_answers_again() {
         let r = Receiver::start().unwrap();
         r.set_hang(true);
-        let url = r.url("rid");
-        let err = request("PUT", &url, &[], &body("rid"), Duration::from_millis(300)).unwrap_err();
+        let err = put(&r, "rid", &[], &answer("rid"), Duration::from_millis(300)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err:?}");
         assert_eq!(r.attempts("rid"), 1);
         assert!(r.wait_for("rid", Duration::from_millis(100)).is_none());
-        r.set_hang(false);
-        assert_eq!(request("PUT", &url, &[], &body("rid"), T).unwrap().0, 200);
-        assert_eq!(r.attempts("rid"), 2);
-        assert_eq!(r.answers("rid").len(), 1);
+        std::thread::scope(|s| {
+            let held = s.spawn(|| put(&r, "rid", &[], &answer("rid"), T).unwrap_err().kind());
+            r.server.wait(T, |i| (i.attempts["rid"] == 2).then_some(())).unwrap();
+            r.set_hang(false);
+            assert_eq!(held.join().unwrap(), io::ErrorKind::UnexpectedEof, "closed unanswered when released");
+        });
+        assert_eq!((put(&r, "rid", &[], &answer("rid"), T).unwrap(), r.attempts("rid"), r.answers("rid").len()), (200, 3, 1));
     }
 
     #[test]
     fn other_paths_and_methods_are_refused() {
         let r = Receiver::start().unwrap();
-        let base = r.url("x").split("/cfn-response/").next().unwrap().to_string();
-        assert_eq!(request("PUT", &format!("{base}/elsewhere"), &[], b"", T).unwrap().0, 404);
+        assert_eq!(request("PUT", &format!("{}/elsewhere", r.server.base_url()), &[], b"", T).unwrap().0, 404);
         assert_eq!(request("GET", &r.url("x"), &[], b"", T).unwrap().0, 405);
         assert_eq!(r.attempts("x"), 0);
     }

@@ -75,13 +75,16 @@ impl Stack {
     /// if missing) and waits for the invocation and the answer. Sending the same event again
     /// (a Lambda retry) returns the new answer, not the earlier one.
     pub fn send(&self, event: Value) -> (Invocation, Option<Answer>) {
-        let mut event = event;
+        self.answered(event, |event| self.runtime.invoke(event, self.invoke_timeout))
+    }
+
+    /// Runs `invoke` on `event` with its ResponseURL pointed at the receiver (a RequestId added if
+    /// missing), then waits for the answer that follows those the receiver had for it before.
+    pub(crate) fn answered<T>(&self, mut event: Value, invoke: impl FnOnce(Value) -> T) -> (T, Option<Answer>) {
         let request_id = events::ensure_request_id(&mut event);
-        let event = events::with_response_url(event, &self.receiver.url(&request_id));
         let seen = self.receiver.answers(&request_id).len();
-        let invocation = self.runtime.invoke(event, self.invoke_timeout);
-        let answer = self.receiver.wait_for_after(&request_id, seen, ANSWER_GRACE);
-        (invocation, answer)
+        let out = invoke(events::with_response_url(event, &self.receiver.url(&request_id)));
+        (out, self.receiver.wait_for_after(&request_id, seen, ANSWER_GRACE))
     }
 
     /// A ResponseURL for building events with [`crate::events`]; [`Stack::send`] rewrites it anyway.
