@@ -136,7 +136,12 @@ impl RuntimeApi {
 
     /// Waits up to `timeout` for the first `/next`.
     pub fn wait_for_first_poll(&self, timeout: Duration) -> Option<Instant> {
-        self.server.wait(timeout, |i| i.polls.first().copied())
+        self.wait_for_poll(1, timeout)
+    }
+
+    /// Waits up to `timeout` for the `n`-th `/next` (1: the first).
+    pub fn wait_for_poll(&self, n: usize, timeout: Duration) -> Option<Instant> {
+        self.server.wait(timeout, |i| i.polls.get(n - 1).copied())
     }
 
     /// How many `/next` requests arrived.

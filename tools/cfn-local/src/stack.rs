@@ -116,3 +116,32 @@ pub(crate) fn spawn(binary: &Path, runtime: &RuntimeApi, env: &[(String, String)
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     LambdaProcess::spawn(binary, &runtime.addr(), &env)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime_api::Outcome;
+    use serde_json::json;
+
+    /// Needs the release binary and moto; skipped (passes with a message) without them.
+    #[test]
+    fn a_function_killed_while_it_waits_for_an_event_never_takes_the_next_one() {
+        let (Some(binary), Some(_)) = (crate::find_binary(), crate::moto::find_moto_server()) else {
+            return eprintln!("SKIPPED: needs the release binary (cargo build --release) and moto (./scripts/demo installs it)");
+        };
+        let mut stack = Stack::start_with(&binary, &[], Semantics::RawMoto).unwrap();
+        stack.invoke_timeout = Duration::from_secs(5);
+        let props = json!({"Name": "n", "ResourceArn": "arn:aws:cloudfront::123456789012:distribution/E1", "LogType": "ACCESS_LOGS"});
+        for round in 0..3 {
+            // Each process polls once at start and once after each event.
+            assert!(stack.runtime.wait_for_poll(2 * round + 1, Duration::from_secs(20)).is_some());
+            stack.restart_lambda().unwrap(); // the old process dies in its `/next`
+            let marker = format!("cfn-logs-delivery:failed-create:{round}");
+            let (inv, answer) =
+                stack.send(events::delete("Custom::DeliverySource", "Src", &marker, props.clone(), &stack.placeholder_url()));
+            assert!(matches!(inv.outcome, Outcome::Response(_)), "round {round}: {:?}\n{}", inv.outcome, stack.lambda.log_text());
+            assert_eq!(answer.and_then(|a| a.status()).as_deref(), Some("SUCCESS"));
+        }
+        assert_eq!(stack.proxy.total_calls(), 0, "a failed create's Delete makes no call");
+    }
+}
