@@ -5,8 +5,9 @@
 //! [`async_invoke`] plays Lambda's asynchronous invocation around it: retries after an error, a crash
 //! or a timeout, then the on-failure destination (the failsafe function).
 //!
-//! Everything is blocking std code (threads, `std::net`) on purpose: the harness must stay small,
-//! obvious, and independent of the async stack of the crate under test.
+//! The stand-ins speak HTTP through libraries (hyper servers and a reqwest client on a tokio runtime
+//! of the harness's own, [`http`]); their APIs stay blocking, so tests and the demo drive them from
+//! plain threads, independent of the async stack of the crate under test.
 
 pub mod answer_check;
 pub mod async_invoke;
