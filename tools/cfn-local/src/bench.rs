@@ -16,15 +16,16 @@
 //!
 //! Logs calls and PUTs per event are counted on the emulator side (proxy and receiver).
 
-use crate::children::ScratchDir;
-use crate::events;
+use crate::children::scratch_dir;
+use crate::events::{self, ACCOUNT, SOURCE};
 use crate::http::{self, Server};
-use crate::lambda::LambdaProcess;
+use crate::lambda::{check_binary, LambdaProcess};
 use crate::logs_proxy::{self, LogsProxy};
-use crate::moto::Moto;
+use crate::moto::{logs_call_at, Moto};
 use crate::real_service::Semantics;
 use crate::receiver::Receiver;
 use crate::runtime_api::{Invocation, Outcome, RuntimeApi};
+use comfy_table::{presets, Table};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io;
@@ -49,12 +50,7 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 const ANSWER_GRACE: Duration = Duration::from_secs(2);
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-const SOURCE: &str = "Custom::DeliverySource";
 const LOGICAL_ID: &str = "BenchSource";
-const ACCOUNT: &str = "123456789012";
-/// moto picks service and region from the credential scope; it does not check the signature.
-const LOGS_AUTHORIZATION: &str =
-    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0";
 
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
@@ -183,12 +179,7 @@ struct Results {
 /// Runs the benchmark against `binary`; `Ok(true)` if every event was answered SUCCESS. The
 /// targets are reported, not enforced: timings depend on the machine.
 pub fn run(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::Result<bool> {
-    if !binary.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("{} not found: build it with `cargo build --release --bin cfn-logs-delivery`", binary.display()),
-        ));
-    }
+    check_binary(binary)?;
     let options = Options { cold: options.cold, warm: options.warm.max(2) };
     println!("cfn-local bench: {} ({} cold starts, {} warm events)", binary.display(), options.cold, options.warm);
     println!("starting moto, its timing forwarder, the counting Logs proxy and the ResponseURL receiver");
@@ -417,12 +408,7 @@ fn warm_up(moto: &Moto) -> io::Result<()> {
 }
 
 fn source_props(name: &str, n: usize) -> Value {
-    json!({
-        "Name": name,
-        "ResourceArn": format!("arn:aws:cloudfront::{ACCOUNT}:distribution/EBENCH{n:08}"),
-        "LogType": "ACCESS_LOGS",
-        "Tags": [{"Key": "team", "Value": "platform"}],
-    })
+    events::source_props(name, &format!("EBENCH{n:08}"), json!([{"Key": "team", "Value": "platform"}]))
 }
 
 fn create_event(name: &str, n: usize) -> Value {
@@ -464,12 +450,8 @@ fn answer_like_body() -> Vec<u8> {
 
 /// One Logs JSON call from the harness (a fresh loopback connection, as the function makes).
 fn timed_call(endpoint: &str, operation: &str, body: &Value) -> io::Result<(Duration, u16)> {
-    let target = format!("Logs_20140328.{operation}");
-    let headers =
-        [("X-Amz-Target", target.as_str()), ("Content-Type", "application/x-amz-json-1.1"), ("Authorization", LOGS_AUTHORIZATION)];
-    let body = body.to_string();
     let started = Instant::now();
-    let (status, _, _) = http::request("POST", &format!("{endpoint}/"), &headers, body.as_bytes(), CALL_TIMEOUT)?;
+    let (status, _) = logs_call_at(endpoint, operation, body)?;
     Ok((started.elapsed(), status))
 }
 
@@ -491,7 +473,7 @@ fn add_counts(total: &mut BTreeMap<String, usize>, more: &BTreeMap<String, usize
 /// size and the tool used. The `zip` CLI when present, else Python's zipfile module with deflate
 /// (`python3 -m zipfile -c` would store the file uncompressed and overstate the size).
 pub fn zip_bootstrap(binary: &Path) -> io::Result<(u64, &'static str)> {
-    let dir = ScratchDir::new("bench-zip")?;
+    let dir = scratch_dir("bench-zip")?;
     std::fs::copy(binary, dir.path().join("bootstrap"))?;
     let zip = dir.path().join("bootstrap.zip");
     let tool = match Command::new("zip").args(["-q", "-X", "bootstrap.zip", "bootstrap"]).current_dir(dir.path()).status() {
@@ -629,23 +611,10 @@ fn print_table(r: &Results, options: &Options) {
     let puts = format!("{:.2}", r.first_event_puts as f64 / options.cold.max(1) as f64);
     rows.push(value_row("PUTs per first event", puts, options.cold.to_string(), "receiver attempts".into()));
 
-    let headers: Row = ["metric", "median", "max", "n", "target / notes"].map(String::from);
-    let mut widths = headers.clone().map(|h| h.chars().count());
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cols: &Row| {
-        let cells: Vec<String> = cols.iter().zip(widths).map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count()))).collect();
-        println!("| {} |", cells.join(" | "));
-    };
-    println!();
-    line(&headers);
-    println!("|{}|", widths.map(|w| "-".repeat(w + 2)).join("|"));
-    for row in &rows {
-        line(row);
-    }
+    // Markdown: docs/PERFORMANCE.md quotes it.
+    let mut table = Table::new();
+    table.load_style(presets::ASCII_MARKDOWN).set_header(["metric", "median", "max", "n", "target / notes"]).add_rows(rows);
+    println!("\n{table}");
 }
 
 #[cfg(test)]
@@ -672,7 +641,7 @@ mod tests {
 
     #[test]
     fn zips_a_file_as_bootstrap() {
-        let dir = ScratchDir::new("test").unwrap();
+        let dir = scratch_dir("test").unwrap();
         let file = dir.path().join("some-binary");
         std::fs::write(&file, vec![b'a'; 100_000]).unwrap();
         let (bytes, tool) = zip_bootstrap(&file).unwrap();

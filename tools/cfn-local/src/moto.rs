@@ -1,12 +1,13 @@
 //! moto_server as the local CloudWatch Logs: one private instance per `Moto`, killed on drop.
 
-use crate::children::{ChildGuard, ScratchDir};
+use crate::children::Process;
 use crate::http;
 use serde_json::Value;
 use std::io;
 use std::net::TcpListener;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -15,14 +16,18 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 const LOGS_AUTHORIZATION: &str =
     "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0";
 
-/// A running moto_server on a free loopback port.
+/// A running moto_server on a free loopback port; pid, log_text, … are [`Process`]'s.
 #[derive(Debug)]
 pub struct Moto {
-    // Field order = drop order: stop the process before removing its log dir.
-    child: ChildGuard,
+    process: Process,
     port: u16,
-    log_path: PathBuf,
-    _dir: ScratchDir,
+}
+
+impl Deref for Moto {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
 }
 
 /// Where moto_server is: `$MOTO_SERVER` (if set, only there), else `.venv/bin/moto_server` in this crate's or the
@@ -70,9 +75,6 @@ impl Moto {
     }
 
     fn start_at(server: &Path) -> io::Result<Moto> {
-        let dir = ScratchDir::new("moto")?;
-        let log_path = dir.path().join("moto_server.log");
-        let log = std::fs::File::create(&log_path)?;
         let port = free_port()?;
         let mut cmd = Command::new(server);
         // moto needs none of the caller's AWS settings, and some break it: with AWS_PROFILE naming a
@@ -80,13 +82,10 @@ impl Moto {
         for (key, _) in std::env::vars_os().filter(|(k, _)| k.to_string_lossy().starts_with("AWS_")) {
             cmd.env_remove(key);
         }
-        let child = ChildGuard::spawn(
-            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log),
-        )?;
-        let moto = Moto { child, port, log_path, _dir: dir };
+        let moto = Moto { process: Process::spawn(cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]), "moto_server")?, port };
         let started = Instant::now();
         while started.elapsed() < STARTUP_TIMEOUT {
-            if let Some(status) = moto.child.try_wait() {
+            if let Some(status) = moto.exit_status() {
                 return Err(io::Error::other(format!("moto_server exited ({status}) during startup:\n{}", moto.log_text())));
             }
             let url = format!("{}/moto-api/", moto.endpoint());
@@ -105,22 +104,6 @@ impl Moto {
 
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.pid()
-    }
-
-    pub fn is_running(&self) -> bool {
-        self.child.is_running()
-    }
-
-    pub fn log_path(&self) -> &Path {
-        &self.log_path
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
     /// Forgets all state (every service, every region).

@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn directories_expand_in_lifecycle_order() {
-        let dir = crate::children::ScratchDir::new("test").unwrap();
+        let dir = crate::children::scratch_dir("test").unwrap();
         let saved = [
             ("a-delivery-create.json", event("Create", "Delivery")),
             ("b-delivery-delete.json", event("Delete", "Delivery")),
