@@ -121,27 +121,13 @@ struct Sent {
     problem: Option<String>,
 }
 
-/// Latencies of one kind of event, with moto's share of each.
-#[derive(Default)]
-struct Series {
-    latency: Vec<Duration>,
-    moto: Vec<Duration>,
-    /// latency − moto, per event.
-    overhead: Vec<Duration>,
-}
+/// (latency, moto's share) of each event of one kind.
+type Series = Vec<(Duration, Duration)>;
 
-impl Series {
-    fn push(&mut self, latency: Duration, moto: Duration) {
-        self.latency.push(latency);
-        self.moto.push(moto);
-        self.overhead.push(latency.saturating_sub(moto));
-    }
-
-    fn extend(&mut self, other: &Series) {
-        self.latency.extend(&other.latency);
-        self.moto.extend(&other.moto);
-        self.overhead.extend(&other.overhead);
-    }
+/// The latencies, moto's shares, and the rest (latency − moto's share) of `series`.
+fn split(series: &[(Duration, Duration)]) -> [Vec<Duration>; 3] {
+    let column = |f: fn(&(Duration, Duration)) -> Duration| series.iter().map(f).collect();
+    [column(|e| e.0), column(|e| e.1), column(|(latency, moto)| latency.saturating_sub(*moto))]
 }
 
 /// Everything the run measured.
@@ -268,7 +254,7 @@ impl Bench<'_> {
             return Err(io::Error::other(format!("the function did not poll for an event within {FIRST_POLL_TIMEOUT:?}; its log:\n{log}")));
         }
         r.rss_after_init_kb = lambda.peak_rss_kb();
-        let mut primer = Series::default();
+        let mut primer = Series::new();
         record(self.send(&runtime, create_event("bench-primer", 0)), "primer Create", &lambda, &mut primer, &mut r.problems);
         record(self.send(&runtime, delete_event("bench-primer")), "primer Delete", &lambda, &mut primer, &mut r.problems);
         self.proxy.reset_counts();
@@ -348,7 +334,7 @@ impl Bench<'_> {
 
 fn record(sent: Sent, what: &str, lambda: &LambdaProcess, into: &mut Series, problems: &mut Vec<String>) {
     match (sent.problem, sent.latency) {
-        (None, Some(latency)) => into.push(latency, sent.calls.iter().sum()),
+        (None, Some(latency)) => into.push((latency, sent.calls.iter().sum())),
         (problem, _) => {
             let log = lambda.log_text();
             let lines: Vec<&str> = log.lines().collect();
@@ -454,10 +440,10 @@ fn verdict(ok: bool) -> &'static str {
 
 fn print_table(r: &Results, options: &Options) {
     let median = |v: &[Duration]| stats(v).map(|s| s.median);
-    let mut warm = Series::default();
-    warm.extend(&r.warm_create);
-    warm.extend(&r.warm_delete);
-    let first_note = match (median(&r.first_event.latency), median(&r.warm_create.latency)) {
+    let [first, first_moto, first_rest] = split(&r.first_event);
+    let [warm, warm_moto, warm_rest] = split(&[&r.warm_create[..], &r.warm_delete[..]].concat());
+    let [[create, ..], [delete, ..]] = [split(&r.warm_create), split(&r.warm_delete)];
+    let first_note = match (median(&first), median(&create)) {
         (Some(first), Some(warm)) => {
             let ratio = first.as_secs_f64() / warm.as_secs_f64();
             format!("a Create: {ratio:.2}× the warm Create, ≤ {FIRST_EVENT_RATIO_TARGET}×: {}", verdict(ratio <= FIRST_EVENT_RATIO_TARGET))
@@ -466,7 +452,7 @@ fn print_table(r: &Results, options: &Options) {
     };
     // The bound: no more than one Logs round trip and one PUT above moto's own time.
     let budget = median(&r.moto_per_call).zip(median(&r.loopback_put)).map(|(call, put)| call + put);
-    let overhead_note = match (median(&warm.overhead), budget) {
+    let overhead_note = match (median(&warm_rest), budget) {
         (Some(o), Some(b)) => format!("≤ one Logs call + one PUT ({}) median: {}", ms(b), verdict(o <= b)),
         _ => String::new(),
     };
@@ -488,14 +474,14 @@ fn print_table(r: &Results, options: &Options) {
     let mut rows = vec![
         timing("init (spawn → first /next)", &r.init, target(&r.init, INIT_TARGET)),
         timing("cold answer (spawn → answer PUT)", &r.cold_answer, target(&r.cold_answer, COLD_ANSWER_TARGET)),
-        timing("first event (first /next → answer PUT)", &r.first_event.latency, first_note),
-        timing("  of which moto", &r.first_event.moto, String::new()),
-        timing("  the rest (function, hops, PUT)", &r.first_event.overhead, String::new()),
-        timing("warm event (invoke → answer PUT)", &warm.latency, "Create / Delete pairs".into()),
-        timing("  Create (Get + Put)", &r.warm_create.latency, String::new()),
-        timing("  Delete (Get + Delete)", &r.warm_delete.latency, String::new()),
-        timing("  of which moto", &warm.moto, "timed between proxy and moto".into()),
-        timing("  the rest (function, hops, PUT)", &warm.overhead, overhead_note),
+        timing("first event (first /next → answer PUT)", &first, first_note),
+        timing("  of which moto", &first_moto, String::new()),
+        timing("  the rest (function, hops, PUT)", &first_rest, String::new()),
+        timing("warm event (invoke → answer PUT)", &warm, "Create / Delete pairs".into()),
+        timing("  Create (Get + Put)", &create, String::new()),
+        timing("  Delete (Get + Delete)", &delete, String::new()),
+        timing("  of which moto", &warm_moto, "timed between proxy and moto".into()),
+        timing("  the rest (function, hops, PUT)", &warm_rest, overhead_note),
         timing("moto: one Logs call", &r.moto_per_call, "the function's calls".into()),
         timing("moto direct: Create's 2 calls", &r.direct_create, "cross-check: harness → moto".into()),
         timing("moto direct: Delete's 2 calls", &r.direct_delete, "cross-check: harness → moto".into()),
@@ -513,7 +499,7 @@ fn print_table(r: &Results, options: &Options) {
         value("bootstrap zip", r.zip.map_or("-".into(), |(bytes, _)| mb_bytes(bytes)), String::new(), zip_note),
     ];
     for (what, calls, puts, events, n) in [
-        ("warm", &r.warm_calls, r.warm_puts, options.warm, warm.latency.len()),
+        ("warm", &r.warm_calls, r.warm_puts, options.warm, warm.len()),
         ("first", &r.first_event_calls, r.first_event_puts, options.cold, options.cold),
     ] {
         let per_event = |count: usize| format!("{:.2}", count as f64 / events.max(1) as f64);
@@ -543,10 +529,7 @@ mod tests {
     #[test]
     fn overhead_is_latency_minus_moto() {
         let d = Duration::from_millis;
-        let mut s = Series::default();
-        s.push(d(7), d(4));
-        s.push(d(3), d(5));
-        assert_eq!(s.overhead, vec![d(3), d(0)]);
+        assert_eq!(split(&[(d(7), d(4)), (d(3), d(5))]), [vec![d(7), d(3)], vec![d(4), d(5)], vec![d(3), d(0)]]);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::collections::BTreeSet;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -115,13 +115,8 @@ impl Process {
     }
 
     pub fn log_since(&self, offset: u64) -> String {
-        let mut text = Vec::new();
-        if let Ok(mut f) = std::fs::File::open(&self.log_path) {
-            if f.seek(SeekFrom::Start(offset)).is_ok() {
-                let _ = f.read_to_end(&mut text);
-            }
-        }
-        String::from_utf8_lossy(&text).into_owned()
+        let text = std::fs::read(&self.log_path).unwrap_or_default();
+        String::from_utf8_lossy(text.get(offset as usize..).unwrap_or_default()).into_owned()
     }
 
     /// Peak resident set size so far (VmHWM), in KiB; `None` once the process is gone.

@@ -66,19 +66,10 @@ pub fn check_binary(binary: &Path) -> io::Result<()> {
     Err(io::Error::new(io::ErrorKind::NotFound, message))
 }
 
-/// The workspace root: the nearest ancestor of this crate with a `[workspace]` Cargo.toml.
-pub fn workspace_root() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.ancestors()
-        .find(|d| std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]")))
-        .unwrap_or(here)
-        .to_path_buf()
-}
-
 /// Where the release binary is expected: `$CFN_LOGS_DELIVERY_BIN`, else `release/cfn-logs-delivery`
 /// in the target dir this executable was built into (so `target/release/cfn-local` and a
 /// `$CARGO_TARGET_DIR/release/cfn-local` each find their own build, never another's), else in
-/// `$CARGO_TARGET_DIR` or `<workspace>/target`. May not exist.
+/// `$CARGO_TARGET_DIR` or the workspace's `target` (this crate is its `tools/cfn-local`). May not exist.
 pub fn release_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("CFN_LOGS_DELIVERY_BIN").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
@@ -86,7 +77,7 @@ pub fn release_binary() -> PathBuf {
     let own_target = std::env::current_exe().ok().and_then(|exe| target_dir_holding(&exe));
     let target = own_target
         .or_else(|| std::env::var_os("CARGO_TARGET_DIR").filter(|p| !p.is_empty()).map(PathBuf::from))
-        .unwrap_or_else(|| workspace_root().join("target"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     target.join("release").join(FUNCTION_NAME)
 }
 
@@ -158,7 +149,6 @@ mod tests {
             let target = exe.parent().and_then(Path::parent).and_then(Path::parent).unwrap();
             assert_eq!(release_binary(), target.join("release/cfn-logs-delivery"));
         }
-        assert!(workspace_root().join("tools/cfn-local").is_dir());
     }
 
     #[test]

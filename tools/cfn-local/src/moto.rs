@@ -36,21 +36,13 @@ pub fn find_moto_server() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
-    let mut starts = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
-    starts.extend(std::env::current_dir().ok());
-    for start in &starts {
-        for dir in start.ancestors() {
-            let candidate = dir.join(".venv/bin/moto_server");
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-        }
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join("moto_server")).find(|p| p.is_file())
+    let starts = [Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))), std::env::current_dir().ok()];
+    let venvs: Vec<PathBuf> = starts.iter().flatten().flat_map(|s| s.ancestors().map(|d| d.join(".venv/bin"))).collect();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    venvs.into_iter().chain(std::env::split_paths(&path)).map(|d| d.join("moto_server")).find(|p| p.is_file())
 }
 
-/// A port that was free a moment ago (moto binds it itself; a rare race is retried).
+/// A port that was free a moment ago (moto binds it itself).
 pub fn free_port() -> io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -64,14 +56,8 @@ impl Moto {
                 "moto_server not found: set MOTO_SERVER, or create .venv with `pip install 'moto[server]==5.2.5'`",
             )
         })?;
-        let mut last_err = None;
-        for _ in 0..3 {
-            match Moto::start_at(&server) {
-                Ok(moto) => return Ok(moto),
-                Err(e) => last_err = Some(e),
-            }
-        }
-        Err(last_err.expect("three attempts"))
+        // Up to three attempts: another process may take the port before moto binds it.
+        (1..3).fold(Moto::start_at(&server), |started, _| started.or_else(|_| Moto::start_at(&server)))
     }
 
     fn start_at(server: &Path) -> io::Result<Moto> {
