@@ -71,7 +71,8 @@ impl Process {
     pub fn spawn(cmd: &mut Command, name: &str) -> io::Result<Process> {
         let dir = scratch_dir(name)?;
         let log_path = dir.path().join(format!("{name}.log"));
-        let log = std::fs::File::create(&log_path)?;
+        // Append mode: stdout and stderr interleave as written, neither overwrites the other.
+        let log = std::fs::File::options().create(true).append(true).open(&log_path)?;
         let child = cmd.process_group(0).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log).spawn()?;
         let pid = child.id();
         lock(&GROUPS).insert(pid);
