@@ -184,7 +184,7 @@ fn lifecycle_under_cargo_lambda_watch_and_invoke_as_events_readme_says() {
     }
     let moto = Moto::start().expect("start moto (./scripts/tools or ./scripts/demo installs it into .venv)");
     let lambda_port = free_port().unwrap();
-    let dir = cfn_local::children::ScratchDir::new("cargo-lambda").unwrap();
+    let dir = cfn_local::children::scratch_dir("cargo-lambda").unwrap();
     let local = |text: &str| {
         text.replace(README_MOTO, &format!("127.0.0.1:{}", moto.port()))
             .replace(README_LAMBDA_PORT, &format!("-P {lambda_port}"))

@@ -16,15 +16,16 @@
 //!
 //! Logs calls and PUTs per event are counted on the emulator side (proxy and receiver).
 
-use crate::children::ScratchDir;
-use crate::events;
+use crate::children::scratch_dir;
+use crate::events::{self, ACCOUNT, SOURCE};
 use crate::http::{self, Server};
-use crate::lambda::LambdaProcess;
+use crate::lambda::{check_binary, LambdaProcess};
 use crate::logs_proxy::{self, LogsProxy};
-use crate::moto::Moto;
+use crate::moto::{logs_call_at, Moto};
 use crate::real_service::Semantics;
 use crate::receiver::Receiver;
 use crate::runtime_api::{Invocation, Outcome, RuntimeApi};
+use comfy_table::{presets, Table};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io;
@@ -49,12 +50,7 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 const ANSWER_GRACE: Duration = Duration::from_secs(2);
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-const SOURCE: &str = "Custom::DeliverySource";
 const LOGICAL_ID: &str = "BenchSource";
-const ACCOUNT: &str = "123456789012";
-/// moto picks service and region from the credential scope; it does not check the signature.
-const LOGS_AUTHORIZATION: &str =
-    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0";
 
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
@@ -62,12 +58,6 @@ pub struct Options {
     pub cold: usize,
     /// Events sent to one long-lived process.
     pub warm: usize,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { cold: DEFAULT_COLD, warm: DEFAULT_WARM }
-    }
 }
 
 /// Median and maximum of a set of samples.
@@ -126,32 +116,18 @@ struct Sent {
     latency: Option<Duration>,
     /// When the answer PUT was received.
     answered_at: Option<Instant>,
-    /// What moto took for this event's Logs calls.
-    moto: Duration,
+    /// What moto took for each of this event's Logs calls.
+    calls: Vec<Duration>,
     problem: Option<String>,
 }
 
-/// Latencies of one kind of event, with moto's share of each.
-#[derive(Default)]
-struct Series {
-    latency: Vec<Duration>,
-    moto: Vec<Duration>,
-    /// latency − moto, per event.
-    overhead: Vec<Duration>,
-}
+/// (latency, moto's share) of each event of one kind.
+type Series = Vec<(Duration, Duration)>;
 
-impl Series {
-    fn push(&mut self, latency: Duration, moto: Duration) {
-        self.latency.push(latency);
-        self.moto.push(moto);
-        self.overhead.push(latency.saturating_sub(moto));
-    }
-
-    fn extend(&mut self, other: &Series) {
-        self.latency.extend(&other.latency);
-        self.moto.extend(&other.moto);
-        self.overhead.extend(&other.overhead);
-    }
+/// The latencies, moto's shares, and the rest (latency − moto's share) of `series`.
+fn split(series: &[(Duration, Duration)]) -> [Vec<Duration>; 3] {
+    let column = |f: fn(&(Duration, Duration)) -> Duration| series.iter().map(f).collect();
+    [column(|e| e.0), column(|e| e.1), column(|(latency, moto)| latency.saturating_sub(*moto))]
 }
 
 /// Everything the run measured.
@@ -183,12 +159,7 @@ struct Results {
 /// Runs the benchmark against `binary`; `Ok(true)` if every event was answered SUCCESS. The
 /// targets are reported, not enforced: timings depend on the machine.
 pub fn run(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::Result<bool> {
-    if !binary.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("{} not found: build it with `cargo build --release --bin cfn-logs-delivery`", binary.display()),
-        ));
-    }
+    check_binary(binary)?;
     let options = Options { cold: options.cold, warm: options.warm.max(2) };
     println!("cfn-local bench: {} ({} cold starts, {} warm events)", binary.display(), options.cold, options.warm);
     println!("starting moto, its timing forwarder, the counting Logs proxy and the ResponseURL receiver");
@@ -202,7 +173,10 @@ pub fn run(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::
     let mut env: Vec<(&str, &str)> = vec![("AWS_ENDPOINT_URL", endpoint.as_str()), ("CFN_RESPONSE_ALLOWED_HOSTS", "127.0.0.1")];
     env.extend_from_slice(extra_env);
     // moto imports a service's code on its first call: keep that out of the first cold start.
-    warm_up(&moto)?;
+    for _ in 0..3 {
+        direct_pair(&moto.endpoint(), "bench-warm-up", 0)?;
+    }
+    moto.reset()?;
     let bench = Bench { binary, env: &env, moto: &moto, clock: &clock, proxy: &proxy, receiver: &receiver };
 
     let mut results = Results { binary_bytes: std::fs::metadata(binary)?.len(), ..Results::default() };
@@ -211,21 +185,12 @@ pub fn run(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::
     bench.warm(options.warm, &mut results)?;
     moto.reset()?;
     bench.moto_alone((options.warm / 2).max(10), &mut results)?;
-    results.zip = match zip_bootstrap(binary) {
-        Ok(zip) => Some(zip),
-        Err(e) => {
-            println!("  could not zip the binary: {e}");
-            None
-        }
-    };
+    results.zip = zip_bootstrap(binary).map_err(|e| println!("  could not zip the binary: {e}")).ok();
 
     print_table(&results, &options);
     let ok = results.problems.is_empty();
     if !ok {
-        println!("\nproblems:");
-        for p in &results.problems {
-            println!("  - {p}");
-        }
+        println!("\nproblems:\n  - {}", results.problems.join("\n  - "));
     }
     println!("\n{}", if ok { "bench: every event answered SUCCESS" } else { "bench: SOME EVENTS WERE NOT ANSWERED AS EXPECTED" });
     Ok(ok)
@@ -241,20 +206,6 @@ struct Bench<'a> {
 }
 
 impl Bench<'_> {
-    /// A fresh function process and its own Runtime API, once it has asked for its first event.
-    fn start_function(&self) -> io::Result<(RuntimeApi, LambdaProcess, Duration)> {
-        let runtime = RuntimeApi::start()?;
-        let lambda = LambdaProcess::spawn(self.binary, &runtime.addr(), self.env)?;
-        let Some(first_poll) = runtime.wait_for_first_poll(FIRST_POLL_TIMEOUT) else {
-            return Err(io::Error::other(format!(
-                "the function did not poll for an event within {FIRST_POLL_TIMEOUT:?}; its log:\n{}",
-                lambda.log_text()
-            )));
-        };
-        let init = first_poll.saturating_duration_since(lambda.started_at);
-        Ok((runtime, lambda, init))
-    }
-
     fn cold(&self, runs: usize, r: &mut Results) -> io::Result<()> {
         println!("cold starts: {runs} × (one Create queued, spawn → first /next → answer)");
         for i in 0..runs {
@@ -273,11 +224,13 @@ impl Bench<'_> {
             });
             let lambda = lambda?;
             let invocation_queued = invocation.sent_at;
-            let (mut sent, _) = self.observe(&request_id, wants_arn, invocation);
+            let mut sent = self.observe(&request_id, wants_arn, invocation);
             let Some(first_poll) = runtime.first_poll_at() else {
                 return Err(io::Error::other(format!("the function never polled for an event; its log:\n{}", lambda.log_text())));
             };
-            add_counts(&mut r.first_event_calls, &self.proxy.calls());
+            for (op, n) in self.proxy.calls() {
+                *r.first_event_calls.entry(op).or_default() += n;
+            }
             r.first_event_puts += self.receiver.attempts(&sent.request_id);
             r.rss_after_first_event_kb.extend(lambda.peak_rss_kb());
             r.init.push(first_poll.saturating_duration_since(lambda.started_at));
@@ -294,13 +247,17 @@ impl Bench<'_> {
 
     fn warm(&self, events: usize, r: &mut Results) -> io::Result<()> {
         println!("warm: one process, 1 unmeasured Create/Delete pair, then {events} events (Create/Delete pairs)");
-        let (runtime, lambda, _) = self.start_function()?;
+        let runtime = RuntimeApi::start()?;
+        let lambda = LambdaProcess::spawn(self.binary, &runtime.addr(), self.env)?;
+        if runtime.wait_for_first_poll(FIRST_POLL_TIMEOUT).is_none() {
+            let log = lambda.log_text();
+            return Err(io::Error::other(format!("the function did not poll for an event within {FIRST_POLL_TIMEOUT:?}; its log:\n{log}")));
+        }
         r.rss_after_init_kb = lambda.peak_rss_kb();
-        let mut primer = Series::default();
+        let mut primer = Series::new();
         record(self.send(&runtime, create_event("bench-primer", 0)), "primer Create", &lambda, &mut primer, &mut r.problems);
         record(self.send(&runtime, delete_event("bench-primer")), "primer Delete", &lambda, &mut primer, &mut r.problems);
         self.proxy.reset_counts();
-        self.clock.take();
         for i in 0..events {
             let name = format!("bench-warm-{}", i / 2);
             let (event, what, into) = if i % 2 == 0 {
@@ -308,8 +265,8 @@ impl Bench<'_> {
             } else {
                 (delete_event(&name), "warm Delete", &mut r.warm_delete)
             };
-            let (sent, calls) = self.send_timed(&runtime, event);
-            r.moto_per_call.extend(calls);
+            let sent = self.send(&runtime, event);
+            r.moto_per_call.extend(&sent.calls);
             r.warm_puts += self.receiver.attempts(&sent.request_id);
             record(sent, what, &lambda, into, &mut r.problems);
         }
@@ -322,38 +279,25 @@ impl Bench<'_> {
     /// harness straight to moto; and a bare PUT to the receiver.
     fn moto_alone(&self, pairs: usize, r: &mut Results) -> io::Result<()> {
         println!("cross-check: {pairs} × the same Logs calls sent straight to moto; {pairs} bare loopback PUTs");
-        let endpoint = self.moto.endpoint();
         for i in 0..pairs {
-            let name = format!("bench-direct-{i}");
-            let get = json!({"name": name});
-            let (t_get, status) = timed_call(&endpoint, "GetDeliverySource", &get)?;
-            expect_status(status, 400, "GetDeliverySource (absent)")?;
-            let (t_put, status) = timed_call(&endpoint, "PutDeliverySource", &put_body(&name, i))?;
-            expect_status(status, 200, "PutDeliverySource")?;
-            let (t_get2, status) = timed_call(&endpoint, "GetDeliverySource", &get)?;
-            expect_status(status, 200, "GetDeliverySource")?;
-            let (t_del, status) = timed_call(&endpoint, "DeleteDeliverySource", &get)?;
-            expect_status(status, 200, "DeleteDeliverySource")?;
-            r.direct_create.push(t_get + t_put);
-            r.direct_delete.push(t_get2 + t_del);
+            let (create, delete) = direct_pair(&self.moto.endpoint(), &format!("bench-direct-{i}"), i)?;
+            r.direct_create.push(create);
+            r.direct_delete.push(delete);
         }
         let body = answer_like_body();
         for i in 0..pairs {
             let started = Instant::now();
             let (status, _, _) = http::request("PUT", &self.receiver.url(&format!("bench-put-{i}")), &[], &body, CALL_TIMEOUT)?;
             r.loopback_put.push(started.elapsed());
-            expect_status(status, 200, "loopback PUT")?;
+            if status != 200 {
+                return Err(io::Error::other(format!("loopback PUT answered HTTP {status}")));
+            }
         }
         Ok(())
     }
 
+    /// Sends one event (its ResponseURL pointed at the receiver) and waits for its answer.
     fn send(&self, runtime: &RuntimeApi, event: Value) -> Sent {
-        self.send_timed(runtime, event).0
-    }
-
-    /// Sends one event (its ResponseURL pointed at the receiver), waits for its answer, and
-    /// returns it with moto's time for each of its Logs calls.
-    fn send_timed(&self, runtime: &RuntimeApi, event: Value) -> (Sent, Vec<Duration>) {
         let (event, request_id, wants_arn) = self.prepare(event);
         self.clock.take();
         let invocation = runtime.invoke(event, INVOKE_TIMEOUT);
@@ -362,89 +306,78 @@ impl Bench<'_> {
 
     /// The event with a request id and its ResponseURL pointed at the receiver: (event, request
     /// id, whether its answer must carry Data.Arn).
-    fn prepare(&self, event: Value) -> (Value, String, bool) {
-        let mut event = event;
+    fn prepare(&self, mut event: Value) -> (Value, String, bool) {
         let wants_arn = event["RequestType"] == "Create";
         let request_id = events::ensure_request_id(&mut event);
-        let event = events::with_response_url(event, &self.receiver.url(&request_id));
-        (event, request_id, wants_arn)
+        (events::with_response_url(event, &self.receiver.url(&request_id)), request_id, wants_arn)
     }
 
     /// Waits for the answer to `invocation` and checks it; moto's time per Logs call since the
     /// clock was last taken.
-    fn observe(&self, request_id: &str, wants_arn: bool, invocation: Invocation) -> (Sent, Vec<Duration>) {
+    fn observe(&self, request_id: &str, wants_arn: bool, invocation: Invocation) -> Sent {
         let answer = self.receiver.wait_for(request_id, ANSWER_GRACE);
-        let calls = self.clock.take();
         let answered_at = answer.as_ref().map(|a| a.received_at);
-        let latency = answered_at.map(|at| at.saturating_duration_since(invocation.sent_at));
         let problem = match (&invocation.outcome, &answer) {
             (_, None) => Some(format!("no answer (invocation: {:?})", invocation.outcome)),
             (Outcome::Response(_), Some(a)) if a.status().as_deref() == Some("SUCCESS") => {
                 (wants_arn && a.data("Arn").is_none()).then(|| "SUCCESS without Data.Arn".to_string())
             }
-            (outcome, Some(a)) => Some(format!(
-                "answered {} ({}), invocation {outcome:?}",
-                a.status().unwrap_or_else(|| "?".into()),
-                a.reason().unwrap_or_default()
-            )),
+            (outcome, Some(a)) => {
+                let (status, reason) = (a.status().unwrap_or_else(|| "?".into()), a.reason().unwrap_or_default());
+                Some(format!("answered {status} ({reason}), invocation {outcome:?}"))
+            }
         };
-        let sent = Sent { request_id: request_id.to_owned(), latency, answered_at, moto: calls.iter().sum(), problem };
-        (sent, calls)
+        let latency = answered_at.map(|at| at.saturating_duration_since(invocation.sent_at));
+        Sent { request_id: request_id.to_owned(), latency, answered_at, calls: self.clock.take(), problem }
     }
 }
 
 fn record(sent: Sent, what: &str, lambda: &LambdaProcess, into: &mut Series, problems: &mut Vec<String>) {
     match (sent.problem, sent.latency) {
-        (None, Some(latency)) => into.push(latency, sent.moto),
+        (None, Some(latency)) => into.push((latency, sent.calls.iter().sum())),
         (problem, _) => {
             let log = lambda.log_text();
-            let tail: Vec<&str> = log.lines().rev().take(5).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
-            problems.push(format!("{what}: {}; function log tail: {}", problem.unwrap_or_default(), tail.join(" | ")));
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(5)..].join(" | ");
+            problems.push(format!("{what}: {}; function log tail: {tail}", problem.unwrap_or_default()));
         }
     }
 }
 
-fn warm_up(moto: &Moto) -> io::Result<()> {
-    let endpoint = moto.endpoint();
-    let get = json!({"name": "bench-warm-up"});
-    for _ in 0..3 {
-        timed_call(&endpoint, "GetDeliverySource", &get)?;
-        timed_call(&endpoint, "PutDeliverySource", &put_body("bench-warm-up", 0))?;
-        timed_call(&endpoint, "DeleteDeliverySource", &get)?;
-    }
-    moto.reset()
-}
+const PENDING: &str = "http://127.0.0.1:9/cfn-response/pending";
 
 fn source_props(name: &str, n: usize) -> Value {
-    json!({
-        "Name": name,
-        "ResourceArn": format!("arn:aws:cloudfront::{ACCOUNT}:distribution/EBENCH{n:08}"),
-        "LogType": "ACCESS_LOGS",
-        "Tags": [{"Key": "team", "Value": "platform"}],
-    })
+    events::source_props(name, &format!("EBENCH{n:08}"), json!([{"Key": "team", "Value": "platform"}]))
 }
 
 fn create_event(name: &str, n: usize) -> Value {
-    events::create(SOURCE, LOGICAL_ID, source_props(name, n), "http://127.0.0.1:9/cfn-response/pending")
+    events::create(SOURCE, LOGICAL_ID, source_props(name, n), PENDING)
 }
 
 fn delete_event(name: &str) -> Value {
-    events::delete(SOURCE, LOGICAL_ID, name, source_props(name, 0), "http://127.0.0.1:9/cfn-response/pending")
+    events::delete(SOURCE, LOGICAL_ID, name, source_props(name, 0), PENDING)
 }
 
-/// What the function's PutDeliverySource carries (ownership tags included).
-fn put_body(name: &str, n: usize) -> Value {
-    json!({
+/// The calls of a warm Create (Get → not found, Put) and Delete (Get, Delete), as the function
+/// makes them (its PutDeliverySource carries the ownership tags), timed from the harness: (Create's
+/// two calls, Delete's two).
+fn direct_pair(endpoint: &str, name: &str, n: usize) -> io::Result<(Duration, Duration)> {
+    let get = json!({"name": name});
+    let put = json!({
         "name": name,
         "resourceArn": format!("arn:aws:cloudfront::{ACCOUNT}:distribution/EBENCH{n:08}"),
         "logType": "ACCESS_LOGS",
-        "tags": {
-            "team": "platform",
-            "cfn-logs-delivery:stack-id": events::STACK_ID,
-            "cfn-logs-delivery:logical-id": LOGICAL_ID,
-        },
-    })
+        "tags": {"team": "platform", "cfn-logs-delivery:stack-id": events::STACK_ID, "cfn-logs-delivery:logical-id": LOGICAL_ID},
+    });
+    let call = |operation: &str, body: &Value, want: u16| {
+        let started = Instant::now();
+        match logs_call_at(endpoint, operation, body)? {
+            (status, _) if status == want => Ok(started.elapsed()),
+            (status, body) => Err(io::Error::other(format!("{operation} answered HTTP {status}, expected {want}: {body}"))),
+        }
+    };
+    let create = call("GetDeliverySource", &get, 400)? + call("PutDeliverySource", &put, 200)?;
+    Ok((create, call("GetDeliverySource", &get, 200)? + call("DeleteDeliverySource", &get, 200)?))
 }
 
 /// A body the size of a real Create answer.
@@ -462,72 +395,39 @@ fn answer_like_body() -> Vec<u8> {
     .into_bytes()
 }
 
-/// One Logs JSON call from the harness (a fresh loopback connection, as the function makes).
-fn timed_call(endpoint: &str, operation: &str, body: &Value) -> io::Result<(Duration, u16)> {
-    let target = format!("Logs_20140328.{operation}");
-    let headers =
-        [("X-Amz-Target", target.as_str()), ("Content-Type", "application/x-amz-json-1.1"), ("Authorization", LOGS_AUTHORIZATION)];
-    let body = body.to_string();
-    let started = Instant::now();
-    let (status, _, _) = http::request("POST", &format!("{endpoint}/"), &headers, body.as_bytes(), CALL_TIMEOUT)?;
-    Ok((started.elapsed(), status))
-}
-
-fn expect_status(got: u16, want: u16, what: &str) -> io::Result<()> {
-    if got == want {
-        Ok(())
-    } else {
-        Err(io::Error::other(format!("{what} answered HTTP {got}, expected {want}")))
-    }
-}
-
-fn add_counts(total: &mut BTreeMap<String, usize>, more: &BTreeMap<String, usize>) {
-    for (op, n) in more {
-        *total.entry(op.clone()).or_default() += n;
-    }
-}
-
 /// Zips the binary as `bootstrap` (what a `provided.al2023` function is given); returns the zip
 /// size and the tool used. The `zip` CLI when present, else Python's zipfile module with deflate
 /// (`python3 -m zipfile -c` would store the file uncompressed and overstate the size).
 pub fn zip_bootstrap(binary: &Path) -> io::Result<(u64, &'static str)> {
-    let dir = ScratchDir::new("bench-zip")?;
+    let dir = scratch_dir("bench-zip")?;
     std::fs::copy(binary, dir.path().join("bootstrap"))?;
-    let zip = dir.path().join("bootstrap.zip");
-    let tool = match Command::new("zip").args(["-q", "-X", "bootstrap.zip", "bootstrap"]).current_dir(dir.path()).status() {
+    let run = |program: &str, args: &[&str]| Command::new(program).args(args).current_dir(dir.path()).status();
+    let tool = match run("zip", &["-q", "-X", "bootstrap.zip", "bootstrap"]) {
         Ok(s) if s.success() => "zip CLI, deflate level 6",
-        Ok(s) => return Err(io::Error::other(format!("zip exited with {s}"))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let script = "import sys, zipfile\n\
                           with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n    z.write(sys.argv[2], 'bootstrap')";
-            let status = Command::new("python3").args(["-c", script, "bootstrap.zip", "bootstrap"]).current_dir(dir.path()).status()?;
-            if !status.success() {
-                return Err(io::Error::other(format!("python3 zipfile exited with {status}")));
+            match run("python3", &["-c", script, "bootstrap.zip", "bootstrap"])? {
+                s if s.success() => "python3 zipfile module, deflate (no zip CLI)",
+                s => return Err(io::Error::other(format!("python3 zipfile exited with {s}"))),
             }
-            "python3 zipfile module, deflate (no zip CLI)"
         }
+        Ok(s) => return Err(io::Error::other(format!("zip exited with {s}"))),
         Err(e) => return Err(e),
     };
-    Ok((std::fs::metadata(&zip)?.len(), tool))
+    Ok((std::fs::metadata(dir.path().join("bootstrap.zip"))?.len(), tool))
 }
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn mb_kb(kb: u64) -> String {
-    format!("{:.1} MB", kb as f64 / 1024.0)
+fn mb_kb(kb: Option<u64>) -> String {
+    kb.map_or("-".into(), |kb| format!("{:.1} MB", kb as f64 / 1024.0))
 }
 
 fn mb_bytes(bytes: u64) -> String {
     format!("{:.2} MB", bytes as f64 / 1_000_000.0)
-}
-
-/// (calls per event, the per-operation totals).
-fn per_event(counts: &BTreeMap<String, usize>, events: usize) -> (String, String) {
-    let total: usize = counts.values().sum();
-    let detail: Vec<String> = counts.iter().map(|(op, n)| format!("{op} {n}")).collect();
-    (format!("{:.2}", total as f64 / events.max(1) as f64), detail.join(", "))
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -538,27 +438,12 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
-type Row = [String; 5];
-
-fn timing_row(label: &str, samples: &[Duration], note: String) -> Row {
-    match stats(samples) {
-        Some(s) => [label.to_string(), ms(s.median), ms(s.max), s.n.to_string(), note],
-        None => [label.to_string(), "-".into(), "-".into(), "0".into(), note],
-    }
-}
-
-fn value_row(label: &str, value: String, n: String, note: String) -> Row {
-    [label.to_string(), value, String::new(), n, note]
-}
-
 fn print_table(r: &Results, options: &Options) {
     let median = |v: &[Duration]| stats(v).map(|s| s.median);
-    let mut warm = Series::default();
-    warm.extend(&r.warm_create);
-    warm.extend(&r.warm_delete);
-    let init_ok = median(&r.init).is_some_and(|m| m <= INIT_TARGET);
-    let cold_ok = median(&r.cold_answer).is_some_and(|m| m <= COLD_ANSWER_TARGET);
-    let first_note = match (median(&r.first_event.latency), median(&r.warm_create.latency)) {
+    let [first, first_moto, first_rest] = split(&r.first_event);
+    let [warm, warm_moto, warm_rest] = split(&[&r.warm_create[..], &r.warm_delete[..]].concat());
+    let [[create, ..], [delete, ..]] = [split(&r.warm_create), split(&r.warm_delete)];
+    let first_note = match (median(&first), median(&create)) {
         (Some(first), Some(warm)) => {
             let ratio = first.as_secs_f64() / warm.as_secs_f64();
             format!("a Create: {ratio:.2}× the warm Create, ≤ {FIRST_EVENT_RATIO_TARGET}×: {}", verdict(ratio <= FIRST_EVENT_RATIO_TARGET))
@@ -567,85 +452,65 @@ fn print_table(r: &Results, options: &Options) {
     };
     // The issue's bound: no more than one Logs round trip and one PUT above moto's own time.
     let budget = median(&r.moto_per_call).zip(median(&r.loopback_put)).map(|(call, put)| call + put);
-    let overhead_note = match (median(&warm.overhead), budget) {
+    let overhead_note = match (median(&warm_rest), budget) {
         (Some(o), Some(b)) => format!("≤ one Logs call + one PUT ({}) median: {}", ms(b), verdict(o <= b)),
         _ => String::new(),
     };
-    let mut rows: Vec<Row> = vec![
-        timing_row("init (spawn → first /next)", &r.init, format!("≤ {} median: {}", ms(INIT_TARGET), verdict(init_ok))),
-        timing_row(
-            "cold answer (spawn → answer PUT)",
-            &r.cold_answer,
-            format!("≤ {} median: {}", ms(COLD_ANSWER_TARGET), verdict(cold_ok)),
-        ),
-        timing_row("first event (first /next → answer PUT)", &r.first_event.latency, first_note),
-        timing_row("  of which moto", &r.first_event.moto, String::new()),
-        timing_row("  the rest (function, hops, PUT)", &r.first_event.overhead, String::new()),
-        timing_row("warm event (invoke → answer PUT)", &warm.latency, "Create / Delete pairs".into()),
-        timing_row("  Create (Get + Put)", &r.warm_create.latency, String::new()),
-        timing_row("  Delete (Get + Delete)", &r.warm_delete.latency, String::new()),
-        timing_row("  of which moto", &warm.moto, "timed between proxy and moto".into()),
-        timing_row("  the rest (function, hops, PUT)", &warm.overhead, overhead_note),
-        timing_row("moto: one Logs call", &r.moto_per_call, "the function's calls".into()),
-        timing_row("moto direct: Create's 2 calls", &r.direct_create, "cross-check: harness → moto".into()),
-        timing_row("moto direct: Delete's 2 calls", &r.direct_delete, "cross-check: harness → moto".into()),
-        timing_row("loopback PUT (harness → receiver)", &r.loopback_put, String::new()),
-    ];
-
+    let target = |samples: &[Duration], target: Duration| {
+        format!("≤ {} median: {}", ms(target), verdict(median(samples).is_some_and(|m| m <= target)))
+    };
+    let timing = |label: &str, samples: &[Duration], note: String| match stats(samples) {
+        Some(s) => [label.to_string(), ms(s.median), ms(s.max), s.n.to_string(), note],
+        None => [label.to_string(), "-".into(), "-".into(), "0".into(), note],
+    };
+    let value = |label: &str, value: String, n: String, note: String| [label.to_string(), value, String::new(), n, note];
     let mut first_rss = r.rss_after_first_event_kb.clone();
     first_rss.sort_unstable();
-    let show_kb = |kb: Option<u64>| kb.map(mb_kb).unwrap_or_else(|| "-".into());
-    rows.push(value_row("peak RSS after init", show_kb(r.rss_after_init_kb), "1".into(), String::new()));
-    rows.push([
-        "peak RSS after 1 event (cold runs)".into(),
-        show_kb(first_rss.get(first_rss.len().saturating_sub(1) / 2).copied()),
-        show_kb(first_rss.last().copied()),
-        first_rss.len().to_string(),
-        String::new(),
-    ]);
-    let rss_ok = r.peak_rss_kb.is_some_and(|kb| kb <= PEAK_RSS_TARGET_KB);
-    rows.push(value_row(
-        &format!("peak RSS (VmHWM) after {} warm events", options.warm),
-        show_kb(r.peak_rss_kb),
-        "1".into(),
-        format!("≤ {}: {}", mb_kb(PEAK_RSS_TARGET_KB), verdict(rss_ok)),
-    ));
-    rows.push(value_row("binary size", mb_bytes(r.binary_bytes), String::new(), format!("{} bytes", r.binary_bytes)));
-    rows.push(match r.zip {
-        Some((bytes, tool)) => value_row(
-            "bootstrap zip",
-            mb_bytes(bytes),
-            String::new(),
-            format!("≤ {}: {} ({bytes} bytes, {tool})", mb_bytes(ZIP_TARGET_BYTES), verdict(bytes <= ZIP_TARGET_BYTES)),
-        ),
-        None => value_row("bootstrap zip", "-".into(), String::new(), "zip failed".into()),
+    let first_rss_median = first_rss.get(first_rss.len().saturating_sub(1) / 2).copied();
+    let rss_note = format!("≤ {}: {}", mb_kb(Some(PEAK_RSS_TARGET_KB)), verdict(r.peak_rss_kb.is_some_and(|kb| kb <= PEAK_RSS_TARGET_KB)));
+    let zip_note = r.zip.map_or("zip failed".into(), |(bytes, tool)| {
+        format!("≤ {}: {} ({bytes} bytes, {tool})", mb_bytes(ZIP_TARGET_BYTES), verdict(bytes <= ZIP_TARGET_BYTES))
     });
-    let (per, detail) = per_event(&r.warm_calls, options.warm);
-    rows.push(value_row("Logs calls per warm event", per, warm.latency.len().to_string(), detail));
-    let puts = format!("{:.2}", r.warm_puts as f64 / options.warm as f64);
-    rows.push(value_row("PUTs per warm event", puts, options.warm.to_string(), "receiver attempts".into()));
-    let (per, detail) = per_event(&r.first_event_calls, options.cold);
-    rows.push(value_row("Logs calls per first event", per, options.cold.to_string(), detail));
-    let puts = format!("{:.2}", r.first_event_puts as f64 / options.cold.max(1) as f64);
-    rows.push(value_row("PUTs per first event", puts, options.cold.to_string(), "receiver attempts".into()));
-
-    let headers: Row = ["metric", "median", "max", "n", "target / notes"].map(String::from);
-    let mut widths = headers.clone().map(|h| h.chars().count());
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
+    let mut rows = vec![
+        timing("init (spawn → first /next)", &r.init, target(&r.init, INIT_TARGET)),
+        timing("cold answer (spawn → answer PUT)", &r.cold_answer, target(&r.cold_answer, COLD_ANSWER_TARGET)),
+        timing("first event (first /next → answer PUT)", &first, first_note),
+        timing("  of which moto", &first_moto, String::new()),
+        timing("  the rest (function, hops, PUT)", &first_rest, String::new()),
+        timing("warm event (invoke → answer PUT)", &warm, "Create / Delete pairs".into()),
+        timing("  Create (Get + Put)", &create, String::new()),
+        timing("  Delete (Get + Delete)", &delete, String::new()),
+        timing("  of which moto", &warm_moto, "timed between proxy and moto".into()),
+        timing("  the rest (function, hops, PUT)", &warm_rest, overhead_note),
+        timing("moto: one Logs call", &r.moto_per_call, "the function's calls".into()),
+        timing("moto direct: Create's 2 calls", &r.direct_create, "cross-check: harness → moto".into()),
+        timing("moto direct: Delete's 2 calls", &r.direct_delete, "cross-check: harness → moto".into()),
+        timing("loopback PUT (harness → receiver)", &r.loopback_put, String::new()),
+        value("peak RSS after init", mb_kb(r.rss_after_init_kb), "1".into(), String::new()),
+        [
+            "peak RSS after 1 event (cold runs)".into(),
+            mb_kb(first_rss_median),
+            mb_kb(first_rss.last().copied()),
+            first_rss.len().to_string(),
+            String::new(),
+        ],
+        value(&format!("peak RSS (VmHWM) after {} warm events", options.warm), mb_kb(r.peak_rss_kb), "1".into(), rss_note),
+        value("binary size", mb_bytes(r.binary_bytes), String::new(), format!("{} bytes", r.binary_bytes)),
+        value("bootstrap zip", r.zip.map_or("-".into(), |(bytes, _)| mb_bytes(bytes)), String::new(), zip_note),
+    ];
+    for (what, calls, puts, events, n) in [
+        ("warm", &r.warm_calls, r.warm_puts, options.warm, warm.len()),
+        ("first", &r.first_event_calls, r.first_event_puts, options.cold, options.cold),
+    ] {
+        let per_event = |count: usize| format!("{:.2}", count as f64 / events.max(1) as f64);
+        let detail: Vec<String> = calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
+        rows.push(value(&format!("Logs calls per {what} event"), per_event(calls.values().sum()), n.to_string(), detail.join(", ")));
+        rows.push(value(&format!("PUTs per {what} event"), per_event(puts), events.to_string(), "receiver attempts".into()));
     }
-    let line = |cols: &Row| {
-        let cells: Vec<String> = cols.iter().zip(widths).map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count()))).collect();
-        println!("| {} |", cells.join(" | "));
-    };
-    println!();
-    line(&headers);
-    println!("|{}|", widths.map(|w| "-".repeat(w + 2)).join("|"));
-    for row in &rows {
-        line(row);
-    }
+    // Markdown: docs/PERFORMANCE.md quotes it.
+    let mut table = Table::new();
+    table.load_style(presets::ASCII_MARKDOWN).set_header(["metric", "median", "max", "n", "target / notes"]).add_rows(rows);
+    println!("\n{table}");
 }
 
 #[cfg(test)]
@@ -663,15 +528,12 @@ mod tests {
     #[test]
     fn overhead_is_latency_minus_moto() {
         let d = Duration::from_millis;
-        let mut s = Series::default();
-        s.push(d(7), d(4));
-        s.push(d(3), d(5));
-        assert_eq!(s.overhead, vec![d(3), d(0)]);
+        assert_eq!(split(&[(d(7), d(4)), (d(3), d(5))]), [vec![d(7), d(3)], vec![d(4), d(5)], vec![d(3), d(0)]]);
     }
 
     #[test]
     fn zips_a_file_as_bootstrap() {
-        let dir = ScratchDir::new("test").unwrap();
+        let dir = scratch_dir("test").unwrap();
         let file = dir.path().join("some-binary");
         std::fs::write(&file, vec![b'a'; 100_000]).unwrap();
         let (bytes, tool) = zip_bootstrap(&file).unwrap();

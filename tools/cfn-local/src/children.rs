@@ -1,164 +1,175 @@
-//! Child processes and scratch directories that must not outlive the harness.
+//! Child processes that must not outlive the harness, each with a scratch directory for its log.
 //!
-//! Each is registered in a process-wide list so that [`cleanup_all`] (called from the Ctrl-C
-//! handler of the binary, where destructors do not run) can stop moto and the Lambda and
-//! remove the temp dirs. Normal code relies on `Drop`.
+//! Every child leads its own process group and is killed as a group, so whatever it starts dies
+//! with it. Drop kills it; the live groups are also listed for [`cleanup_all`], which the CLI's
+//! Ctrl-C handler calls (destructors do not run on a signal), with the CLI's [`scratch_root`].
 
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::collections::BTreeSet;
 use std::io;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use tempfile::TempDir;
 
-type Shared = Arc<Mutex<Child>>;
-
-static NEXT_KEY: AtomicU64 = AtomicU64::new(0);
-static CHILDREN: Mutex<Vec<(u64, Weak<Mutex<Child>>)>> = Mutex::new(Vec::new());
-static DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static GROUPS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+static ROOT: OnceLock<PathBuf> = OnceLock::new();
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A spawned child that is killed and reaped when dropped (or by [`cleanup_all`]).
-#[derive(Debug)]
-pub struct ChildGuard {
-    key: u64,
-    pid: u32,
-    child: Shared,
+/// `CFN_LOCAL_KEEP=1` keeps the scratch dirs (the logs in them) for a post-mortem.
+fn keep() -> bool {
+    std::env::var_os("CFN_LOCAL_KEEP").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-impl ChildGuard {
-    pub fn spawn(cmd: &mut Command) -> io::Result<ChildGuard> {
-        let child = cmd.spawn()?;
+/// A fresh `cfn-local-<name>-…` directory, removed on drop.
+pub fn scratch_dir(name: &str) -> io::Result<TempDir> {
+    tempfile::Builder::new().prefix(&format!("cfn-local-{name}-")).disable_cleanup(keep()).tempdir()
+}
+
+/// For the CLI: every later scratch dir of this process goes in this one, which [`cleanup_all`]
+/// removes too.
+pub fn scratch_root() -> io::Result<TempDir> {
+    let root = scratch_dir("run")?;
+    if tempfile::env::override_temp_dir(root.path()).is_ok() {
+        let _ = ROOT.set(root.path().to_path_buf());
+    }
+    Ok(root)
+}
+
+/// Kills every live child's group and removes the [`scratch_root`]. For signal handlers, right
+/// before `process::exit`.
+pub fn cleanup_all() {
+    for leader in std::mem::take(&mut *lock(&GROUPS)) {
+        kill_group(leader);
+    }
+    if let Some(root) = ROOT.get().filter(|_| !keep()) {
+        let _ = std::fs::remove_dir_all(root);
+    }
+}
+
+fn kill_group(leader: u32) {
+    let _ = killpg(Pid::from_raw(leader as i32), Signal::SIGKILL);
+}
+
+/// A child process writing to a log file, killed (its group with it) and reaped on drop.
+#[derive(Debug)]
+pub struct Process {
+    child: Mutex<Child>,
+    pid: u32,
+    log_path: PathBuf,
+    /// Removed after `drop` has killed the process.
+    _dir: TempDir,
+}
+
+impl Process {
+    /// Starts `cmd` in a new process group, stdin empty, stdout and stderr to `<scratch dir>/<name>.log`.
+    pub fn spawn(cmd: &mut Command, name: &str) -> io::Result<Process> {
+        let dir = scratch_dir(name)?;
+        let log_path = dir.path().join(format!("{name}.log"));
+        // Append mode: stdout and stderr interleave as written, neither overwrites the other.
+        let log = std::fs::File::options().create(true).append(true).open(&log_path)?;
+        let child = cmd.process_group(0).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log).spawn()?;
         let pid = child.id();
-        let child = Arc::new(Mutex::new(child));
-        let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
-        lock(&CHILDREN).push((key, Arc::downgrade(&child)));
-        Ok(ChildGuard { key, pid, child })
+        lock(&GROUPS).insert(pid);
+        Ok(Process { child: Mutex::new(child), pid, log_path, _dir: dir })
     }
 
     pub fn pid(&self) -> u32 {
         self.pid
     }
 
-    /// `Some(status)` once the child has exited.
-    pub fn try_wait(&self) -> Option<ExitStatus> {
+    /// The exit status, once it has exited.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
         lock(&self.child).try_wait().ok().flatten()
     }
 
     pub fn is_running(&self) -> bool {
-        self.try_wait().is_none()
+        self.exit_status().is_none()
     }
 
-    /// Waits up to `timeout` for the child to exit on its own.
-    pub fn wait_timeout(&self, timeout: Duration) -> Option<ExitStatus> {
-        let end = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.try_wait() {
-                return Some(status);
-            }
-            if Instant::now() >= end {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGKILL and reap. Idempotent.
+    /// SIGKILL to its whole group, then reap. Idempotent.
     pub fn kill(&self) {
-        stop(&self.child);
-    }
-}
-
-fn stop(child: &Mutex<Child>) {
-    let mut child = lock(child);
-    if child.try_wait().ok().flatten().is_none() {
-        let _ = child.kill();
+        let mut child = lock(&self.child);
+        if lock(&GROUPS).remove(&self.pid) {
+            kill_group(self.pid);
+        }
         let _ = child.wait();
     }
+
+    /// stdout and stderr, interleaved as written.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log_since(0)
+    }
+
+    /// Current size of the log: pass it to [`Process::log_since`] to get what was written after.
+    pub fn log_offset(&self) -> u64 {
+        std::fs::metadata(&self.log_path).map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn log_since(&self, offset: u64) -> String {
+        let text = std::fs::read(&self.log_path).unwrap_or_default();
+        String::from_utf8_lossy(text.get(offset as usize..).unwrap_or_default()).into_owned()
+    }
+
+    /// Peak resident set size so far (VmHWM), in KiB; `None` once the process is gone.
+    pub fn peak_rss_kb(&self) -> Option<u64> {
+        proc_status_kb(self.pid, "VmHWM:")
+    }
+
+    /// Current resident set size (VmRSS), in KiB.
+    pub fn rss_kb(&self) -> Option<u64> {
+        proc_status_kb(self.pid, "VmRSS:")
+    }
 }
 
-impl Drop for ChildGuard {
+impl Drop for Process {
     fn drop(&mut self) {
         self.kill();
-        lock(&CHILDREN).retain(|(k, _)| *k != self.key);
     }
 }
 
-/// A fresh directory under the system temp dir, removed on drop.
-/// Set `CFN_LOCAL_KEEP=1` to keep it (the logs in it) for a post-mortem.
-#[derive(Debug)]
-pub struct ScratchDir {
-    path: PathBuf,
-}
-
-impl ScratchDir {
-    pub fn new(prefix: &str) -> io::Result<ScratchDir> {
-        let path = std::env::temp_dir().join(format!("cfn-local-{prefix}-{}-{}", std::process::id(), crate::ids::fresh_hex(8)));
-        std::fs::create_dir_all(&path)?;
-        lock(&DIRS).push(path.clone());
-        Ok(ScratchDir { path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-fn keep_dirs() -> bool {
-    std::env::var_os("CFN_LOCAL_KEEP").is_some_and(|v| !v.is_empty() && v != "0")
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        lock(&DIRS).retain(|p| p != &self.path);
-        if !keep_dirs() {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
-/// Kills every live child spawned through [`ChildGuard`] and removes every [`ScratchDir`].
-/// Meant for signal handlers, right before `process::exit`.
-pub fn cleanup_all() {
-    let children: Vec<Shared> = lock(&CHILDREN).iter().filter_map(|(_, w)| w.upgrade()).collect();
-    for child in children {
-        stop(&child);
-    }
-    if !keep_dirs() {
-        for dir in lock(&DIRS).drain(..) {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
+fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line[field.len()..].trim().trim_end_matches("kB").trim().parse().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
 
-    #[test]
-    fn dropped_guard_kills_its_child() {
-        let guard = ChildGuard::spawn(Command::new("sleep").arg("30")).unwrap();
-        let pid = guard.pid();
-        assert!(guard.is_running());
-        drop(guard);
-        // Reaped, so /proc/PID is gone (or reused by an unrelated process, very unlikely here).
-        assert!(
-            !Path::new(&format!("/proc/{pid}/cmdline")).exists() || {
-                let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                !cmd.starts_with(b"sleep")
-            }
-        );
+    /// Gone, or a zombie waiting for init: either way no longer running.
+    fn gone(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
     }
 
     #[test]
-    fn scratch_dir_is_removed_on_drop() {
-        let dir = ScratchDir::new("test").unwrap();
-        let path = dir.path().to_path_buf();
-        assert!(path.is_dir());
-        drop(dir);
-        assert!(keep_dirs() || !path.exists());
+    fn drop_kills_the_child_and_what_it_started_and_removes_the_log() {
+        let p = Process::spawn(Command::new("sh").args(["-c", "sleep 30 & echo $!; wait"]), "test").unwrap();
+        let end = Instant::now() + Duration::from_secs(5);
+        while !p.log_text().ends_with('\n') && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let grandchild = p.log_text().trim().to_string();
+        let (pid, log) = (p.pid().to_string(), p.log_path().to_path_buf());
+        assert!(p.is_running() && !gone(&grandchild), "{grandchild:?}");
+        assert_eq!(p.log_since(p.log_offset()), "");
+        drop(p);
+        let end = Instant::now() + Duration::from_secs(5);
+        while !gone(&grandchild) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(gone(&pid) && gone(&grandchild), "sh {pid} or its sleep {grandchild} survived");
+        assert!(keep() || !log.exists());
     }
 }

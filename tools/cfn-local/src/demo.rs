@@ -4,20 +4,16 @@
 mod killed_mid_event;
 
 use crate::answer_check::answer_problems;
-use crate::events;
+use crate::events::{self, source_props, ACCOUNT, DELIVERY, DESTINATION, SOURCE};
 use crate::real_service::Semantics;
 use crate::receiver::{Answer, FAKE_SIGNATURE};
 use crate::runtime_api::Outcome;
 use crate::stack::Stack;
+use comfy_table::{presets, ContentArrangement, Table};
 use serde_json::{json, Value};
 use std::io;
 use std::path::Path;
 use std::time::Instant;
-
-const SOURCE: &str = "Custom::DeliverySource";
-const DESTINATION: &str = "Custom::DeliveryDestination";
-const DELIVERY: &str = "Custom::Delivery";
-const ACCOUNT: &str = "123456789012";
 
 /// What an answer must look like for the step to pass.
 enum Expect {
@@ -42,48 +38,47 @@ struct Row {
     reason: String,
 }
 
+impl Row {
+    /// The row of `event`; a Reason only for a failure, as CloudFormation shows it.
+    fn answered(event: &Value, answer: Option<&Answer>, ok: bool) -> Row {
+        let field = |key: &str| event[key].as_str().unwrap_or_default().to_string();
+        let status = answer.map_or_else(|| "NO ANSWER".to_string(), |a| a.status().unwrap_or_else(|| "?".into()));
+        let reason = if status == "SUCCESS" { None } else { answer.and_then(Answer::reason) };
+        Row {
+            kind: field("ResourceType"),
+            request: field("RequestType"),
+            logical_id: field("LogicalResourceId"),
+            status,
+            ok,
+            physical_id: answer.and_then(Answer::physical_id).unwrap_or_default(),
+            reason: reason.unwrap_or_default(),
+        }
+    }
+}
+
 struct Demo<'a> {
     stack: &'a Stack,
     rows: Vec<Row>,
 }
 
-fn source_props(tags: Value) -> Value {
-    json!({
-        "Name": "demo-source",
-        "ResourceArn": format!("arn:aws:cloudfront::{ACCOUNT}:distribution/E1DEMO0EXAMPLE"),
-        "LogType": "ACCESS_LOGS",
-        "Tags": tags,
-    })
-}
-
 fn destination_props(name: &str) -> Value {
     let arn = format!("arn:aws:logs:us-east-1:{ACCOUNT}:delivery-destination:{name}");
+    let statement = json!({
+        "Sid": "AllowCreateDeliveryFromThisAccount", "Effect": "Allow", "Principal": {"AWS": ACCOUNT},
+        "Action": "logs:CreateDelivery", "Resource": arn,
+    });
     json!({
-        "Name": name,
-        "DestinationResourceArn": "arn:aws:s3:::cfn-local-demo-logs",
-        "OutputFormat": "json",
-        "DeliveryDestinationPolicy": {
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "AllowCreateDeliveryFromThisAccount",
-                "Effect": "Allow",
-                "Principal": {"AWS": ACCOUNT},
-                "Action": "logs:CreateDelivery",
-                "Resource": arn,
-            }],
-        },
+        "Name": name, "DestinationResourceArn": "arn:aws:s3:::cfn-local-demo-logs", "OutputFormat": "json",
+        "DeliveryDestinationPolicy": {"Version": "2012-10-17", "Statement": [statement]},
         "Tags": [{"Key": "team", "Value": "platform"}],
     })
 }
 
 fn delivery_props(source_name: &str, destination_arn: &str) -> Value {
     json!({
-        "DeliverySourceName": source_name,
-        "DeliveryDestinationArn": destination_arn,
-        "RecordFields": ["date", "time", "x-edge-location"],
-        "FieldDelimiter": ",",
-        "S3SuffixPath": "{DistributionId}/{yyyy}/{MM}/{dd}/{HH}",
-        "S3EnableHiveCompatiblePath": "false",
+        "DeliverySourceName": source_name, "DeliveryDestinationArn": destination_arn,
+        "RecordFields": ["date", "time", "x-edge-location"], "FieldDelimiter": ",",
+        "S3SuffixPath": "{DistributionId}/{yyyy}/{MM}/{dd}/{HH}", "S3EnableHiveCompatiblePath": "false",
         "Tags": [{"Key": "team", "Value": "platform"}],
     })
 }
@@ -101,7 +96,9 @@ pub fn run(binary: &Path, extra_env: &[(&str, &str)], semantics: Semantics) -> i
     demo.play();
     demo.killed_mid_event();
     demo.final_checks();
-    demo.print_table();
+    for table in tables(&demo.rows) {
+        println!("\n{table}");
+    }
     let ok = demo.rows.iter().all(|r| r.ok);
     if !ok {
         println!("\n--- function log ---\n{}", stack.lambda.log_text());
@@ -112,137 +109,89 @@ pub fn run(binary: &Path, extra_env: &[(&str, &str)], semantics: Semantics) -> i
 
 impl Demo<'_> {
     fn play(&mut self) {
-        let url = self.stack.placeholder_url();
-        let tags_v1 = json!([{"Key": "team", "Value": "platform"}]);
-        let src_props = source_props(tags_v1);
+        let src_props = source_props("demo-source", "E1DEMO0EXAMPLE", json!([{"Key": "team", "Value": "platform"}]));
         let dst_props = destination_props("demo-destination");
 
         println!("== stack create");
-        let src = self.step(events::create(SOURCE, "AccessLogsSource", src_props.clone(), &url), Expect::Success(SOURCE_DATA));
-        let src_id = id_or(&src, "demo-source");
-        let src_name = data_or(&src, "Name", "demo-source");
-        let src_arn = data_or(&src, "Arn", "");
-        let dst =
-            self.step(events::create(DESTINATION, "AccessLogsDestination", dst_props.clone(), &url), Expect::Success(DESTINATION_DATA));
-        let dst_id = id_or(&dst, "demo-destination");
-        let dst_arn = data_or(&dst, "Arn", "");
+        let src = self.create(SOURCE, "AccessLogsSource", &src_props, Expect::Success(SOURCE_DATA));
+        let (src_id, src_name, src_arn) = (id_or(&src, "demo-source"), data_or(&src, "Name", "demo-source"), data_or(&src, "Arn", ""));
+        let dst = self.create(DESTINATION, "AccessLogsDestination", &dst_props, Expect::Success(DESTINATION_DATA));
+        let (dst_id, dst_arn) = (id_or(&dst, "demo-destination"), data_or(&dst, "Arn", ""));
         let dlv_props = delivery_props(&src_name, &dst_arn);
-        let dlv = self.step(events::create(DELIVERY, "AccessLogsDelivery", dlv_props.clone(), &url), Expect::Success(DELIVERY_DATA));
+        let dlv = self.create(DELIVERY, "AccessLogsDelivery", &dlv_props, Expect::Success(DELIVERY_DATA));
         let dlv_id = id_or(&dlv, "");
 
         println!("== stack update: new tags on the source (in place)");
-        let src_props_v2 = source_props(json!([{"Key": "team", "Value": "observability"}, {"Key": "env", "Value": "demo"}]));
-        self.step(
-            events::update(SOURCE, "AccessLogsSource", &src_id, src_props_v2.clone(), src_props.clone(), &url),
-            Expect::SameId(src_id.clone(), SOURCE_DATA),
-        );
+        let mut src_props_v2 = src_props.clone();
+        src_props_v2["Tags"] = json!([{"Key": "team", "Value": "observability"}, {"Key": "env", "Value": "demo"}]);
+        self.update(SOURCE, "AccessLogsSource", &src_id, &src_props_v2, &src_props, Expect::SameId(src_id.clone(), SOURCE_DATA));
         self.check_tags(&src_arn, json!({"team": "observability", "env": "demo"}));
 
         println!("== stack update: source renamed, same ResourceArn (one source per resource: refused before any call), rollback");
         let mut renamed = src_props_v2.clone();
         renamed["Name"] = json!("demo-source-renamed");
         self.stack.proxy.reset_counts();
-        self.step(
-            events::update(SOURCE, "AccessLogsSource", &src_id, renamed.clone(), src_props_v2.clone(), &url),
-            Expect::Failed("ResourceArn"),
-        );
+        self.update(SOURCE, "AccessLogsSource", &src_id, &renamed, &src_props_v2, Expect::Failed("ResourceArn"));
         self.check_no_calls("no Logs call for the refused rename", &[]);
-        self.step(
-            events::update(SOURCE, "AccessLogsSource", &src_id, src_props_v2.clone(), renamed, &url),
-            Expect::SameId(src_id.clone(), SOURCE_DATA),
-        );
+        self.update(SOURCE, "AccessLogsSource", &src_id, &src_props_v2, &renamed, Expect::SameId(src_id.clone(), SOURCE_DATA));
 
         println!("== stack update: new tags on the delivery (the suffix path CloudFront's prefix changed is no change)");
         let mut dlv_props_v2 = dlv_props.clone();
         dlv_props_v2["Tags"] = json!([{"Key": "team", "Value": "observability"}]);
         self.stack.proxy.reset_counts();
-        self.step(
-            events::update(DELIVERY, "AccessLogsDelivery", &dlv_id, dlv_props_v2.clone(), dlv_props, &url),
-            Expect::SameId(dlv_id.clone(), DELIVERY_DATA),
-        );
+        self.update(DELIVERY, "AccessLogsDelivery", &dlv_id, &dlv_props_v2, &dlv_props, Expect::SameId(dlv_id.clone(), DELIVERY_DATA));
         self.check_no_calls("no configuration call for a tags-only update", &["UpdateDeliveryConfiguration", "CreateDelivery"]);
         let dlv_props = dlv_props_v2;
 
         println!("== stack update: destination renamed (replacement), delivery follows (replacement), cleanup");
         let dst2_props = destination_props("demo-destination-v2");
-        let dst2 = self.step(
-            events::update(DESTINATION, "AccessLogsDestination", &dst_id, dst2_props.clone(), dst_props.clone(), &url),
-            Expect::NewId(dst_id.clone(), DESTINATION_DATA),
-        );
-        let dst2_id = id_or(&dst2, "demo-destination-v2");
-        let dst2_arn = data_or(&dst2, "Arn", "");
+        let replaced = Expect::NewId(dst_id.clone(), DESTINATION_DATA);
+        let dst2 = self.update(DESTINATION, "AccessLogsDestination", &dst_id, &dst2_props, &dst_props, replaced);
+        let (dst2_id, dst2_arn) = (id_or(&dst2, "demo-destination-v2"), data_or(&dst2, "Arn", ""));
         let dlv2_props = delivery_props(&src_name, &dst2_arn);
-        let dlv2 = self.step(
-            events::update(DELIVERY, "AccessLogsDelivery", &dlv_id, dlv2_props.clone(), dlv_props.clone(), &url),
-            Expect::NewId(dlv_id.clone(), DELIVERY_DATA),
-        );
-        let dlv2_id = id_or(&dlv2, "");
-        self.step(events::delete(DELIVERY, "AccessLogsDelivery", &dlv_id, dlv_props, &url), Expect::Success(&[]));
-        self.step(events::delete(DESTINATION, "AccessLogsDestination", &dst_id, dst_props, &url), Expect::Success(&[]));
+        let replaced = Expect::NewId(dlv_id.clone(), DELIVERY_DATA);
+        let dlv2_id = id_or(&self.update(DELIVERY, "AccessLogsDelivery", &dlv_id, &dlv2_props, &dlv_props, replaced), "");
+        self.delete(DELIVERY, "AccessLogsDelivery", &dlv_id, &dlv_props);
+        self.delete(DESTINATION, "AccessLogsDestination", &dst_id, &dst_props);
 
         println!("== a refused create, and the delete CloudFormation sends after it");
-        let mut bad_props = source_props(json!([]));
-        bad_props["Name"] = json!("not a valid name!");
-        bad_props["ResourceArn"] = json!(format!("arn:aws:cloudfront::{ACCOUNT}:distribution/E2BAD0EXAMPLE"));
-        let bad = self.step(events::create(SOURCE, "BadSource", bad_props.clone(), &url), Expect::Failed("Name"));
-        let bad_id = id_or(&bad, "");
-        self.step(events::delete(SOURCE, "BadSource", &bad_id, bad_props, &url), Expect::Success(&[]));
+        let bad_props = source_props("not a valid name!", "E2BAD0EXAMPLE", json!([]));
+        let bad_id = id_or(&self.create(SOURCE, "BadSource", &bad_props, Expect::Failed("Name")), "");
+        self.delete(SOURCE, "BadSource", &bad_id, &bad_props);
         self.check_source_exists("demo-source");
 
         println!("== stack delete");
-        self.step(events::delete(DELIVERY, "AccessLogsDelivery", &dlv2_id, dlv2_props, &url), Expect::Success(&[]));
-        self.step(events::delete(DESTINATION, "AccessLogsDestination", &dst2_id, dst2_props, &url), Expect::Success(&[]));
-        self.step(events::delete(SOURCE, "AccessLogsSource", &src_id, src_props_v2, &url), Expect::Success(&[]));
+        self.delete(DELIVERY, "AccessLogsDelivery", &dlv2_id, &dlv2_props);
+        self.delete(DESTINATION, "AccessLogsDestination", &dst2_id, &dst2_props);
+        self.delete(SOURCE, "AccessLogsSource", &src_id, &src_props_v2);
+    }
+
+    fn create(&mut self, kind: &str, logical_id: &str, props: &Value, expect: Expect) -> Option<Answer> {
+        self.step(events::create(kind, logical_id, props.clone(), &self.stack.placeholder_url()), expect)
+    }
+
+    fn update(&mut self, kind: &str, logical_id: &str, id: &str, props: &Value, old: &Value, expect: Expect) -> Option<Answer> {
+        self.step(events::update(kind, logical_id, id, props.clone(), old.clone(), &self.stack.placeholder_url()), expect)
+    }
+
+    fn delete(&mut self, kind: &str, logical_id: &str, id: &str, props: &Value) {
+        self.step(events::delete(kind, logical_id, id, props.clone(), &self.stack.placeholder_url()), Expect::Success(&[]));
     }
 
     /// Sends one event, judges the answer, prints a progress line, records a row.
     fn step(&mut self, event: Value, expect: Expect) -> Option<Answer> {
-        let kind = event["ResourceType"].as_str().unwrap_or("").to_string();
-        let request = event["RequestType"].as_str().unwrap_or("").to_string();
-        let logical_id = event["LogicalResourceId"].as_str().unwrap_or("").to_string();
         let started = Instant::now();
         let log_offset = self.stack.lambda.log_offset();
         let (invocation, answer) = self.stack.send(event.clone());
-        let mut problems = Vec::new();
-        if let Outcome::Error(e) = &invocation.outcome {
-            problems.push(format!("invocation error: {e}"));
+        let mut problems = problems(&event, answer.as_ref(), &expect);
+        if answer.is_none() || matches!(invocation.outcome, Outcome::Error(_)) {
+            problems.push(format!("invocation: {:?}", invocation.outcome));
         }
-        let row = match &answer {
-            None => {
-                problems.push(format!("no answer (invocation: {:?})", invocation.outcome));
-                Row { kind, request, logical_id, status: "NO ANSWER".into(), ok: false, physical_id: String::new(), reason: String::new() }
-            }
-            Some(a) => {
-                problems.extend(answer_problems(&event, a));
-                problems.extend(expectation_problems(a, &expect));
-                Row {
-                    kind,
-                    request,
-                    logical_id,
-                    status: a.status().unwrap_or_else(|| "?".into()),
-                    ok: true,
-                    physical_id: a.physical_id().unwrap_or_default(),
-                    // CloudFormation shows Reason only for failures.
-                    reason: match a.status().as_deref() {
-                        Some("SUCCESS") => String::new(),
-                        _ => a.reason().unwrap_or_default(),
-                    },
-                }
-            }
-        };
-        let row = Row { ok: problems.is_empty(), ..row };
-        println!(
-            "  {:<6} {:<28} {:<22} -> {:<9} {:>6} ms  {}",
-            row.request,
-            row.kind,
-            row.logical_id,
-            row.status,
-            started.elapsed().as_millis(),
-            if row.ok { "ok".to_string() } else { format!("UNEXPECTED: {}", problems.join("; ")) }
-        );
+        let row = Row::answered(&event, answer.as_ref(), problems.is_empty());
+        let ms = started.elapsed().as_millis();
+        println!("  {:<6} {:<28} {:<22} -> {:<9} {ms:>6} ms  {}", row.request, row.kind, row.logical_id, row.status, verdict(&problems));
         if !row.ok {
-            let log = self.stack.lambda.log_since(log_offset);
-            println!("    function log for this event:\n{}", indent(&log, "      "));
+            println!("    function log for this event:\n{}", indent(&self.stack.lambda.log_since(log_offset), "      "));
         }
         self.rows.push(row);
         answer
@@ -303,123 +252,62 @@ impl Demo<'_> {
         let problem = log.contains(FAKE_SIGNATURE).then(|| "the function logged the ResponseURL signature".to_string());
         self.check("no ResponseURL signature in log", "function", problem);
     }
-
-    fn print_table(&self) {
-        println!();
-        for line in table(&self.rows) {
-            println!("{line}");
-        }
-    }
 }
 
-/// The summary: one line per step or check, at most [`TABLE_WIDTH`] columns. Long cells are cut
-/// with an ellipsis; a Reason goes whole on the lines below its row, wrapped.
-fn table(rows: &[Row]) -> Vec<String> {
-    let headers = ["#", "Request", "Kind", "Logical id", "Status", "Expected", "Physical id"];
-    let caps = [4, 7, 20, 28, 9, 8, TABLE_WIDTH];
-    let mut cells: Vec<[String; 7]> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            [
-                (i + 1).to_string(),
-                r.request.clone(),
-                r.kind.strip_prefix("Custom::").unwrap_or(&r.kind).to_string(),
-                r.logical_id.clone(),
-                r.status.clone(),
-                if r.ok { "yes".into() } else { "NO".into() },
-                r.physical_id.clone(),
-            ]
-        })
-        .collect();
-    let mut widths = headers.map(str::len);
-    for row in &mut cells {
-        for ((cell, cap), w) in row.iter_mut().zip(caps).zip(widths.iter_mut()) {
-            *cell = shorten(cell, cap);
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    // The last column gets what the others leave.
-    let last = widths.len() - 1;
-    let room = TABLE_WIDTH.saturating_sub(widths[..last].iter().map(|w| w + 2).sum::<usize>()).max(headers[last].len());
-    widths[last] = widths[last].min(room);
-    let line = |cols: &[String]| {
-        let mut out = String::new();
-        for (c, w) in cols.iter().zip(widths) {
-            out.push_str(&format!("{:<w$}  ", shorten(c, w)));
-        }
-        out.trim_end().to_string()
+/// Width of the summary tables: a usual terminal's.
+const TABLE_WIDTH: u16 = 120;
+
+/// The summary, at most [`TABLE_WIDTH`] columns wide: a line per step or check (long cells cut
+/// with an ellipsis), then the Reasons (of failures and mismatches) whole, by row number.
+fn tables(rows: &[Row]) -> [Table; 2] {
+    let table = |header: &[&str]| {
+        let mut table = Table::new();
+        table.load_style(presets::ASCII_MARKDOWN).set_content_arrangement(ContentArrangement::Dynamic);
+        table.set_width(TABLE_WIDTH).set_header(header.to_vec());
+        table
     };
-    let mut lines = vec![line(&headers.map(String::from)), line(&widths.map(|w| "-".repeat(w)))];
-    for (row, r) in cells.iter().zip(rows) {
-        lines.push(line(row));
-        for (i, text) in wrap(&r.reason, TABLE_WIDTH - REASON_INDENT.len() - "Reason: ".len()).iter().enumerate() {
-            lines.push(format!("{REASON_INDENT}{}{text}", if i == 0 { "Reason: " } else { "        " }));
+    let mut steps = table(&["#", "Request", "Kind", "Logical id", "Status", "Expected", "Physical id"]);
+    let mut reasons = table(&["#", "Reason"]);
+    for (n, r) in (1..).zip(rows) {
+        let kind = r.kind.strip_prefix("Custom::").unwrap_or(&r.kind);
+        let expected = if r.ok { "yes" } else { "NO" };
+        let mut line = comfy_table::Row::from([&n.to_string(), &r.request, kind, &r.logical_id, &r.status, expected, &r.physical_id]);
+        steps.add_row(line.max_height(1).clone());
+        if !r.reason.is_empty() {
+            reasons.add_row([n.to_string(), r.reason.clone()]);
         }
     }
-    lines
+    [steps, reasons]
 }
 
-/// Width of the summary table: a usual terminal's.
-const TABLE_WIDTH: usize = 120;
-const REASON_INDENT: &str = "     ";
-
-/// `text` in lines of at most `width` characters, broken at spaces (a longer word is cut).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut current = String::new();
-    for word in text.split_whitespace() {
-        let mut word: Vec<char> = word.chars().collect();
-        while word.len() > width {
-            if !current.is_empty() {
-                lines.push(std::mem::take(&mut current));
-            }
-            lines.push(word.drain(..width).collect());
-        }
-        let word: String = word.into_iter().collect();
-        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut current));
-        }
-        if !current.is_empty() {
-            current.push(' ');
-        }
-        current.push_str(&word);
-    }
-    if !current.is_empty() {
-        lines.push(current);
-    }
-    lines
-}
-
-fn expectation_problems(a: &Answer, expect: &Expect) -> Vec<String> {
-    let status = a.status().unwrap_or_default();
-    let mut problems = Vec::new();
-    let data_keys = match expect {
+/// Every rule `answer` breaks, and every way it misses `expect`.
+fn problems(event: &Value, answer: Option<&Answer>, expect: &Expect) -> Vec<String> {
+    let Some(a) = answer else { return vec!["no answer".into()] };
+    let mut problems = answer_problems(event, a);
+    let (status, id) = (a.status().unwrap_or_default(), a.physical_id());
+    let (wanted, data_keys): (&str, &[&str]) = match expect {
         Expect::Failed(needle) => {
-            if status != "FAILED" {
-                problems.push(format!("expected FAILED, got {status}"));
-            }
             if !a.reason().is_some_and(|r| r.contains(needle)) {
                 problems.push(format!("Reason does not name {needle}"));
             }
-            return problems;
+            ("FAILED", &[])
         }
-        Expect::Success(keys) => keys,
+        Expect::Success(keys) => ("SUCCESS", keys),
         Expect::SameId(old, keys) => {
-            if a.physical_id().as_ref() != Some(old) {
+            if id.as_ref() != Some(old) {
                 problems.push(format!("physical id changed from {old}"));
             }
-            keys
+            ("SUCCESS", keys)
         }
         Expect::NewId(old, keys) => {
-            if a.physical_id().as_ref() == Some(old) {
+            if id.as_ref() == Some(old) {
                 problems.push("expected a replacement (new physical id)".into());
             }
-            keys
+            ("SUCCESS", keys)
         }
     };
-    if status != "SUCCESS" {
-        problems.push(format!("expected SUCCESS, got {status}: {}", a.reason().unwrap_or_default()));
+    if status != wanted {
+        problems.push(format!("expected {wanted}, got {status}: {}", a.reason().unwrap_or_default()));
     }
     let missing: Vec<&str> = data_keys.iter().copied().filter(|k| a.data(k).is_none()).collect();
     if !missing.is_empty() && status == "SUCCESS" {
@@ -428,20 +316,21 @@ fn expectation_problems(a: &Answer, expect: &Expect) -> Vec<String> {
     problems
 }
 
+/// "ok", or what was unexpected.
+fn verdict(problems: &[String]) -> String {
+    if problems.is_empty() {
+        "ok".into()
+    } else {
+        format!("UNEXPECTED: {}", problems.join("; "))
+    }
+}
+
 fn id_or(a: &Option<Answer>, fallback: &str) -> String {
     a.as_ref().and_then(Answer::physical_id).unwrap_or_else(|| fallback.to_string())
 }
 
 fn data_or(a: &Option<Answer>, key: &str, fallback: &str) -> String {
     a.as_ref().and_then(|a| a.data(key)).unwrap_or_else(|| fallback.to_string())
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let cut: String = s.chars().take(max - 1).collect();
-    format!("{cut}…")
 }
 
 /// Prefixes every line (for quoting function logs).
@@ -453,41 +342,21 @@ pub fn indent(text: &str, prefix: &str) -> String {
 mod tests {
     use super::*;
 
-    fn row(kind: &str, logical_id: &str, physical_id: &str, reason: &str) -> Row {
-        Row {
-            kind: kind.into(),
-            request: "Update".into(),
-            logical_id: logical_id.into(),
-            status: "FAILED".into(),
-            ok: true,
-            physical_id: physical_id.into(),
-            reason: reason.into(),
-        }
-    }
-
     #[test]
-    fn table_fits_120_columns_and_keeps_the_whole_reason() {
+    fn tables_fit_120_columns_and_keep_the_whole_reason() {
         let reason = format!("ResourceArn: {} (and more words to wrap) {}", "x".repeat(150), "the end");
-        let rows = [
-            row("Custom::DeliveryDestination", "AVeryLongLogicalIdThatGoesOnAndOnAndOn", &"p".repeat(200), &reason),
-            row("(check) moto", "DescribeDeliveryDestinations", "", ""),
-        ];
-        let lines = table(&rows);
-        for l in &lines {
-            assert!(l.chars().count() <= TABLE_WIDTH, "{} columns: {l}", l.chars().count());
+        let failed =
+            json!({"ResourceType": DESTINATION, "RequestType": "Update", "LogicalResourceId": "AVeryLongLogicalIdThatGoesOnAndOn"});
+        let mut row = Row::answered(&failed, None, false);
+        (row.physical_id, row.reason) = ("p".repeat(200), reason.clone());
+        let [steps, reasons] = tables(&[row]);
+        let (steps, reasons) = (steps.to_string(), reasons.to_string());
+        for line in steps.lines().chain(reasons.lines()) {
+            assert!(line.chars().count() <= TABLE_WIDTH as usize, "{} columns: {line}", line.chars().count());
         }
-        assert!(lines[2].contains("DeliveryDestination  ") && !lines[2].contains("Custom::"), "{}", lines[2]);
-        assert!(lines[2].ends_with('…'), "{}", lines[2]);
-        let reason_lines: Vec<&str> = lines.iter().filter(|l| l.starts_with(REASON_INDENT)).map(|l| l.trim()).collect();
-        let rejoined = reason_lines.join(" ").replace("Reason: ", "");
-        assert_eq!(rejoined.split_whitespace().collect::<String>(), reason.split_whitespace().collect::<String>());
-        assert!(lines.last().unwrap().contains("DescribeDeliveryDestinations"));
-    }
-
-    #[test]
-    fn wrap_breaks_at_spaces_and_cuts_long_words() {
-        assert_eq!(wrap("one two three", 7), ["one two", "three"]);
-        assert_eq!(wrap("abcdefghij k", 4), ["abcd", "efgh", "ij k"]);
-        assert!(wrap("", 10).is_empty());
+        assert!(steps.contains(" DeliveryDestination ") && !steps.contains("Custom::") && steps.contains("NO ANSWER"), "{steps}");
+        let cells = |table: &str, n: usize| table.lines().filter_map(|l| l.split('|').nth(n)).collect::<String>().replace(' ', "");
+        assert!(steps.lines().nth(2).is_some_and(|l| l.ends_with("… |")), "{steps}");
+        assert!(cells(&reasons, 2).contains(&reason.replace(' ', "")), "{reasons}");
     }
 }

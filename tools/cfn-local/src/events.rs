@@ -2,14 +2,24 @@
 //! what the function deserializes.
 
 use aws_lambda_events::event::cloudformation::{CloudFormationCustomResourceRequest, CreateRequest, DeleteRequest, UpdateRequest};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/cfn-local-demo/0d5a4d10-c9d3-11ef-9f2a-0a1b2c3d4e5f";
 pub const SERVICE_TOKEN: &str = "arn:aws:lambda:us-east-1:123456789012:function:cfn-logs-delivery";
+/// The account of [`STACK_ID`], for the ARNs in properties.
+pub const ACCOUNT: &str = "123456789012";
+pub const SOURCE: &str = "Custom::DeliverySource";
+pub const DESTINATION: &str = "Custom::DeliveryDestination";
+pub const DELIVERY: &str = "Custom::Delivery";
 
-/// A fresh CloudFormation RequestId.
-pub fn fresh_request_id() -> String {
-    crate::ids::fresh_uuid()
+/// A CloudFront distribution's access-log source: the properties of a [`SOURCE`].
+pub fn source_props(name: &str, distribution: &str, tags: Value) -> Value {
+    json!({
+        "Name": name,
+        "ResourceArn": format!("arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution}"),
+        "LogType": "ACCESS_LOGS",
+        "Tags": tags,
+    })
 }
 
 /// Properties as CloudFormation sends them: always an object, with `ServiceToken` in it.
@@ -22,46 +32,40 @@ fn with_token(props: Value) -> Value {
     Value::Object(props)
 }
 
+/// A `$request` type (their fields cannot be set in a struct literal) with the fields every
+/// request has.
+macro_rules! request {
+    ($request:ident, $resource_type:expr, $logical_id:expr, $props:expr, $response_url:expr) => {{
+        let mut r = $request::default();
+        r.service_token = Some(SERVICE_TOKEN.into());
+        r.request_id = crate::ids::fresh_uuid();
+        r.response_url = $response_url.into();
+        r.stack_id = STACK_ID.into();
+        r.resource_type = $resource_type.into();
+        r.logical_resource_id = $logical_id.into();
+        r.resource_properties = with_token($props);
+        r
+    }};
+}
+
 fn to_value(request: CloudFormationCustomResourceRequest) -> Value {
     serde_json::to_value(request).expect("a request always serializes")
 }
 
 pub fn create(resource_type: &str, logical_id: &str, props: Value, response_url: &str) -> Value {
-    let mut r = CreateRequest::default();
-    r.service_token = Some(SERVICE_TOKEN.into());
-    r.request_id = fresh_request_id();
-    r.response_url = response_url.into();
-    r.stack_id = STACK_ID.into();
-    r.resource_type = resource_type.into();
-    r.logical_resource_id = logical_id.into();
-    r.resource_properties = with_token(props);
-    to_value(CloudFormationCustomResourceRequest::Create(r))
+    to_value(CloudFormationCustomResourceRequest::Create(request!(CreateRequest, resource_type, logical_id, props, response_url)))
 }
 
 pub fn update(resource_type: &str, logical_id: &str, physical_id: &str, props: Value, old_props: Value, response_url: &str) -> Value {
-    let mut r = UpdateRequest::default();
-    r.service_token = Some(SERVICE_TOKEN.into());
-    r.request_id = fresh_request_id();
-    r.response_url = response_url.into();
-    r.stack_id = STACK_ID.into();
-    r.resource_type = resource_type.into();
-    r.logical_resource_id = logical_id.into();
+    let mut r = request!(UpdateRequest, resource_type, logical_id, props, response_url);
     r.physical_resource_id = physical_id.into();
-    r.resource_properties = with_token(props);
     r.old_resource_properties = with_token(old_props);
     to_value(CloudFormationCustomResourceRequest::Update(r))
 }
 
 pub fn delete(resource_type: &str, logical_id: &str, physical_id: &str, props: Value, response_url: &str) -> Value {
-    let mut r = DeleteRequest::default();
-    r.service_token = Some(SERVICE_TOKEN.into());
-    r.request_id = fresh_request_id();
-    r.response_url = response_url.into();
-    r.stack_id = STACK_ID.into();
-    r.resource_type = resource_type.into();
-    r.logical_resource_id = logical_id.into();
+    let mut r = request!(DeleteRequest, resource_type, logical_id, props, response_url);
     r.physical_resource_id = physical_id.into();
-    r.resource_properties = with_token(props);
     to_value(CloudFormationCustomResourceRequest::Delete(r))
 }
 
@@ -83,7 +87,7 @@ pub fn ensure_request_id(event: &mut Value) -> String {
     if let Some(id) = request_id(event).filter(|id| !id.is_empty()) {
         return id.to_string();
     }
-    let id = fresh_request_id();
+    let id = crate::ids::fresh_uuid();
     if let Some(obj) = event.as_object_mut() {
         obj.insert("RequestId".into(), Value::String(id.clone()));
     }
@@ -93,29 +97,28 @@ pub fn ensure_request_id(event: &mut Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn events_have_the_cloudformation_shape() {
-        let c = create("Custom::DeliverySource", "Src", json!({"Name": "n"}), "http://x/1");
-        assert_eq!(c["RequestType"], "Create");
-        assert_eq!(c["ResponseURL"], "http://x/1");
-        assert_eq!(c["StackId"], STACK_ID);
-        assert_eq!(c["ResourceType"], "Custom::DeliverySource");
-        assert_eq!(c["LogicalResourceId"], "Src");
-        assert_eq!(c["ResourceProperties"], json!({"Name": "n", "ServiceToken": SERVICE_TOKEN}));
-        assert_eq!(c["ServiceToken"], SERVICE_TOKEN);
-        assert!(c.get("PhysicalResourceId").is_none());
+        let c = create(SOURCE, "Src", json!({"Name": "n"}), "http://x/1");
+        let common = json!({
+            "ServiceToken": SERVICE_TOKEN, "ResponseURL": "http://x/1", "StackId": STACK_ID, "RequestId": c["RequestId"],
+            "ResourceType": SOURCE, "LogicalResourceId": "Src", "ResourceProperties": {"Name": "n", "ServiceToken": SERVICE_TOKEN},
+        });
+        let with = |mut event: Value, fields: Value| {
+            event.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+            event
+        };
+        assert_eq!(c, with(common.clone(), json!({"RequestType": "Create"})));
 
-        let u = update("Custom::Delivery", "D", "id-1", json!({"A": "2"}), json!({"A": "1"}), "http://x/2");
-        assert_eq!(u["RequestType"], "Update");
-        assert_eq!(u["PhysicalResourceId"], "id-1");
-        assert_eq!(u["OldResourceProperties"]["A"], "1");
+        let u = update(SOURCE, "Src", "id-1", json!({"Name": "n"}), json!({"Name": "m"}), "http://x/1");
         assert_ne!(u["RequestId"], c["RequestId"]);
-
-        let d = delete("Custom::Delivery", "D", "id-1", json!({}), "http://x/3");
-        assert_eq!(d["RequestType"], "Delete");
-        assert_eq!(d["ResourceProperties"]["ServiceToken"], SERVICE_TOKEN);
+        let old = json!({"Name": "m", "ServiceToken": SERVICE_TOKEN});
+        let updated =
+            json!({"RequestType": "Update", "RequestId": u["RequestId"], "PhysicalResourceId": "id-1", "OldResourceProperties": old});
+        assert_eq!(u, with(common.clone(), updated));
+        let d = delete(SOURCE, "Src", "id-1", json!({"Name": "n"}), "http://x/1");
+        assert_eq!(d, with(common, json!({"RequestType": "Delete", "RequestId": d["RequestId"], "PhysicalResourceId": "id-1"})));
 
         // Parses back as the function will parse it.
         let back: CloudFormationCustomResourceRequest = serde_json::from_value(u).unwrap();

@@ -1,56 +1,49 @@
 //! The function binary run as Lambda runs it: the environment Lambda sets, nothing inherited
 //! but PATH and HOME, output captured to a log file.
 
-use crate::children::{ChildGuard, ScratchDir};
-use std::io::{self, Read, Seek, SeekFrom};
+use crate::children::Process;
+use std::io;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 pub const FUNCTION_NAME: &str = "cfn-logs-delivery";
 
-/// A running function process, killed on drop.
+/// What Lambda sets for a `provided.al2023` function in us-east-1 (credentials are moto's).
+const LAMBDA_ENV: [(&str, &str); 10] = [
+    ("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME),
+    ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+    ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+    ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cfn-logs-delivery"),
+    ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef"),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_DEFAULT_REGION", "us-east-1"),
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
+
+/// A running function process, killed on drop; pid, kill, log_text, peak_rss_kb, … are
+/// [`Process`]'s.
 #[derive(Debug)]
 pub struct LambdaProcess {
-    child: ChildGuard,
-    log_path: PathBuf,
+    process: Process,
     pub started_at: Instant,
-    _dir: ScratchDir,
 }
 
-/// What Lambda sets for a `provided.al2023` function in us-east-1 (credentials are moto's).
-fn lambda_env(runtime_api: &str) -> Vec<(String, String)> {
-    [
-        ("AWS_LAMBDA_RUNTIME_API", runtime_api),
-        ("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cfn-logs-delivery"),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+impl Deref for LambdaProcess {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
 }
 
 impl LambdaProcess {
     /// Starts `binary` against the Runtime API at `runtime_api` (`host:port`).
     /// `env` is added last, so it overrides the Lambda defaults.
     pub fn spawn(binary: &Path, runtime_api: &str, env: &[(&str, &str)]) -> io::Result<LambdaProcess> {
-        if !binary.is_file() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{} not found: build it with `cargo build --release --bin cfn-logs-delivery`", binary.display()),
-            ));
-        }
-        let dir = ScratchDir::new("lambda")?;
-        let log_path = dir.path().join("function.log");
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+        check_binary(binary)?;
         let mut cmd = Command::new(binary);
         cmd.env_clear();
         for keep in ["PATH", "HOME"] {
@@ -58,86 +51,25 @@ impl LambdaProcess {
                 cmd.env(keep, v);
             }
         }
-        cmd.envs(lambda_env(runtime_api));
-        cmd.envs(env.iter().copied());
-        cmd.stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
+        cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api).envs(LAMBDA_ENV).envs(env.iter().copied());
         let started_at = Instant::now();
-        let child = ChildGuard::spawn(&mut cmd)?;
-        Ok(LambdaProcess { child, log_path, started_at, _dir: dir })
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.pid()
-    }
-
-    pub fn is_running(&self) -> bool {
-        self.child.is_running()
-    }
-
-    /// The exit status, once it has exited.
-    pub fn exit_status(&self) -> Option<ExitStatus> {
-        self.child.try_wait()
-    }
-
-    /// Kills it now (drop does the same).
-    pub fn kill(&self) {
-        self.child.kill();
-    }
-
-    /// stdout and stderr, interleaved as written.
-    pub fn log_path(&self) -> &Path {
-        &self.log_path
-    }
-
-    pub fn log_text(&self) -> String {
-        self.log_since(0)
-    }
-
-    /// Current size of the log: pass it to [`LambdaProcess::log_since`] to get one invocation's lines.
-    pub fn log_offset(&self) -> u64 {
-        std::fs::metadata(&self.log_path).map(|m| m.len()).unwrap_or(0)
-    }
-
-    pub fn log_since(&self, offset: u64) -> String {
-        let mut text = Vec::new();
-        if let Ok(mut f) = std::fs::File::open(&self.log_path) {
-            if f.seek(SeekFrom::Start(offset)).is_ok() {
-                let _ = f.read_to_end(&mut text);
-            }
-        }
-        String::from_utf8_lossy(&text).into_owned()
-    }
-
-    /// Peak resident set size so far (VmHWM), in KiB; `None` once the process is gone.
-    pub fn peak_rss_kb(&self) -> Option<u64> {
-        proc_status_kb(self.pid(), "VmHWM:")
-    }
-
-    /// Current resident set size (VmRSS), in KiB.
-    pub fn rss_kb(&self) -> Option<u64> {
-        proc_status_kb(self.pid(), "VmRSS:")
+        Ok(LambdaProcess { process: Process::spawn(&mut cmd, "function")?, started_at })
     }
 }
 
-fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line[field.len()..].trim().trim_end_matches("kB").trim().parse().ok()
-}
-
-/// The workspace root: the nearest ancestor of this crate with a `[workspace]` Cargo.toml.
-pub fn workspace_root() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.ancestors()
-        .find(|d| std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]")))
-        .unwrap_or(here)
-        .to_path_buf()
+/// `NotFound`, saying how to build it, if `binary` is not a file.
+pub fn check_binary(binary: &Path) -> io::Result<()> {
+    if binary.is_file() {
+        return Ok(());
+    }
+    let message = format!("{} not found: build it with `cargo build --release --bin cfn-logs-delivery`", binary.display());
+    Err(io::Error::new(io::ErrorKind::NotFound, message))
 }
 
 /// Where the release binary is expected: `$CFN_LOGS_DELIVERY_BIN`, else `release/cfn-logs-delivery`
 /// in the target dir this executable was built into (so `target/release/cfn-local` and a
 /// `$CARGO_TARGET_DIR/release/cfn-local` each find their own build, never another's), else in
-/// `$CARGO_TARGET_DIR` or `<workspace>/target`. May not exist.
+/// `$CARGO_TARGET_DIR` or the workspace's `target` (this crate is its `tools/cfn-local`). May not exist.
 pub fn release_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("CFN_LOGS_DELIVERY_BIN").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
@@ -145,7 +77,7 @@ pub fn release_binary() -> PathBuf {
     let own_target = std::env::current_exe().ok().and_then(|exe| target_dir_holding(&exe));
     let target = own_target
         .or_else(|| std::env::var_os("CARGO_TARGET_DIR").filter(|p| !p.is_empty()).map(PathBuf::from))
-        .unwrap_or_else(|| workspace_root().join("target"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     target.join("release").join(FUNCTION_NAME)
 }
 
@@ -162,11 +94,13 @@ pub fn find_binary() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::children::scratch_dir;
     use std::os::unix::fs::PermissionsExt;
     use std::time::Duration;
+    use tempfile::TempDir;
 
     /// A stand-in "function": prints its environment, then idles.
-    fn script(dir: &ScratchDir) -> PathBuf {
+    fn script(dir: &TempDir) -> PathBuf {
         let path = dir.path().join("fake-function.sh");
         std::fs::write(&path, "#!/bin/sh\necho started\nenv\nexec sleep 30\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -174,8 +108,8 @@ mod tests {
     }
 
     #[test]
-    fn env_is_lambda_like_output_is_captured_and_drop_kills() {
-        let dir = ScratchDir::new("test").unwrap();
+    fn env_is_lambda_like_and_output_is_captured() {
+        let dir = scratch_dir("test").unwrap();
         let p = LambdaProcess::spawn(&script(&dir), "127.0.0.1:9", &[("AWS_REGION", "eu-west-1")]).unwrap();
         let end = Instant::now() + Duration::from_secs(5);
         while !p.log_text().contains("AWS_LAMBDA_RUNTIME_API") && Instant::now() < end {
@@ -191,13 +125,7 @@ mod tests {
         if std::env::var_os("CARGO_PKG_NAME").is_some() {
             assert!(!text.contains("CARGO_PKG_NAME="), "parent env leaked");
         }
-        let offset = p.log_offset();
-        assert_eq!(p.log_since(offset), "");
-        assert!(p.is_running());
-        assert!(p.peak_rss_kb().is_some_and(|kb| kb > 0));
-        let pid = p.pid();
-        drop(p);
-        assert!(proc_status_kb(pid, "VmHWM:").is_none(), "process {pid} survived drop");
+        assert!(p.is_running() && p.peak_rss_kb().is_some_and(|kb| kb > 0));
     }
 
     #[test]
@@ -215,12 +143,11 @@ mod tests {
             let target = exe.parent().and_then(Path::parent).and_then(Path::parent).unwrap();
             assert_eq!(release_binary(), target.join("release/cfn-logs-delivery"));
         }
-        assert!(workspace_root().join("tools/cfn-local").is_dir());
     }
 
     #[test]
     fn target_dir_is_the_nearest_ancestor_cargo_tagged() {
-        let dir = ScratchDir::new("test").unwrap();
+        let dir = scratch_dir("test").unwrap();
         let target = dir.path().join("elsewhere/target");
         std::fs::create_dir_all(target.join("release/deps")).unwrap();
         std::fs::write(target.join("CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55\n").unwrap();

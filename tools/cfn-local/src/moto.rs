@@ -1,12 +1,13 @@
 //! moto_server as the local CloudWatch Logs: one private instance per `Moto`, killed on drop.
 
-use crate::children::{ChildGuard, ScratchDir};
+use crate::children::Process;
 use crate::http;
 use serde_json::Value;
 use std::io;
 use std::net::TcpListener;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -15,14 +16,18 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 const LOGS_AUTHORIZATION: &str =
     "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0";
 
-/// A running moto_server on a free loopback port.
+/// A running moto_server on a free loopback port; pid, log_text, … are [`Process`]'s.
 #[derive(Debug)]
 pub struct Moto {
-    // Field order = drop order: stop the process before removing its log dir.
-    child: ChildGuard,
+    process: Process,
     port: u16,
-    log_path: PathBuf,
-    _dir: ScratchDir,
+}
+
+impl Deref for Moto {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
 }
 
 /// Where moto_server is: `$MOTO_SERVER` (if set, only there), else `.venv/bin/moto_server` in this crate's or the
@@ -31,21 +36,13 @@ pub fn find_moto_server() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
-    let mut starts = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
-    starts.extend(std::env::current_dir().ok());
-    for start in &starts {
-        for dir in start.ancestors() {
-            let candidate = dir.join(".venv/bin/moto_server");
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-        }
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join("moto_server")).find(|p| p.is_file())
+    let starts = [Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))), std::env::current_dir().ok()];
+    let venvs: Vec<PathBuf> = starts.iter().flatten().flat_map(|s| s.ancestors().map(|d| d.join(".venv/bin"))).collect();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    venvs.into_iter().chain(std::env::split_paths(&path)).map(|d| d.join("moto_server")).find(|p| p.is_file())
 }
 
-/// A port that was free a moment ago (moto binds it itself; a rare race is retried).
+/// A port that was free a moment ago (moto binds it itself).
 pub fn free_port() -> io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -59,20 +56,11 @@ impl Moto {
                 "moto_server not found: set MOTO_SERVER, or create .venv with `pip install 'moto[server]==5.2.5'`",
             )
         })?;
-        let mut last_err = None;
-        for _ in 0..3 {
-            match Moto::start_at(&server) {
-                Ok(moto) => return Ok(moto),
-                Err(e) => last_err = Some(e),
-            }
-        }
-        Err(last_err.expect("three attempts"))
+        // Up to three attempts: another process may take the port before moto binds it.
+        (1..3).fold(Moto::start_at(&server), |started, _| started.or_else(|_| Moto::start_at(&server)))
     }
 
     fn start_at(server: &Path) -> io::Result<Moto> {
-        let dir = ScratchDir::new("moto")?;
-        let log_path = dir.path().join("moto_server.log");
-        let log = std::fs::File::create(&log_path)?;
         let port = free_port()?;
         let mut cmd = Command::new(server);
         // moto needs none of the caller's AWS settings, and some break it: with AWS_PROFILE naming a
@@ -80,13 +68,10 @@ impl Moto {
         for (key, _) in std::env::vars_os().filter(|(k, _)| k.to_string_lossy().starts_with("AWS_")) {
             cmd.env_remove(key);
         }
-        let child = ChildGuard::spawn(
-            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log),
-        )?;
-        let moto = Moto { child, port, log_path, _dir: dir };
+        let moto = Moto { process: Process::spawn(cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]), "moto_server")?, port };
         let started = Instant::now();
         while started.elapsed() < STARTUP_TIMEOUT {
-            if let Some(status) = moto.child.try_wait() {
+            if let Some(status) = moto.exit_status() {
                 return Err(io::Error::other(format!("moto_server exited ({status}) during startup:\n{}", moto.log_text())));
             }
             let url = format!("{}/moto-api/", moto.endpoint());
@@ -105,22 +90,6 @@ impl Moto {
 
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.pid()
-    }
-
-    pub fn is_running(&self) -> bool {
-        self.child.is_running()
-    }
-
-    pub fn log_path(&self) -> &Path {
-        &self.log_path
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
     /// Forgets all state (every service, every region).

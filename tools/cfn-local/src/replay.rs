@@ -2,6 +2,7 @@
 
 use crate::demo::indent;
 use crate::real_service::Semantics;
+use crate::receiver::Answer;
 use crate::runtime_api::Outcome;
 use crate::stack::Stack;
 use serde_json::Value;
@@ -14,17 +15,14 @@ use std::time::Duration;
 pub fn collect_files(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
+        let start = files.len();
         if path.is_dir() {
-            let mut in_dir: Vec<(Rank, PathBuf)> = std::fs::read_dir(path)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
-                .map(|p| (lifecycle_rank(&p), p))
-                .collect();
-            in_dir.sort();
-            files.extend(in_dir.into_iter().map(|(_, p)| p));
+            let is_json = |p: &PathBuf| p.is_file() && p.extension().is_some_and(|x| x == "json");
+            files.extend(std::fs::read_dir(path)?.flatten().map(|e| e.path()).filter(is_json));
         } else {
             files.push(path.clone());
         }
+        files[start..].sort_by_cached_key(|p| (lifecycle_rank(p), p.clone()));
     }
     Ok(files)
 }
@@ -87,40 +85,30 @@ fn use_answered_id(event: &mut Value, answered_ids: &PhysicalIds) -> Option<Stri
 }
 
 fn replay_one(stack: &Stack, file: &Path, answered_ids: &mut PhysicalIds) -> bool {
-    let mut event: Value =
-        match std::fs::read(file).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())) {
-            Ok(v) => v,
-            Err(e) => {
-                println!("== {}\n  cannot read it as JSON: {e}\n", file.display());
-                return false;
-            }
-        };
-    let request_type = event["RequestType"].as_str().unwrap_or("?").to_string();
-    println!(
-        "== {} ({} {} {})",
-        file.display(),
-        request_type,
-        event["ResourceType"].as_str().unwrap_or("?"),
-        event["LogicalResourceId"].as_str().unwrap_or("?")
-    );
+    let read = std::fs::read(file).map_err(|e| e.to_string());
+    let mut event: Value = match read.and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())) {
+        Ok(event) => event,
+        Err(e) => {
+            println!("== {}\n  cannot read it as JSON: {e}\n", file.display());
+            return false;
+        }
+    };
+    let field = |event: &Value, key: &str| event[key].as_str().unwrap_or("?").to_string();
+    let request_type = field(&event, "RequestType");
+    println!("== {} ({request_type} {} {})", file.display(), field(&event, "ResourceType"), field(&event, "LogicalResourceId"));
     if let Some(saved) = use_answered_id(&mut event, answered_ids) {
-        println!(
-            "PhysicalResourceId {saved} replaced by {}, the id answered earlier in this run",
-            event["PhysicalResourceId"].as_str().unwrap_or_default()
-        );
+        println!("PhysicalResourceId {saved} replaced by {}, the id answered earlier in this run", field(&event, "PhysicalResourceId"));
     }
     let key = resource_key(&event);
     let offset = stack.lambda.log_offset();
     let (invocation, answer) = stack.send(event);
     // A FAILED Update keeps the resource's id; a Delete ends it.
-    match answer.as_ref().filter(|a| a.status().as_deref() == Some("SUCCESS")).and_then(|a| a.physical_id()) {
-        Some(id) if request_type != "Delete" => {
+    if let Some(id) = answer.as_ref().filter(|a| a.status().as_deref() == Some("SUCCESS")).and_then(Answer::physical_id) {
+        if request_type == "Delete" {
+            answered_ids.remove(&key);
+        } else {
             answered_ids.insert(key, id);
         }
-        Some(_) => {
-            answered_ids.remove(&key);
-        }
-        None => {}
     }
     let ms = invocation.elapsed.as_millis();
     match &invocation.outcome {
@@ -130,16 +118,9 @@ fn replay_one(stack: &Stack, file: &Path, answered_ids: &mut PhysicalIds) -> boo
     }
     match &answer {
         Some(a) => {
-            let shown = a
-                .json()
-                .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
-                .unwrap_or_else(|| String::from_utf8_lossy(&a.body).into_owned());
-            println!(
-                "answer ({} bytes, Content-Type {}):\n{}",
-                a.body.len(),
-                a.content_type.as_deref().map_or("absent".to_string(), |c| format!("{c:?}")),
-                indent(&shown, "  ")
-            );
+            let shown = a.json().map_or_else(|| String::from_utf8_lossy(&a.body).into_owned(), |v| format!("{v:#}"));
+            let content_type = a.content_type.as_deref().map_or("absent".to_string(), |c| format!("{c:?}"));
+            println!("answer ({} bytes, Content-Type {content_type}):\n{}", a.body.len(), indent(&shown, "  "));
         }
         None => println!("answer: NONE"),
     }
@@ -159,7 +140,7 @@ mod tests {
 
     #[test]
     fn directories_expand_in_lifecycle_order() {
-        let dir = crate::children::ScratchDir::new("test").unwrap();
+        let dir = crate::children::scratch_dir("test").unwrap();
         let saved = [
             ("a-delivery-create.json", event("Create", "Delivery")),
             ("b-delivery-delete.json", event("Delete", "Delivery")),
@@ -178,21 +159,9 @@ mod tests {
         let single = dir.path().join("notes.txt");
         let files = collect_files(&[dir.path().to_path_buf(), single.clone()]).unwrap();
         let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
-        assert_eq!(
-            names,
-            [
-                "f-source-create.json",
-                "e-destination-create.json",
-                "a-delivery-create.json",
-                "d-source-update.json",
-                "b-delivery-delete.json",
-                "c-destination-delete.json",
-                "g-source-delete.json",
-                "h-other.json",
-                "i-not-an-event.json",
-                "notes.txt"
-            ]
-        );
+        let expected = "f-source-create.json e-destination-create.json a-delivery-create.json d-source-update.json \
+                        b-delivery-delete.json c-destination-delete.json g-source-delete.json h-other.json i-not-an-event.json notes.txt";
+        assert_eq!(names.join(" "), expected);
     }
 
     #[test]

@@ -3,10 +3,9 @@
 //! event to the on-failure destination, the failsafe function (the same binary), which answers
 //! FAILED; the scene shows how long the stack waited.
 
-use super::{Demo, Row, ACCOUNT, SOURCE};
-use crate::answer_check::answer_problems;
+use super::{indent, problems, verdict, Demo, Expect, Row};
 use crate::async_invoke::{kill_mid_logs_call, AsyncLambda, AsyncSettings, Condition, LAMBDA_RETRY_DELAYS, MAXIMUM_RETRY_ATTEMPTS};
-use crate::events;
+use crate::events::{self, source_props, SOURCE};
 use crate::logs_proxy::Fault;
 use crate::receiver::FAKE_SIGNATURE;
 use crate::runtime_api::Outcome;
@@ -25,11 +24,7 @@ impl Demo<'_> {
             Ok(lambda) => lambda,
             Err(e) => return self.check("start the provider and its failsafe", "cfn-local", Some(e.to_string())),
         };
-        let props = json!({
-            "Name": "demo-killed-source",
-            "ResourceArn": format!("arn:aws:cloudfront::{ACCOUNT}:distribution/E3KILLEDEXAMPLE"),
-            "LogType": "ACCESS_LOGS",
-        });
+        let props = source_props("demo-killed-source", "E3KILLEDEXAMPLE", json!([]));
         let event = events::create(SOURCE, "KilledSource", props, &stack.placeholder_url());
         // Every CloudWatch Logs call hangs, so the event is in flight when the process is killed.
         stack.proxy.set_fault(Fault::Hang);
@@ -40,7 +35,7 @@ impl Demo<'_> {
             Err(e) => return self.check("asynchronous invoke", "cfn-local", Some(e.to_string())),
         };
 
-        let mut problems = Vec::new();
+        let mut problems = problems(&event, answer.as_ref(), &Expect::Failed("RetriesExhausted"));
         let mut previous_end = run.sent_at;
         for (i, attempt) in run.attempts.iter().enumerate() {
             let error = match &attempt.outcome {
@@ -61,63 +56,37 @@ impl Demo<'_> {
         if run.condition != Some(Condition::RetriesExhausted) {
             problems.push(format!("Lambda's condition is {:?}, expected RetriesExhausted", run.condition));
         }
-        let row = match &answer {
-            None => {
-                problems.push(format!("no answer from the failsafe ({:?})", run.destination.as_ref().map(|d| &d.outcome)));
-                Row {
-                    kind: SOURCE.into(),
-                    request: "Create".into(),
-                    logical_id: "KilledSource".into(),
-                    status: "NO ANSWER".into(),
-                    ok: false,
-                    physical_id: String::new(),
-                    reason: String::new(),
-                }
+        if let Some(a) = &answer {
+            if !a.physical_id().is_some_and(|id| id.starts_with(MARKER)) {
+                problems.push("a failed Create must answer the marker id".into());
             }
-            Some(a) => {
-                problems.extend(answer_problems(&event, a));
-                let reason = a.reason().unwrap_or_default();
-                if a.status().as_deref() != Some("FAILED") || !reason.contains("RetriesExhausted") {
-                    problems.push(format!("expected FAILED naming RetriesExhausted, got {:?}: {reason}", a.status()));
-                }
-                if !a.physical_id().is_some_and(|id| id.starts_with(MARKER)) {
-                    problems.push("a failed Create must answer the marker id".into());
-                }
-                let waited = a.received_at.saturating_duration_since(run.sent_at);
-                // What the same run takes with Lambda's real waits between attempts.
-                let retries = run.attempts.len().saturating_sub(1).min(LAMBDA_RETRY_DELAYS.len());
-                let real_waits: Duration = LAMBDA_RETRY_DELAYS[..retries].iter().sum();
-                let real = waited + real_waits - real_waits / SPEEDUP;
-                println!(
-                    "  failsafe: {} record, {} attempts -> FAILED\n    {}",
-                    run.condition.map(Condition::as_str).unwrap_or("no"),
-                    run.attempts.len(),
-                    a.physical_id().unwrap_or_default()
-                );
-                println!(
-                    "  the stack waited {:.1} s (Lambda's waits / {SPEEDUP}; about {:.0} s with its real one-minute wait)\n  \
-                     instead of its ServiceTimeout (600 s in template.yaml, 3600 s by default)",
-                    waited.as_secs_f64(),
-                    real.as_secs_f64()
-                );
-                Row {
-                    kind: SOURCE.into(),
-                    request: "Create".into(),
-                    logical_id: "KilledSource".into(),
-                    status: a.status().unwrap_or_else(|| "?".into()),
-                    ok: true,
-                    physical_id: a.physical_id().unwrap_or_default(),
-                    reason,
-                }
-            }
-        };
-        let ok = problems.is_empty();
-        println!("  {}", if ok { "ok".to_string() } else { format!("UNEXPECTED: {}", problems.join("; ")) });
-        if !ok {
-            println!("    provider log:\n{}", super::indent(&lambda.function.log_text(), "      "));
-            println!("    failsafe log:\n{}", super::indent(&lambda.destination.log_text(), "      "));
+            let waited = a.received_at.saturating_duration_since(run.sent_at);
+            // What the same run takes with Lambda's real waits between attempts.
+            let retries = run.attempts.len().saturating_sub(1).min(LAMBDA_RETRY_DELAYS.len());
+            let real_waits: Duration = LAMBDA_RETRY_DELAYS[..retries].iter().sum();
+            let real = waited + real_waits - real_waits / SPEEDUP;
+            println!(
+                "  failsafe: {} record, {} attempts -> {}\n    {}",
+                run.condition.map(Condition::as_str).unwrap_or("no"),
+                run.attempts.len(),
+                a.status().unwrap_or_default(),
+                a.physical_id().unwrap_or_default()
+            );
+            println!(
+                "  the stack waited {:.1} s (Lambda's waits / {SPEEDUP}; about {:.0} s with its real one-minute wait)\n  \
+                 instead of its ServiceTimeout (600 s in template.yaml, 3600 s by default)",
+                waited.as_secs_f64(),
+                real.as_secs_f64()
+            );
+        } else {
+            problems.push(format!("the failsafe's invocation: {:?}", run.destination.as_ref().map(|d| &d.outcome)));
         }
-        self.rows.push(Row { ok, ..row });
+        println!("  {}", verdict(&problems));
+        if !problems.is_empty() {
+            println!("    provider log:\n{}", indent(&lambda.function.log_text(), "      "));
+            println!("    failsafe log:\n{}", indent(&lambda.destination.log_text(), "      "));
+        }
+        self.rows.push(Row::answered(&event, answer.as_ref(), problems.is_empty()));
         let leaked = [lambda.function.log_text(), lambda.destination.log_text()].iter().any(|log| log.contains(FAKE_SIGNATURE));
         self.check("no signature in provider or failsafe log", "function", leaked.then(|| "a log has the ResponseURL signature".into()));
     }
