@@ -104,7 +104,7 @@ impl Function {
     pub fn start(binary: &Path, env: &[(String, String)], timeout: Duration) -> io::Result<Function> {
         let runtime = RuntimeApi::start()?;
         let process = spawn(binary, &runtime, env)?;
-        if runtime.wait_for_first_poll(Duration::from_secs(20)).is_none() {
+        if runtime.wait_for_poll(1, Duration::from_secs(20)).is_none() {
             return Err(io::Error::new(io::ErrorKind::TimedOut, format!("{} never polled the Runtime API", binary.display())));
         }
         Ok(Function { runtime, process, binary: binary.to_path_buf(), env: env.to_vec(), timeout, earlier_logs: String::new() })
@@ -194,13 +194,13 @@ impl AsyncLambda {
     /// the failsafe function as its on-failure destination. Both get the stack's environment (the
     /// same Logs endpoint, so the proxy would count any call the failsafe made).
     pub fn start(stack: &Stack, settings: AsyncSettings) -> io::Result<AsyncLambda> {
-        let env = stack.function_env().to_vec();
+        let env = stack.env.clone();
         let mut destination_env = env.clone();
         destination_env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), FAILSAFE_FUNCTION_NAME.into()));
         Ok(AsyncLambda {
             settings,
-            function: Function::start(stack.binary(), &env, stack.invoke_timeout)?,
-            destination: Function::start(stack.binary(), &destination_env, FAILSAFE_TIMEOUT)?,
+            function: Function::start(&stack.binary, &env, stack.invoke_timeout)?,
+            destination: Function::start(&stack.binary, &destination_env, FAILSAFE_TIMEOUT)?,
         })
     }
 
@@ -257,7 +257,7 @@ pub fn on_failure_record(event: &Value, condition: Condition, attempts: usize, l
         "version": "1.0",
         "timestamp": humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
         "requestContext": {
-            "requestId": crate::ids::fresh_uuid(),
+            "requestId": uuid::Uuid::new_v4().to_string(),
             "functionArn": format!("{FUNCTION_ARN}:$LATEST"),
             "condition": condition.as_str(),
             "approximateInvokeCount": attempts,

@@ -78,35 +78,24 @@ pub fn stats(samples: &[Duration]) -> Option<Stats> {
     Some(Stats { median, max, n })
 }
 
-/// A forwarder in front of moto that adds up the time moto takes to answer (connect, request,
-/// response: one loopback round trip plus moto's work), per call.
-struct MotoClock {
-    server: Server<Vec<Duration>>,
+/// A forwarder in front of moto that records the time moto takes to answer each call (connect,
+/// request, response: one loopback round trip plus moto's work); [`take`] takes them.
+fn moto_clock(upstream: &str) -> io::Result<Server<Vec<Duration>>> {
+    let upstream: Arc<str> = upstream.trim_end_matches('/').into();
+    Server::start(Vec::new(), move |calls, req| {
+        let upstream = upstream.clone();
+        async move {
+            let started = Instant::now();
+            let response = logs_proxy::forward(&upstream, &req).await;
+            calls.update(|c| c.push(started.elapsed()));
+            Some(response)
+        }
+    })
 }
 
-impl MotoClock {
-    fn start(upstream: &str) -> io::Result<MotoClock> {
-        let upstream: Arc<str> = upstream.trim_end_matches('/').into();
-        let server = Server::start(Vec::new(), move |calls, req| {
-            let upstream = upstream.clone();
-            async move {
-                let started = Instant::now();
-                let response = logs_proxy::forward(&upstream, &req).await;
-                calls.update(|c| c.push(started.elapsed()));
-                Some(response)
-            }
-        })?;
-        Ok(MotoClock { server })
-    }
-
-    fn endpoint(&self) -> String {
-        self.server.base_url()
-    }
-
-    /// The calls timed since the last `take`.
-    fn take(&self) -> Vec<Duration> {
-        self.server.update(std::mem::take)
-    }
+/// The calls the clock timed since the last `take`.
+fn take(clock: &Server<Vec<Duration>>) -> Vec<Duration> {
+    clock.update(std::mem::take)
 }
 
 /// One event's result, as seen from outside the function.
@@ -164,10 +153,10 @@ pub fn run(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::
     println!("cfn-local bench: {} ({} cold starts, {} warm events)", binary.display(), options.cold, options.warm);
     println!("starting moto, its timing forwarder, the counting Logs proxy and the ResponseURL receiver");
     let moto = Moto::start()?;
-    let clock = MotoClock::start(&moto.endpoint())?;
+    let clock = moto_clock(&moto.endpoint())?;
     // Raw moto semantics: the real-service layer's lookups would go through the clock and count
     // as moto's time, and its reshaping would add to every event; the bench measures the function.
-    let proxy = LogsProxy::start_with(&clock.endpoint(), Semantics::RawMoto)?;
+    let proxy = LogsProxy::start_with(&clock.base_url(), Semantics::RawMoto)?;
     let receiver = Receiver::start()?;
     let endpoint = proxy.endpoint();
     let mut env: Vec<(&str, &str)> = vec![("AWS_ENDPOINT_URL", endpoint.as_str()), ("CFN_RESPONSE_ALLOWED_HOSTS", "127.0.0.1")];
@@ -200,7 +189,7 @@ struct Bench<'a> {
     binary: &'a Path,
     env: &'a [(&'a str, &'a str)],
     moto: &'a Moto,
-    clock: &'a MotoClock,
+    clock: &'a Server<Vec<Duration>>,
     proxy: &'a LogsProxy,
     receiver: &'a Receiver,
 }
@@ -212,7 +201,7 @@ impl Bench<'_> {
             let runtime = RuntimeApi::start()?;
             let (event, request_id, wants_arn) = self.prepare(create_event(&format!("bench-cold-{i}"), i));
             self.proxy.reset_counts();
-            self.clock.take();
+            take(self.clock);
             // The invocation is queued first (it waits in the Runtime API, as on Lambda), then the
             // process is started; its first /next gets the event at once.
             let (lambda, invocation) = std::thread::scope(|scope| {
@@ -249,7 +238,7 @@ impl Bench<'_> {
         println!("warm: one process, 1 unmeasured Create/Delete pair, then {events} events (Create/Delete pairs)");
         let runtime = RuntimeApi::start()?;
         let lambda = LambdaProcess::spawn(self.binary, &runtime.addr(), self.env)?;
-        if runtime.wait_for_first_poll(FIRST_POLL_TIMEOUT).is_none() {
+        if runtime.wait_for_poll(1, FIRST_POLL_TIMEOUT).is_none() {
             let log = lambda.log_text();
             return Err(io::Error::other(format!("the function did not poll for an event within {FIRST_POLL_TIMEOUT:?}; its log:\n{log}")));
         }
@@ -299,7 +288,7 @@ impl Bench<'_> {
     /// Sends one event (its ResponseURL pointed at the receiver) and waits for its answer.
     fn send(&self, runtime: &RuntimeApi, event: Value) -> Sent {
         let (event, request_id, wants_arn) = self.prepare(event);
-        self.clock.take();
+        take(self.clock);
         let invocation = runtime.invoke(event, INVOKE_TIMEOUT);
         self.observe(&request_id, wants_arn, invocation)
     }
@@ -328,7 +317,7 @@ impl Bench<'_> {
             }
         };
         let latency = answered_at.map(|at| at.saturating_duration_since(invocation.sent_at));
-        Sent { request_id: request_id.to_owned(), latency, answered_at, calls: self.clock.take(), problem }
+        Sent { request_id: request_id.to_owned(), latency, answered_at, calls: take(self.clock), problem }
     }
 }
 
@@ -384,7 +373,7 @@ fn direct_pair(endpoint: &str, name: &str, n: usize) -> io::Result<(Duration, Du
 fn answer_like_body() -> Vec<u8> {
     json!({
         "Status": "SUCCESS", "PhysicalResourceId": "bench-warm-0", "StackId": events::STACK_ID,
-        "RequestId": crate::ids::fresh_uuid(), "LogicalResourceId": LOGICAL_ID, "NoEcho": false,
+        "RequestId": uuid::Uuid::new_v4().to_string(), "LogicalResourceId": LOGICAL_ID, "NoEcho": false,
         "Data": {
             "Arn": format!("arn:aws:logs:us-east-1:{ACCOUNT}:delivery-source:bench-warm-0"), "Name": "bench-warm-0",
             "Service": "cloudfront", "LogType": "ACCESS_LOGS",
@@ -547,13 +536,13 @@ mod tests {
             Some(http::respond(200, &[], "ok"))
         })
         .unwrap();
-        let clock = MotoClock::start(&upstream.base_url()).unwrap();
-        let (status, _, body) = http::request("POST", &format!("{}/x", clock.endpoint()), &[], b"{}", CALL_TIMEOUT).unwrap();
+        let clock = moto_clock(&upstream.base_url()).unwrap();
+        let (status, _, body) = http::request("POST", &format!("{}/x", clock.base_url()), &[], b"{}", CALL_TIMEOUT).unwrap();
         assert_eq!((status, body.as_slice()), (200, b"ok".as_slice()));
-        let calls = clock.take();
+        let calls = take(&clock);
         assert_eq!(calls.len(), 1);
         assert!(calls[0] >= Duration::from_millis(20), "{calls:?}");
-        assert!(clock.take().is_empty());
+        assert!(take(&clock).is_empty());
     }
 
     #[test]

@@ -122,12 +122,9 @@ impl Process {
 
     /// Peak resident set size so far (VmHWM), in KiB; `None` once the process is gone.
     pub fn peak_rss_kb(&self) -> Option<u64> {
-        proc_status_kb(self.pid, "VmHWM:")
-    }
-
-    /// Current resident set size (VmRSS), in KiB.
-    pub fn rss_kb(&self) -> Option<u64> {
-        proc_status_kb(self.pid, "VmRSS:")
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
+        let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+        kb.trim().trim_end_matches("kB").trim().parse().ok()
     }
 }
 
@@ -135,12 +132,6 @@ impl Drop for Process {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line[field.len()..].trim().trim_end_matches("kB").trim().parse().ok()
 }
 
 #[cfg(test)]

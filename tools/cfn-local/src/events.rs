@@ -38,7 +38,7 @@ macro_rules! request {
     ($request:ident, $resource_type:expr, $logical_id:expr, $props:expr, $response_url:expr) => {{
         let mut r = $request::default();
         r.service_token = Some(SERVICE_TOKEN.into());
-        r.request_id = crate::ids::fresh_uuid();
+        r.request_id = uuid::Uuid::new_v4().to_string();
         r.response_url = $response_url.into();
         r.stack_id = STACK_ID.into();
         r.resource_type = $resource_type.into();
@@ -87,7 +87,7 @@ pub fn ensure_request_id(event: &mut Value) -> String {
     if let Some(id) = request_id(event).filter(|id| !id.is_empty()) {
         return id.to_string();
     }
-    let id = crate::ids::fresh_uuid();
+    let id = uuid::Uuid::new_v4().to_string();
     if let Some(obj) = event.as_object_mut() {
         obj.insert("RequestId".into(), Value::String(id.clone()));
     }

@@ -16,7 +16,6 @@ pub mod children;
 pub mod demo;
 pub mod events;
 pub mod http;
-pub mod ids;
 pub mod lambda;
 pub mod logs_proxy;
 pub mod moto;

@@ -105,12 +105,7 @@ impl Moto {
     /// Returns the HTTP status and the JSON body (`Null` if empty, a string if not JSON).
     /// Panics if moto cannot be reached: meant for tests and checks.
     pub fn logs_call(&self, target: &str, body: Value) -> (u16, Value) {
-        self.try_logs_call(target, body).unwrap_or_else(|e| panic!("moto call {target} failed: {e}"))
-    }
-
-    /// [`Moto::logs_call`] without the panic.
-    pub fn try_logs_call(&self, target: &str, body: Value) -> io::Result<(u16, Value)> {
-        logs_call_at(&self.endpoint(), target, &body)
+        logs_call_at(&self.endpoint(), target, &body).unwrap_or_else(|e| panic!("moto call {target} failed: {e}"))
     }
 }
 

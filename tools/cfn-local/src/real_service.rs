@@ -228,20 +228,12 @@ mod tests {
         assert_eq!(Semantics::parse(Some("raw")).unwrap_err().kind(), io::ErrorKind::InvalidInput);
     }
 
+    /// Stripping and trimming are tests/real_service.rs's rules 1 and 2; these answers pass as they came.
     #[test]
-    fn reshaping_strips_tags_and_trims_describe_deliveries() {
-        let answer = |v: Value| http::respond(200, &[], v.to_string());
-        let body = |r: Response| serde_json::from_slice::<Value>(r.body()).unwrap();
-        let get = answer(json!({"deliverySource": {"name": "s", "tags": {"a": "b"}}}));
-        assert_eq!(body(reshape_answer("GetDeliverySource", get)), json!({"deliverySource": {"name": "s"}}));
-        let list = answer(json!({"deliveries": [{"id": "i", "arn": "a", "deliverySourceName": "s", "deliveryDestinationArn": "d",
-            "deliveryDestinationType": "S3", "recordFields": ["date"], "tags": {"a": "b"}}], "nextToken": "t"}));
-        assert_eq!(
-            body(reshape_answer("DescribeDeliveries", list)),
-            json!({"deliveries": [{"id": "i", "arn": "a", "deliverySourceName": "s", "deliveryDestinationArn": "d"}], "nextToken": "t"})
-        );
-        let tags = answer(json!({"tags": {"a": "b"}}));
-        assert_eq!(body(reshape_answer("ListTagsForResource", tags)), json!({"tags": {"a": "b"}}));
+    fn reshaping_keeps_errors_and_the_next_token() {
+        let list = http::respond(200, &[], json!({"deliveries": [{"id": "i", "tags": {}}], "nextToken": "t"}).to_string());
+        let reshaped: Value = serde_json::from_slice(reshape_answer("DescribeDeliveries", list).body()).unwrap();
+        assert_eq!(reshaped, json!({"deliveries": [{"id": "i"}], "nextToken": "t"}));
         let error = http::respond(400, &[], r#"{"__type":"X","tags":{}}"#);
         assert_eq!(reshape_answer("GetDelivery", error).body(), r#"{"__type":"X","tags":{}}"#);
     }

@@ -212,17 +212,6 @@ mod tests {
     }
 
     #[test]
-    fn fail_next_answers_errors_and_counts_attempts() {
-        let r = Receiver::start().unwrap();
-        r.fail_next(2, 503);
-        let statuses: Vec<u16> = (0..3).map(|_| put(&r, "rid", &[], &answer("rid"), T).unwrap()).collect();
-        assert_eq!((statuses, r.attempts("rid"), r.answers("rid").len()), (vec![503, 503, 200], 3, 1));
-        assert!(r.wait_for_after("rid", 1, Duration::from_millis(50)).is_none());
-        put(&r, "rid", &[], &answer("rid"), T).unwrap();
-        assert!(r.wait_for_after("rid", 1, T).is_some());
-    }
-
-    #[test]
     fn hang_holds_until_released_and_then_answers_again() {
         let r = Receiver::start().unwrap();
         r.set_hang(true);

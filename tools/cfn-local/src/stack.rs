@@ -33,8 +33,9 @@ pub struct Stack {
     pub moto: Moto,
     /// The Lambda timeout given with each event by [`Stack::send`].
     pub invoke_timeout: Duration,
-    binary: PathBuf,
-    env: Vec<(String, String)>,
+    pub(crate) binary: PathBuf,
+    /// What the function gets on top of Lambda's environment (Logs endpoint, allowed hosts, …).
+    pub(crate) env: Vec<(String, String)>,
 }
 
 impl Stack {
@@ -90,16 +91,6 @@ impl Stack {
     /// A ResponseURL for building events with [`crate::events`]; [`Stack::send`] rewrites it anyway.
     pub fn placeholder_url(&self) -> String {
         self.receiver.url("pending")
-    }
-
-    /// The function binary.
-    pub fn binary(&self) -> &Path {
-        &self.binary
-    }
-
-    /// The environment the function gets on top of Lambda's (Logs endpoint, allowed hosts, …).
-    pub fn function_env(&self) -> &[(String, String)] {
-        &self.env
     }
 
     /// Kills the function and starts a fresh process with the same set-up (a new sandbox: cold
