@@ -43,7 +43,7 @@ fn cfn_event(stack: &Stack, request_type: &str, logical_id: &str) -> (Value, Str
 
 /// Lambda invoking the destination function with `record` (the stack's function plays it).
 fn deliver(stack: &Stack, record: Value) -> Invocation {
-    stack.runtime.invoke(record, T)
+    stack.lambda.runtime.invoke(record, T)
 }
 
 fn reason_of(answer: &cfn_local::Answer) -> String {

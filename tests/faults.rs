@@ -28,7 +28,7 @@ fn deadline_of(inv: &cfn_local::Invocation) -> Instant {
 #[test]
 fn logs_endpoint_that_hangs_is_answered_failed_before_the_deadline() {
     let mut stack = start_stack(&[]);
-    stack.invoke_timeout = SHORT_DEADLINE;
+    stack.lambda.timeout = SHORT_DEADLINE;
     stack.proxy.set_fault(Fault::Hang);
 
     let (inv, answer) = stack.send(create(&stack, SOURCE, "Src", source_props("hang-src")));
@@ -46,7 +46,7 @@ fn logs_endpoint_that_hangs_is_answered_failed_before_the_deadline() {
 
     // The abandoned call wedges nothing: the same process serves the next event.
     stack.proxy.set_fault(Fault::None);
-    stack.invoke_timeout = Duration::from_secs(30);
+    stack.lambda.timeout = Duration::from_secs(30);
     let (physical_id, _) = must_succeed(&stack, create(&stack, SOURCE, "Src", source_props("hang-src")));
     assert_eq!(physical_id, "hang-src");
     scan_log("faults::logs_endpoint_hang", &stack.lambda);
@@ -59,7 +59,7 @@ fn logs_endpoint_that_hangs_is_answered_failed_before_the_deadline() {
 /// within the deadline after the expected number of calls.
 fn transient_fault_is_retried(label: &str, fault: Fault, only: Option<&str>, expected: &[(&str, usize)]) {
     let mut stack = start_stack(&[]);
-    stack.invoke_timeout = Duration::from_secs(20);
+    stack.lambda.timeout = Duration::from_secs(20);
     match only {
         Some(op) => stack.proxy.set_fault_on(op, fault),
         None => stack.proxy.set_fault(fault),
@@ -110,7 +110,7 @@ fn transient_conflict_is_retried_until_the_create_succeeds() {
 #[test]
 fn endless_throttling_fails_before_the_deadline_naming_it() {
     let mut stack = start_stack(&[]);
-    stack.invoke_timeout = SHORT_DEADLINE;
+    stack.lambda.timeout = SHORT_DEADLINE;
     stack.proxy.set_fault(Fault::Throttle { remaining: usize::MAX });
 
     let (inv, answer) = stack.send(create(&stack, SOURCE, "Src", source_props("throttled-src")));
@@ -171,7 +171,7 @@ fn response_url_403_is_not_retried_and_the_invocation_errors() {
 #[test]
 fn response_url_that_never_answers_ends_in_an_error_before_the_deadline() {
     let mut stack = start_stack(&[]);
-    stack.invoke_timeout = SHORT_DEADLINE;
+    stack.lambda.timeout = SHORT_DEADLINE;
     stack.receiver.set_hang(true);
     let event = create(&stack, SOURCE, "Src", source_props("put-hang-src"));
     let rid = event["RequestId"].as_str().unwrap().to_string();

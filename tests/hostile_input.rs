@@ -22,7 +22,7 @@ const T: Duration = Duration::from_secs(20);
 /// RequestId is left as it is, whatever it is), and waits for the answer.
 fn invoke_keyed(stack: &Stack, mut event: Value, key: &str) -> (Invocation, Option<Answer>) {
     event["ResponseURL"] = json!(stack.receiver.url(key));
-    let inv = stack.runtime.invoke(event, T);
+    let inv = stack.lambda.runtime.invoke(event, T);
     let answer = stack.receiver.wait_for(key, Duration::from_secs(2));
     (inv, answer)
 }
@@ -86,7 +86,7 @@ fn hostile_response_urls_are_refused_with_no_put_and_no_logs_call() {
     for (i, url) in urls.iter().enumerate() {
         let mut event = create(&stack, SOURCE, "Src", source_props(&format!("h{i}")));
         event["ResponseURL"] = json!(url);
-        let inv = stack.runtime.invoke(event, T);
+        let inv = stack.lambda.runtime.invoke(event, T);
         let label = format!("#{i} {}", &url[..url.len().min(80)]);
         let msg = handled_unanswered(&label, &inv);
         assert!(msg.contains("ResponseURL"), "{label}: {msg}");
@@ -115,7 +115,7 @@ fn refusals_are_short_and_never_echo_an_opaque_url() {
     for url in [format!("data:text/plain,{q}"), format!("mailto:{q}"), format!("urn:{q}"), long_host] {
         let mut event = create(&stack, SOURCE, "Src", source_props("opaque"));
         event["ResponseURL"] = json!(url);
-        let inv = stack.runtime.invoke(event, T);
+        let inv = stack.lambda.runtime.invoke(event, T);
         let label = &url[..url.len().min(80)];
         let msg = handled_unanswered(label, &inv);
         assert!(!msg.contains(FAKE_SIGNATURE), "{label}: the refusal echoes the URL: {msg}");
@@ -173,13 +173,13 @@ fn events_without_a_usable_response_url_are_refused_before_any_call() {
         cases.push((format!("payload {label}"), payload));
     }
     for (label, event) in cases {
-        let inv = stack.runtime.invoke(event, T);
+        let inv = stack.lambda.runtime.invoke(event, T);
         let msg = handled_unanswered(&label, &inv);
         assert!(msg.starts_with("not a CloudFormation custom-resource request"), "{label}: {msg}");
     }
     // Bodies that are not JSON at all never reach the handler: the runtime refuses them.
     for raw in [&b"not json"[..], b"", b"{\"ResponseURL\": ", &[0xff, 0xfe, 0x00]] {
-        let inv = stack.runtime.invoke_raw(raw.to_vec(), T);
+        let inv = stack.lambda.runtime.invoke_raw(raw.to_vec(), T);
         assert!(matches!(inv.outcome, Outcome::Error(_)), "{:?}: {:?}", String::from_utf8_lossy(raw), inv.outcome);
     }
     assert_eq!(stack.proxy.total_calls(), 0);

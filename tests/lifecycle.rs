@@ -228,7 +228,7 @@ fn invalid_requests_fail_before_any_aws_call() {
 
     // Not a CloudFormation event at all: nobody to answer. Logged, and reported to Lambda as
     // handled (an error would only make Lambda run it twice more); the process keeps serving.
-    let inv = s.runtime.invoke(json!({"hello": "world"}), std::time::Duration::from_secs(10));
+    let inv = s.lambda.runtime.invoke(json!({"hello": "world"}), std::time::Duration::from_secs(10));
     let Outcome::Response(body) = &inv.outcome else { panic!("{:?}", inv.outcome) };
     assert_eq!(body["Answered"], false, "{body}");
     assert!(s.lambda.log_text().contains("not a CloudFormation custom-resource request"));

@@ -45,11 +45,11 @@ fn exercise(stack: &mut Stack, prefix: &str) -> usize {
     assert!(matches!(inv.outcome, Outcome::Error(_)));
     // Logs hangs past a short deadline.
     stack.proxy.set_fault(Fault::Hang);
-    stack.invoke_timeout = Duration::from_secs(3);
+    stack.lambda.timeout = Duration::from_secs(3);
     let (_, a) = send(stack, create(stack, SOURCE, "Src2", source_props(&format!("{prefix}-src2"))));
     assert_eq!(a.and_then(|a| a.status()).as_deref(), Some("FAILED"));
     stack.proxy.set_fault(Fault::None);
-    stack.invoke_timeout = Duration::from_secs(30);
+    stack.lambda.timeout = Duration::from_secs(30);
     // ResponseURLs refused, parsable or not, and none at all.
     let port = stack.receiver.port();
     for url in [
@@ -63,7 +63,7 @@ fn exercise(stack: &mut Stack, prefix: &str) -> usize {
         let mut e = create(stack, SOURCE, "Src", source_props("refused"));
         e["ResponseURL"] = json!(url);
         n += 1;
-        let inv = stack.runtime.invoke(e, Duration::from_secs(10));
+        let inv = stack.lambda.runtime.invoke(e, Duration::from_secs(10));
         handled_unanswered(&url, &inv);
     }
     // Lambda's on-failure records (the failsafe path): one answered, one with a refused URL.
@@ -73,21 +73,21 @@ fn exercise(stack: &mut Stack, prefix: &str) -> usize {
     e["ResponseURL"] = json!(stack.receiver.url(&rid));
     n += 1;
     let record = on_failure_record(&e, Condition::RetriesExhausted, 2, Some(killed.clone()));
-    assert!(matches!(stack.runtime.invoke(record, Duration::from_secs(10)).outcome, Outcome::Response(_)));
+    assert!(matches!(stack.lambda.runtime.invoke(record, Duration::from_secs(10)).outcome, Outcome::Response(_)));
     assert_eq!(stack.receiver.wait_for(&rid, Duration::from_secs(2)).and_then(|a| a.status()).as_deref(), Some("FAILED"));
     e["ResponseURL"] = json!(format!("https://evil.example/cfn-response/x?{q}"));
     n += 1;
     let record = on_failure_record(&e, Condition::RetriesExhausted, 2, Some(killed));
-    handled_unanswered("refused record", &stack.runtime.invoke(record, Duration::from_secs(10)));
+    handled_unanswered("refused record", &stack.lambda.runtime.invoke(record, Duration::from_secs(10)));
     let mut e = create(stack, SOURCE, "Src", source_props("no-url"));
     e.as_object_mut().unwrap().remove("ResponseURL");
     e["Note"] = json!(format!("https://b.s3.amazonaws.com/k?{q}"));
     n += 1;
-    handled_unanswered("no ResponseURL", &stack.runtime.invoke(e, Duration::from_secs(10)));
+    handled_unanswered("no ResponseURL", &stack.lambda.runtime.invoke(e, Duration::from_secs(10)));
     // A body the runtime cannot parse, holding a URL with a signature.
     n += 1;
     let raw = format!("{{\"ResponseURL\": \"http://127.0.0.1:{port}/cfn-response/raw?{q}\", ");
-    assert!(matches!(stack.runtime.invoke_raw(raw.into_bytes(), Duration::from_secs(10)).outcome, Outcome::Error(_)));
+    assert!(matches!(stack.lambda.runtime.invoke_raw(raw.into_bytes(), Duration::from_secs(10)).outcome, Outcome::Error(_)));
     n
 }
 
@@ -138,7 +138,7 @@ fn archived_logs_of_all_binary_driven_tests_are_clean() {
     assert_eq!(a.and_then(|a| a.status()).as_deref(), Some("FAILED"));
     let mut refused = create(&stack, SOURCE, "Src", source_props("refused"));
     refused["ResponseURL"] = json!(format!("https://evil.example/x?X-Amz-Signature={FAKE_SIGNATURE}"));
-    handled_unanswered("refused", &stack.runtime.invoke(refused, Duration::from_secs(10)));
+    handled_unanswered("refused", &stack.lambda.runtime.invoke(refused, Duration::from_secs(10)));
     let own = scan_log("log_scan::archive_probe", &stack.lambda);
     assert!(own.lines >= 3, "the probe logged {} lines", own.lines);
 

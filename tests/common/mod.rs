@@ -63,7 +63,7 @@ pub fn start_stack(env: &[(&str, &str)]) -> Stack {
         panic!("cannot start the local stack (moto in .venv? ./scripts/demo installs it; binary {}?): {e}", binary().display())
     });
     // The first invocation must not pay for the process start-up inside its deadline.
-    assert!(stack.runtime.wait_for_poll(1, Duration::from_secs(20)).is_some(), "the function never polled the Runtime API");
+    assert!(stack.lambda.runtime.wait_for_poll(1, Duration::from_secs(20)).is_some(), "the function never polled the Runtime API");
     stack
 }
 

@@ -12,11 +12,10 @@
 use crate::lambda::LambdaProcess;
 use crate::logs_proxy::LogsProxy;
 use crate::receiver::Answer;
-use crate::runtime_api::{Invocation, Outcome, RuntimeApi, FUNCTION_ARN};
-use crate::stack::{spawn, Stack};
+use crate::runtime_api::{Invocation, Outcome, FUNCTION_ARN};
+use crate::stack::{Function, Stack};
 use serde_json::{json, Value};
 use std::io;
-use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -86,44 +85,7 @@ pub struct AsyncRun {
     pub destination: Option<Invocation>,
 }
 
-/// One function: its Runtime API and its current process.
-#[derive(Debug)]
-pub struct Function {
-    pub runtime: RuntimeApi,
-    process: LambdaProcess,
-    binary: PathBuf,
-    env: Vec<(String, String)>,
-    /// The Lambda timeout given with each event.
-    pub timeout: Duration,
-    /// Output of the processes that died before the current one.
-    earlier_logs: String,
-}
-
 impl Function {
-    /// Starts `binary` and waits until it polls for its first event.
-    pub fn start(binary: &Path, env: &[(String, String)], timeout: Duration) -> io::Result<Function> {
-        let runtime = RuntimeApi::start()?;
-        let process = spawn(binary, &runtime, env)?;
-        if runtime.wait_for_poll(1, Duration::from_secs(20)).is_none() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, format!("{} never polled the Runtime API", binary.display())));
-        }
-        Ok(Function { runtime, process, binary: binary.to_path_buf(), env: env.to_vec(), timeout, earlier_logs: String::new() })
-    }
-
-    /// The output of every process this function had, oldest first.
-    pub fn log_text(&self) -> String {
-        format!("{}{}", self.earlier_logs, self.process.log_text())
-    }
-
-    /// A new process if the current one died, as Lambda gives the next event a new sandbox.
-    fn ensure_running(&mut self) -> io::Result<()> {
-        if !self.process.is_running() {
-            self.earlier_logs.push_str(&self.process.log_text());
-            self.process = spawn(&self.binary, &self.runtime, &self.env)?;
-        }
-        Ok(())
-    }
-
     /// One invocation; `during` runs beside it, in another thread, while it is in flight. A
     /// process that dies before answering ends the invocation at once with Lambda's error.
     fn attempt(&self, payload: &Value, number: u32, during: &(dyn Fn(&Attempt) + Sync)) -> Invocation {
@@ -194,14 +156,17 @@ impl AsyncLambda {
     /// the failsafe function as its on-failure destination. Both get the stack's environment (the
     /// same Logs endpoint, so the proxy would count any call the failsafe made).
     pub fn start(stack: &Stack, settings: AsyncSettings) -> io::Result<AsyncLambda> {
-        let env = stack.env.clone();
+        let (binary, env) = (&stack.lambda.binary, &stack.lambda.env);
         let mut destination_env = env.clone();
         destination_env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), FAILSAFE_FUNCTION_NAME.into()));
-        Ok(AsyncLambda {
-            settings,
-            function: Function::start(&stack.binary, &env, stack.invoke_timeout)?,
-            destination: Function::start(&stack.binary, &destination_env, FAILSAFE_TIMEOUT)?,
-        })
+        let function = Function::start(binary, env, stack.lambda.timeout)?;
+        let destination = Function::start(binary, &destination_env, FAILSAFE_TIMEOUT)?;
+        for f in [&function, &destination] {
+            if f.runtime.wait_for_poll(1, Duration::from_secs(20)).is_none() {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, format!("{} never polled the Runtime API", binary.display())));
+            }
+        }
+        Ok(AsyncLambda { settings, function, destination })
     }
 
     /// CloudFormation's asynchronous invoke of `event`, played to the end. Its ResponseURL is

@@ -10,6 +10,7 @@ use crate::receiver::{Answer, Receiver};
 use crate::runtime_api::{Invocation, RuntimeApi};
 use serde_json::Value;
 use std::io;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,16 +27,11 @@ const ANSWER_GRACE: Duration = Duration::from_secs(2);
 /// ([`Semantics::RawMoto`]); [`Stack::start_with`] picks explicitly. `proxy.semantics()` tells.
 #[derive(Debug)]
 pub struct Stack {
-    pub lambda: LambdaProcess,
-    pub runtime: RuntimeApi,
+    /// Its `timeout` is the Lambda timeout [`Stack::send`] gives each event.
+    pub lambda: Function,
     pub receiver: Receiver,
     pub proxy: LogsProxy,
     pub moto: Moto,
-    /// The Lambda timeout given with each event by [`Stack::send`].
-    pub invoke_timeout: Duration,
-    pub(crate) binary: PathBuf,
-    /// What the function gets on top of Lambda's environment (Logs endpoint, allowed hosts, …).
-    pub(crate) env: Vec<(String, String)>,
 }
 
 impl Stack {
@@ -55,28 +51,17 @@ impl Stack {
         let moto = Moto::start()?;
         let proxy = LogsProxy::start_with(&moto.endpoint(), semantics)?;
         let receiver = Receiver::start()?;
-        let runtime = RuntimeApi::start()?;
-        let mut all_env =
-            vec![("AWS_ENDPOINT_URL".to_string(), proxy.endpoint()), ("CFN_RESPONSE_ALLOWED_HOSTS".to_string(), "127.0.0.1".to_string())];
-        all_env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let lambda = spawn(binary, &runtime, &all_env)?;
-        Ok(Stack {
-            lambda,
-            runtime,
-            receiver,
-            proxy,
-            moto,
-            invoke_timeout: DEFAULT_INVOKE_TIMEOUT,
-            binary: binary.to_path_buf(),
-            env: all_env,
-        })
+        let endpoint = proxy.endpoint();
+        let defaults = [("AWS_ENDPOINT_URL", endpoint.as_str()), ("CFN_RESPONSE_ALLOWED_HOSTS", "127.0.0.1")];
+        let all_env: Vec<_> = defaults.iter().chain(env).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Ok(Stack { lambda: Function::start(binary, &all_env, DEFAULT_INVOKE_TIMEOUT)?, receiver, proxy, moto })
     }
 
     /// Sends one CloudFormation event (its ResponseURL pointed at the receiver; a RequestId added
     /// if missing) and waits for the invocation and the answer. Sending the same event again
     /// (a Lambda retry) returns the new answer, not the earlier one.
     pub fn send(&self, event: Value) -> (Invocation, Option<Answer>) {
-        self.answered(event, |event| self.runtime.invoke(event, self.invoke_timeout))
+        self.answered(event, |event| self.lambda.runtime.invoke(event, self.lambda.timeout))
     }
 
     /// Runs `invoke` on `event` with its ResponseURL pointed at the receiver (a RequestId added if
@@ -97,13 +82,56 @@ impl Stack {
     /// start, nothing remembered). An event the old process had taken is lost.
     pub fn restart_lambda(&mut self) -> io::Result<()> {
         self.lambda.kill();
-        self.lambda = spawn(&self.binary, &self.runtime, &self.env)?;
+        self.lambda.ensure_running()
+    }
+}
+
+/// One function: its Runtime API and its current process (pid, kill, log_offset, … through
+/// `Deref`), replaced when it dies.
+#[derive(Debug)]
+pub struct Function {
+    pub runtime: RuntimeApi,
+    pub(crate) process: LambdaProcess,
+    pub(crate) binary: PathBuf,
+    /// What the function gets on top of Lambda's environment (Logs endpoint, allowed hosts, …).
+    pub(crate) env: Vec<(String, String)>,
+    /// The Lambda timeout given with each event.
+    pub timeout: Duration,
+    /// Output of the processes that died before the current one.
+    earlier_logs: String,
+}
+
+impl Deref for Function {
+    type Target = LambdaProcess;
+    fn deref(&self) -> &LambdaProcess {
+        &self.process
+    }
+}
+
+impl Function {
+    /// Starts `binary` against a Runtime API of its own, with `env` on top of Lambda's.
+    pub fn start(binary: &Path, env: &[(String, String)], timeout: Duration) -> io::Result<Function> {
+        let runtime = RuntimeApi::start()?;
+        let process = spawn(binary, &runtime, env)?;
+        Ok(Function { runtime, process, binary: binary.to_path_buf(), env: env.to_vec(), timeout, earlier_logs: String::new() })
+    }
+
+    /// The output of every process this function had, oldest first.
+    pub fn log_text(&self) -> String {
+        format!("{}{}", self.earlier_logs, self.process.log_text())
+    }
+
+    /// A new process if the current one died, as Lambda gives the next event a new sandbox.
+    pub(crate) fn ensure_running(&mut self) -> io::Result<()> {
+        if !self.process.is_running() {
+            self.earlier_logs.push_str(&self.process.log_text());
+            self.process = spawn(&self.binary, &self.runtime, &self.env)?;
+        }
         Ok(())
     }
 }
 
-/// The function binary against `runtime`, with `env` on top of Lambda's.
-pub(crate) fn spawn(binary: &Path, runtime: &RuntimeApi, env: &[(String, String)]) -> io::Result<LambdaProcess> {
+fn spawn(binary: &Path, runtime: &RuntimeApi, env: &[(String, String)]) -> io::Result<LambdaProcess> {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     LambdaProcess::spawn(binary, &runtime.addr(), &env)
 }
@@ -121,11 +149,11 @@ mod tests {
             return eprintln!("SKIPPED: needs the release binary (cargo build --release) and moto (./scripts/demo installs it)");
         };
         let mut stack = Stack::start_with(&binary, &[], Semantics::RawMoto).unwrap();
-        stack.invoke_timeout = Duration::from_secs(5);
+        stack.lambda.timeout = Duration::from_secs(5);
         let props = json!({"Name": "n", "ResourceArn": "arn:aws:cloudfront::123456789012:distribution/E1", "LogType": "ACCESS_LOGS"});
         for round in 0..3 {
             // Each process polls once at start and once after each event.
-            assert!(stack.runtime.wait_for_poll(2 * round + 1, Duration::from_secs(20)).is_some());
+            assert!(stack.lambda.runtime.wait_for_poll(2 * round + 1, Duration::from_secs(20)).is_some());
             stack.restart_lambda().unwrap(); // the old process dies in its `/next`
             let marker = format!("cfn-logs-delivery:failed-create:{round}");
             let (inv, answer) =
