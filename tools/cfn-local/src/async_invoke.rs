@@ -4,10 +4,8 @@
 //! no attempt succeeded, or the event grew older than `MaximumEventAgeInSeconds` before one could
 //! run, the on-failure destination function is invoked with an invocation record. The delays are
 //! Lambda's (about one minute, then two) divided by a speed-up, so a local run takes seconds.
-//!
-//! Each function is a real process behind its own Runtime API emulator. A process that dies
-//! mid-event ends that attempt at once with `Runtime.ExitError`, as in Lambda, and the next attempt
-//! gets a fresh process (a new sandbox: cold start).
+//! A process that dies mid-event ends that attempt at once with `Runtime.ExitError`, as in Lambda,
+//! and the next attempt gets a fresh process (a new sandbox: cold start).
 
 use crate::lambda::LambdaProcess;
 use crate::logs_proxy::LogsProxy;
@@ -56,20 +54,11 @@ impl AsyncSettings {
     }
 }
 
-/// Why Lambda gave up on an event (`requestContext.condition` of the record).
+/// Why Lambda gave up on an event: `requestContext.condition` of the record is its `Debug` name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Condition {
     RetriesExhausted,
     EventAgeExceeded,
-}
-
-impl Condition {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Condition::RetriesExhausted => "RetriesExhausted",
-            Condition::EventAgeExceeded => "EventAgeExceeded",
-        }
-    }
 }
 
 /// What became of one asynchronous invocation.
@@ -88,9 +77,9 @@ pub struct AsyncRun {
 impl Function {
     /// One invocation; `during` runs beside it, in another thread, while it is in flight. A
     /// process that dies before answering ends the invocation at once with Lambda's error.
-    fn attempt(&self, payload: &Value, number: u32, during: &(dyn Fn(&Attempt) + Sync)) -> Invocation {
+    fn attempt(&self, payload: &Value, during: &(dyn Fn(&Attempt) + Sync)) -> Invocation {
         let finished = AtomicBool::new(false);
-        let attempt = Attempt { number, process: &self.process, finished: &finished };
+        let attempt = Attempt { process: &self.process, finished: &finished };
         std::thread::scope(|s| {
             s.spawn(|| during(&attempt));
             s.spawn(|| {
@@ -110,8 +99,6 @@ impl Function {
 
 /// An attempt in flight, as the `during` hook of [`AsyncLambda::send`] sees it.
 pub struct Attempt<'a> {
-    /// 1 for the first attempt, 2 for the first retry, …
-    pub number: u32,
     pub process: &'a LambdaProcess,
     finished: &'a AtomicBool,
 }
@@ -190,7 +177,7 @@ impl AsyncLambda {
             }
             self.function.ensure_running()?;
             let number = attempts.len() as u32 + 1;
-            let invocation = self.function.attempt(&event, number, &during);
+            let invocation = self.function.attempt(&event, &during);
             let failed = !matches!(invocation.outcome, Outcome::Response(_));
             attempts.push(invocation);
             if !failed {
@@ -208,7 +195,7 @@ impl AsyncLambda {
         if let Some(condition) = condition {
             let record = on_failure_record(&event, condition, run.attempts.len(), run.attempts.last().map(response_payload));
             self.destination.ensure_running()?;
-            run.destination = Some(self.destination.attempt(&record, 1, &leave_alone));
+            run.destination = Some(self.destination.attempt(&record, &leave_alone));
             run.record = Some(record);
         }
         Ok(run)
@@ -224,7 +211,7 @@ pub fn on_failure_record(event: &Value, condition: Condition, attempts: usize, l
         "requestContext": {
             "requestId": uuid::Uuid::new_v4().to_string(),
             "functionArn": format!("{FUNCTION_ARN}:$LATEST"),
-            "condition": condition.as_str(),
+            "condition": format!("{condition:?}"),
             "approximateInvokeCount": attempts,
         },
         "requestPayload": event,

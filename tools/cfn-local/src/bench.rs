@@ -60,22 +60,13 @@ pub struct Options {
     pub warm: usize,
 }
 
-/// Median and maximum of a set of samples.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Stats {
-    pub median: Duration,
-    pub max: Duration,
-    pub n: usize,
-}
-
-/// `None` for no samples; the median of an even count is the mean of the middle two.
-pub fn stats(samples: &[Duration]) -> Option<Stats> {
+/// Median and maximum; `None` for no samples. The median of an even count is the mean of the middle two.
+fn stats(samples: &[Duration]) -> Option<(Duration, Duration)> {
     let mut sorted = samples.to_vec();
     sorted.sort();
     let n = sorted.len();
     let max = *sorted.last()?;
-    let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2 };
-    Some(Stats { median, max, n })
+    Some((if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2 }, max))
 }
 
 /// A forwarder in front of moto that records the time moto takes to answer each call (connect,
@@ -101,6 +92,7 @@ fn take(clock: &Server<Vec<Duration>>) -> Vec<Duration> {
 /// One event's result, as seen from outside the function.
 struct Sent {
     request_id: String,
+    queued_at: Instant,
     /// Invocation queued → answer PUT received.
     latency: Option<Duration>,
     /// When the answer PUT was received.
@@ -198,22 +190,20 @@ impl Bench<'_> {
     fn cold(&self, runs: usize, r: &mut Results) -> io::Result<()> {
         println!("cold starts: {runs} × (one Create queued, spawn → first /next → answer)");
         for i in 0..runs {
-            let runtime = RuntimeApi::start()?;
-            let (event, request_id, wants_arn) = self.prepare(create_event(&format!("bench-cold-{i}"), i));
+            let (runtime, mut lambda) = (RuntimeApi::start()?, None);
             self.proxy.reset_counts();
-            take(self.clock);
             // The invocation is queued first (it waits in the Runtime API, as on Lambda), then the
             // process is started; its first /next gets the event at once.
-            let (lambda, invocation) = std::thread::scope(|scope| {
-                let invoking = scope.spawn(|| runtime.invoke(event, INVOKE_TIMEOUT));
-                // Time for that thread to queue it (microseconds); measured below either way.
-                std::thread::sleep(Duration::from_millis(2));
-                let lambda = LambdaProcess::spawn(self.binary, &runtime.addr(), self.env);
-                (lambda, invoking.join().expect("the invoking thread does not panic"))
+            let mut sent = self.send(create_event(&format!("bench-cold-{i}"), i), |event| {
+                std::thread::scope(|scope| {
+                    let invoking = scope.spawn(|| runtime.invoke(event, INVOKE_TIMEOUT));
+                    // Time for that thread to queue it (microseconds); measured below either way.
+                    std::thread::sleep(Duration::from_millis(2));
+                    lambda = Some(LambdaProcess::spawn(self.binary, &runtime.addr(), self.env));
+                    invoking.join().expect("the invoking thread does not panic")
+                })
             });
-            let lambda = lambda?;
-            let invocation_queued = invocation.sent_at;
-            let mut sent = self.observe(&request_id, wants_arn, invocation);
+            let lambda = lambda.expect("spawned in send")?;
             let Some(first_poll) = runtime.first_poll_at() else {
                 return Err(io::Error::other(format!("the function never polled for an event; its log:\n{}", lambda.log_text())));
             };
@@ -227,7 +217,7 @@ impl Bench<'_> {
                 r.cold_answer.push(at.saturating_duration_since(lambda.started_at));
                 // The event was there before the process asked: its latency runs from that ask
                 // (or from the queueing, had the thread been slower than the process).
-                sent.latency = Some(at.saturating_duration_since(first_poll.max(invocation_queued)));
+                sent.latency = Some(at.saturating_duration_since(first_poll.max(sent.queued_at)));
             }
             record(sent, "cold Create", &lambda, &mut r.first_event, &mut r.problems);
         }
@@ -243,9 +233,10 @@ impl Bench<'_> {
             return Err(io::Error::other(format!("the function did not poll for an event within {FIRST_POLL_TIMEOUT:?}; its log:\n{log}")));
         }
         r.rss_after_init_kb = lambda.peak_rss_kb();
+        let invoke = |event| runtime.invoke(event, INVOKE_TIMEOUT);
         let mut primer = Series::new();
-        record(self.send(&runtime, create_event("bench-primer", 0)), "primer Create", &lambda, &mut primer, &mut r.problems);
-        record(self.send(&runtime, delete_event("bench-primer")), "primer Delete", &lambda, &mut primer, &mut r.problems);
+        record(self.send(create_event("bench-primer", 0), invoke), "primer Create", &lambda, &mut primer, &mut r.problems);
+        record(self.send(delete_event("bench-primer"), invoke), "primer Delete", &lambda, &mut primer, &mut r.problems);
         self.proxy.reset_counts();
         for i in 0..events {
             let name = format!("bench-warm-{}", i / 2);
@@ -254,7 +245,7 @@ impl Bench<'_> {
             } else {
                 (delete_event(&name), "warm Delete", &mut r.warm_delete)
             };
-            let sent = self.send(&runtime, event);
+            let sent = self.send(event, invoke);
             r.moto_per_call.extend(&sent.calls);
             r.warm_puts += self.receiver.attempts(&sent.request_id);
             record(sent, what, &lambda, into, &mut r.problems);
@@ -285,26 +276,14 @@ impl Bench<'_> {
         Ok(())
     }
 
-    /// Sends one event (its ResponseURL pointed at the receiver) and waits for its answer.
-    fn send(&self, runtime: &RuntimeApi, event: Value) -> Sent {
-        let (event, request_id, wants_arn) = self.prepare(event);
-        take(self.clock);
-        let invocation = runtime.invoke(event, INVOKE_TIMEOUT);
-        self.observe(&request_id, wants_arn, invocation)
-    }
-
-    /// The event with a request id and its ResponseURL pointed at the receiver: (event, request
-    /// id, whether its answer must carry Data.Arn).
-    fn prepare(&self, mut event: Value) -> (Value, String, bool) {
+    /// Sends one event through `invoke` (its ResponseURL pointed at the receiver), waits for its
+    /// answer and checks it; with moto's time per Logs call meanwhile.
+    fn send(&self, mut event: Value, invoke: impl FnOnce(Value) -> Invocation) -> Sent {
         let wants_arn = event["RequestType"] == "Create";
         let request_id = events::ensure_request_id(&mut event);
-        (events::with_response_url(event, &self.receiver.url(&request_id)), request_id, wants_arn)
-    }
-
-    /// Waits for the answer to `invocation` and checks it; moto's time per Logs call since the
-    /// clock was last taken.
-    fn observe(&self, request_id: &str, wants_arn: bool, invocation: Invocation) -> Sent {
-        let answer = self.receiver.wait_for(request_id, ANSWER_GRACE);
+        take(self.clock);
+        let invocation = invoke(events::with_response_url(event, &self.receiver.url(&request_id)));
+        let answer = self.receiver.wait_for(&request_id, ANSWER_GRACE);
         let answered_at = answer.as_ref().map(|a| a.received_at);
         let problem = match (&invocation.outcome, &answer) {
             (_, None) => Some(format!("no answer (invocation: {:?})", invocation.outcome)),
@@ -317,7 +296,7 @@ impl Bench<'_> {
             }
         };
         let latency = answered_at.map(|at| at.saturating_duration_since(invocation.sent_at));
-        Sent { request_id: request_id.to_owned(), latency, answered_at, calls: take(self.clock), problem }
+        Sent { request_id, queued_at: invocation.sent_at, latency, answered_at, calls: take(self.clock), problem }
     }
 }
 
@@ -419,16 +398,12 @@ fn mb_bytes(bytes: u64) -> String {
     format!("{:.2} MB", bytes as f64 / 1_000_000.0)
 }
 
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "met"
-    } else {
-        "NOT met"
-    }
+fn verdict(met: bool) -> &'static str {
+    ["NOT met", "met"][usize::from(met)]
 }
 
 fn print_table(r: &Results, options: &Options) {
-    let median = |v: &[Duration]| stats(v).map(|s| s.median);
+    let median = |v: &[Duration]| stats(v).map(|s| s.0);
     let [first, first_moto, first_rest] = split(&r.first_event);
     let [warm, warm_moto, warm_rest] = split(&[&r.warm_create[..], &r.warm_delete[..]].concat());
     let [[create, ..], [delete, ..]] = [split(&r.warm_create), split(&r.warm_delete)];
@@ -449,7 +424,7 @@ fn print_table(r: &Results, options: &Options) {
         format!("≤ {} median: {}", ms(target), verdict(median(samples).is_some_and(|m| m <= target)))
     };
     let timing = |label: &str, samples: &[Duration], note: String| match stats(samples) {
-        Some(s) => [label.to_string(), ms(s.median), ms(s.max), s.n.to_string(), note],
+        Some((median, max)) => [label.to_string(), ms(median), ms(max), samples.len().to_string(), note],
         None => [label.to_string(), "-".into(), "-".into(), "0".into(), note],
     };
     let value = |label: &str, value: String, n: String, note: String| [label.to_string(), value, String::new(), n, note];
@@ -510,8 +485,8 @@ mod tests {
     fn median_and_max() {
         let d = Duration::from_millis;
         assert_eq!(stats(&[]), None);
-        assert_eq!(stats(&[d(5), d(1), d(3)]), Some(Stats { median: d(3), max: d(5), n: 3 }));
-        assert_eq!(stats(&[d(4), d(1), d(2), d(10)]), Some(Stats { median: d(3), max: d(10), n: 4 }));
+        assert_eq!(stats(&[d(5), d(1), d(3)]), Some((d(3), d(5))));
+        assert_eq!(stats(&[d(4), d(1), d(2), d(10)]), Some((d(3), d(10))));
     }
 
     #[test]

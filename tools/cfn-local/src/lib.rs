@@ -1,13 +1,8 @@
 //! Local stand-ins for AWS Lambda and CloudFormation, so `cfn-logs-delivery` can be run and tested
-//! on one machine: a Lambda Runtime API emulator drives the real binary, a ResponseURL receiver
-//! plays the S3 bucket CloudFormation reads answers from, and moto plays CloudWatch Logs (behind a
-//! proxy that makes it answer like the real service where moto is known to be kinder).
-//! [`async_invoke`] plays Lambda's asynchronous invocation around it: retries after an error, a crash
-//! or a timeout, then the on-failure destination (the failsafe function).
-//!
-//! The stand-ins speak HTTP through libraries (hyper servers and a reqwest client on a tokio runtime
-//! of the harness's own, [`http`]); their APIs stay blocking, so tests and the demo drive them from
-//! plain threads, independent of the async stack of the crate under test.
+//! on one machine: [`runtime_api`] drives the real binary, [`receiver`] plays the ResponseURL,
+//! [`moto`] behind [`logs_proxy`] plays CloudWatch Logs, [`async_invoke`] plays Lambda's retries
+//! and on-failure destination. Their APIs are blocking (the HTTP runs on a tokio runtime of the
+//! harness's own, [`http`]), independent of the async stack of the crate under test.
 
 pub mod answer_check;
 pub mod async_invoke;

@@ -67,7 +67,7 @@ struct Inner {
     tracks: HashMap<String, Track>,
     polls: Vec<Instant>,
     init_error: Option<Value>,
-    /// `None` = [`GRACE`].
+    /// How long past the deadline [`RuntimeApi::invoke`] waits; `None`: [`GRACE`]. Unit tests shorten it.
     grace: Option<Duration>,
 }
 
@@ -87,13 +87,8 @@ impl RuntimeApi {
         self.server.addr().to_string()
     }
 
-    /// How long past the deadline [`RuntimeApi::invoke`] keeps waiting (default [`GRACE`]).
-    pub fn set_grace(&self, grace: Duration) {
-        self.server.update(|i| i.grace = Some(grace));
-    }
-
     /// Queues `payload` with a deadline `timeout` from now and blocks until the function posts a
-    /// result or deadline + grace (see [`RuntimeApi::set_grace`]) passes.
+    /// result or deadline + grace ([`GRACE`]) passes.
     pub fn invoke(&self, payload: Value, timeout: Duration) -> Invocation {
         self.invoke_raw(payload.to_string().into_bytes(), timeout)
     }
@@ -255,7 +250,7 @@ mod tests {
     #[test]
     fn invocations_round_trip_in_order_and_unknown_ids_are_refused() {
         let api = RuntimeApi::start().unwrap();
-        api.set_grace(Duration::from_millis(50));
+        api.server.update(|i| i.grace = Some(Duration::from_millis(50)));
         fake_function(api.addr(), |_, e| match e["n"].as_i64() {
             Some(2) => ("error", json!({"errorType": "Boom", "errorMessage": "two"})),
             Some(3) => ("silent", Value::Null),
@@ -290,7 +285,7 @@ mod tests {
     #[test]
     fn nothing_picked_up_means_no_answer_and_event_is_withdrawn() {
         let api = RuntimeApi::start().unwrap();
-        api.set_grace(Duration::ZERO);
+        api.server.update(|i| i.grace = Some(Duration::ZERO));
         let inv = api.invoke(json!({}), Duration::from_millis(10));
         assert_eq!((inv.outcome, inv.picked_up_at), (Outcome::NoAnswer, None));
         assert!(api.server.read(|i| i.queue.is_empty()));

@@ -20,11 +20,8 @@ pub const DEFAULT_INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
 const ANSWER_GRACE: Duration = Duration::from_secs(2);
 
 /// Fields are public so tests can reach each part (inject faults, read logs, plant state).
-/// Declaration order is drop order: the function goes first, moto last.
-///
-/// The proxy answers like the real CloudWatch Logs ([`Semantics::RealService`], see
-/// [`crate::real_service`]) unless `CFN_LOCAL_LOGS=moto` is set, which gives moto's own answers
-/// ([`Semantics::RawMoto`]); [`Stack::start_with`] picks explicitly. `proxy.semantics()` tells.
+/// Declaration order is drop order: the function goes first, moto last. The proxy answers like the
+/// real CloudWatch Logs unless `CFN_LOCAL_LOGS=moto` (see [`Semantics`]).
 #[derive(Debug)]
 pub struct Stack {
     /// Its `timeout` is the Lambda timeout [`Stack::send`] gives each event.

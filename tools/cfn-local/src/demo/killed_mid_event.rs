@@ -67,7 +67,7 @@ impl Demo<'_> {
             let real = waited + real_waits - real_waits / SPEEDUP;
             println!(
                 "  failsafe: {} record, {} attempts -> {}\n    {}",
-                run.condition.map(Condition::as_str).unwrap_or("no"),
+                run.condition.map_or("no".into(), |c| format!("{c:?}")),
                 run.attempts.len(),
                 a.status().unwrap_or_default(),
                 a.physical_id().unwrap_or_default()
