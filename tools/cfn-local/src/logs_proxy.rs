@@ -139,14 +139,18 @@ async fn handle(state: Arc<Shared<Inner>>, upstream: Arc<str>, semantics: Semant
         applies.then(|| take_injected(&mut i.fault)).flatten()
     });
     match injected {
-        Some(Injected::Hang) => {
+        Some(Fault::Hang) => {
             // Held until the fault changes; hyper drops this future when the caller goes away.
             let _held = Held(&state);
             state.until(|i| (i.fault != Fault::Hang).then_some(())).await;
             return None;
         }
-        Some(Injected::Error(status, kind, message)) => return Some(aws_error(status, kind, message)),
-        Some(Injected::LoseResponse) | None => {}
+        Some(Fault::Throttle { .. }) => return Some(aws_error(400, "ThrottlingException", "Rate exceeded")),
+        Some(Fault::Unavailable { .. }) => return Some(aws_error(503, "ServiceUnavailableException", "Service Unavailable")),
+        Some(Fault::Conflict { .. }) => {
+            return Some(aws_error(400, "ConflictException", "Delivery Source is currently being updated. Please try again later"))
+        }
+        Some(Fault::LoseResponse { .. } | Fault::None) | None => {}
     }
     // A task of its own: like the service, it finishes a call whose caller went away meanwhile.
     let response = tokio::spawn(async move {
@@ -168,25 +172,16 @@ impl Drop for Held<'_> {
     }
 }
 
-/// What a fault does to one call.
-enum Injected {
-    Hang,
-    /// Status, `__type` and message of the error answer.
-    Error(u16, &'static str, &'static str),
-    LoseResponse,
-}
-
-/// What the current fault does to this call, counting it down; used up, it becomes `Fault::None`.
-fn take_injected(fault: &mut Fault) -> Option<Injected> {
-    let (injected, remaining) = match fault {
+/// The fault this call gets (`None`: forwarded as it came), counted down; used up, it becomes `Fault::None`.
+fn take_injected(fault: &mut Fault) -> Option<Fault> {
+    let injected = fault.clone();
+    let remaining = match fault {
         Fault::None => return None,
-        Fault::Hang => return Some(Injected::Hang),
-        Fault::Throttle { remaining } => (Injected::Error(400, "ThrottlingException", "Rate exceeded"), remaining),
-        Fault::Unavailable { remaining } => (Injected::Error(503, "ServiceUnavailableException", "Service Unavailable"), remaining),
-        Fault::Conflict { remaining } => {
-            (Injected::Error(400, "ConflictException", "Delivery Source is currently being updated. Please try again later"), remaining)
-        }
-        Fault::LoseResponse { remaining } => (Injected::LoseResponse, remaining),
+        Fault::Hang => return Some(injected),
+        Fault::Throttle { remaining }
+        | Fault::Unavailable { remaining }
+        | Fault::Conflict { remaining }
+        | Fault::LoseResponse { remaining } => remaining,
     };
     let applies = *remaining > 0;
     if applies && *remaining != usize::MAX {

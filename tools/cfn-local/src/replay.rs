@@ -58,11 +58,9 @@ pub fn run(binary: &Path, paths: &[PathBuf], extra_env: &[(&str, &str)], semanti
     }
     let stack = Stack::start_with(binary, extra_env, semantics)?;
     let mut answered_ids = PhysicalIds::new();
-    let mut all_answered = true;
-    for file in &files {
-        all_answered &= replay_one(&stack, file, &mut answered_ids);
-    }
-    Ok(all_answered)
+    // Every file is replayed, answered or not.
+    let unanswered = files.iter().filter(|file| !replay_one(&stack, file, &mut answered_ids)).count();
+    Ok(unanswered == 0)
 }
 
 /// The PhysicalResourceId answered for each (StackId, LogicalResourceId) so far in this run.
