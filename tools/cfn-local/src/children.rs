@@ -9,7 +9,7 @@ use nix::unistd::Pid;
 use std::collections::BTreeSet;
 use std::io;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use tempfile::TempDir;
@@ -102,10 +102,6 @@ impl Process {
     }
 
     /// stdout and stderr, interleaved as written.
-    pub fn log_path(&self) -> &Path {
-        &self.log_path
-    }
-
     pub fn log_text(&self) -> String {
         self.log_since(0)
     }
@@ -152,7 +148,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         let grandchild = p.log_text().trim().to_string();
-        let (pid, log) = (p.pid().to_string(), p.log_path().to_path_buf());
+        let (pid, log) = (p.pid().to_string(), p.log_path.clone());
         assert!(p.is_running() && !gone(&grandchild), "{grandchild:?}");
         assert_eq!(p.log_since(p.log_offset()), "");
         drop(p);
