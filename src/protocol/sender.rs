@@ -56,10 +56,11 @@ impl ResponseSender {
         roots
     }
 
-    /// The TLS configuration of every HTTPS client of the process: rustls with aws-lc (the provider
-    /// reqwest and the AWS SDK use), TLS 1.2 and 1.3, trusting `roots`.
+    /// The TLS configuration of every HTTPS client of the process: rustls with ring, TLS 1.2 and
+    /// 1.3, trusting `roots`. ring rather than aws-lc: the same protocols and key exchanges (less the
+    /// post-quantum hybrid), ~0.6 MB less code in the binary and a faster build.
     pub fn tls_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {
-        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
         let config =
             rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().map_err(|e| e.to_string())?;
         Ok(config.with_root_certificates(roots).with_no_client_auth())
