@@ -34,8 +34,13 @@ static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
 
 /// No connection pool: every call opens its own connection, so one a server closed unanswered (a
 /// lost response, a dropped stand-in) is never reused for a later call. No proxy: loopback only.
-static CLIENT: LazyLock<reqwest::Client> =
-    LazyLock::new(|| reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().expect("build the HTTP client"));
+static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
+    // Built together with the function's crate (`cargo test --workspace`), reqwest gets its
+    // `rustls-no-provider` feature, and a client then needs a process-wide crypto provider even
+    // for plain HTTP. The function's own provider, ring; an error only means one is installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().expect("build the HTTP client")
+});
 
 /// Runs `future` on the harness runtime until it ends. Inside another runtime (a `#[tokio::test]`)
 /// it blocks a helper thread instead, since tokio forbids blocking a runtime's own thread.
