@@ -21,9 +21,10 @@ pub enum Error {
     #[error("{0}")]
     InvalidProperties(crate::props::Problems),
 
-    /// Create found a resource of that name or pairing that this stack resource did not create.
-    #[error("{kind} '{id}' already exists and was not created by this stack resource; it was left untouched. Choose another {property}, or delete the existing one first")]
-    AlreadyExists { kind: &'static str, id: String, property: &'static str },
+    /// Create found a resource of that name or pairing that this stack resource did not create
+    /// (`owner`: the stack resource whose ownership tags it carries, if any), and may not take it.
+    #[error("{kind} '{id}' already exists and was not created by this stack resource; it was left untouched. {}", already_exists_advice(.property, .owner.as_deref()))]
+    AlreadyExists { kind: &'static str, id: String, property: &'static str, owner: Option<String> },
 
     /// Update found the resource under its id, but its ownership tags name another stack resource
     /// (deleted and re-made by someone else): it is not modified.
@@ -55,6 +56,10 @@ pub enum Error {
     #[error("{operation} failed{attempts}: {code}: {message}", attempts = attempts_note(*.attempts))]
     Aws { operation: &'static str, code: String, message: String, attempts: u32 },
 
+    /// The resource's `AssumeRoleArn` could not be assumed (STS refused, or could not be reached).
+    #[error("AssumeRoleArn: '{role}' could not be assumed, so {operation} was not called: {detail}. Check that the role exists, that its trust policy lets the provider's role assume it (with the ExternalId it asks for, if any), and that the provider may call sts:AssumeRole on it (the AssumableRoleArns parameter of the provider's stack)")]
+    AssumeRole { role: String, operation: &'static str, detail: String },
+
     /// CloudWatch Logs could not be reached at all.
     #[error("{operation} failed{attempts}: could not reach CloudWatch Logs: {detail}", attempts = attempts_note(*.attempts))]
     Unreachable { operation: &'static str, detail: String, attempts: u32 },
@@ -65,6 +70,17 @@ pub enum Error {
 
     #[error("internal error: the handler panicked ({0}); nothing more was attempted")]
     Panic(String),
+}
+
+fn already_exists_advice(property: &str, owner: Option<&str>) -> String {
+    match owner {
+        Some(owner) => format!(
+            "It belongs to {owner}, and AdoptExisting never takes what another stack resource owns: choose another {property}, or remove it from that stack first"
+        ),
+        None => format!(
+            "Choose another {property}, delete the existing one first, or set AdoptExisting: \"true\" to take it over with this stack (it is then updated and deleted with the stack)"
+        ),
+    }
 }
 
 fn attempts_note(attempts: u32) -> String {

@@ -12,6 +12,7 @@
 //! - [`Error`]: the one error type; its text is the Reason CloudFormation shows.
 
 pub mod backoff;
+pub mod clients;
 mod error;
 pub mod logs;
 pub mod props;

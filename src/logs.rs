@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatchlogs::Client;
 
@@ -23,6 +24,8 @@ const MAX_DELAY: Duration = Duration::from_secs(5);
 pub struct Logs {
     pub client: Client,
     pub deadline: Instant,
+    /// The role `client` makes its calls with (`AssumeRoleArn`), named when it cannot be assumed.
+    pub role: Option<String>,
 }
 
 /// How a failed call should be treated.
@@ -37,7 +40,29 @@ enum Retry {
 
 impl Logs {
     pub fn new(client: Client, deadline: Instant) -> Self {
-        Logs { client, deadline }
+        Logs { client, deadline, role: None }
+    }
+
+    pub fn with_role(self, role: Option<String>) -> Self {
+        Logs { role, ..self }
+    }
+
+    /// A call that failed because the role's credentials could not be had: the AssumeRole refusal,
+    /// not retried (a refused AssumeRole is an answer, and a timed-out one was retried by STS's own client).
+    fn assume_role_error<E>(&self, operation: &'static str, err: &SdkError<E>) -> Option<(Error, Retry)>
+    where
+        E: std::error::Error + 'static,
+    {
+        let role = self.role.as_ref()?;
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(e) = cur {
+            if let Some(refused) = e.downcast_ref::<CredentialsError>() {
+                let detail = DisplayErrorContext(refused).to_string();
+                return Some((Error::AssumeRole { role: role.clone(), operation, detail }, Retry::Never));
+            }
+            cur = e.source();
+        }
+        None
     }
 
     /// Runs `send` (one SDK request) with retries; `operation` names the API in errors and logs.
@@ -60,7 +85,7 @@ impl Logs {
                 }
                 Err(err) => err,
             };
-            let (error, retry) = classify(operation, &err, attempt);
+            let (error, retry) = self.assume_role_error(operation, &err).unwrap_or_else(|| classify(operation, &err, attempt));
             let retry_allowed = match retry {
                 Retry::UntilDeadline => true,
                 Retry::UpTo(max) => attempt < max,

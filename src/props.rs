@@ -406,7 +406,7 @@ pub fn check_arn<'v>(property: &str, value: &'v str) -> Result<Arn<'v>, Error> {
     if resource.is_empty() || resource.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(bad("bad resource part"));
     }
-    Ok(Arn { service, account, resource })
+    Ok(Arn { service, region, account, resource })
 }
 
 fn is_arn_token(s: &str) -> bool {
@@ -417,6 +417,7 @@ fn is_arn_token(s: &str) -> bool {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Arn<'v> {
     pub service: &'v str,
+    pub region: &'v str,
     pub account: &'v str,
     pub resource: &'v str,
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
+use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_cloudwatchlogs::config::http::{HttpRequest, HttpResponse};
 use aws_sdk_cloudwatchlogs::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_cloudwatchlogs::config::{ConfigBag, Intercept};
@@ -32,6 +32,7 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 
+use crate::clients::Clients;
 use crate::protocol::{AllowedHosts, ResponseSender, Unanswered};
 use crate::Handler;
 
@@ -56,10 +57,11 @@ pub async fn build_handler() -> Result<Handler, Unanswered> {
             (sender, Err(why))
         }
     };
-    Ok(match logs {
-        Ok(client) => Handler::with_parts(client, None, sender, allowed),
-        Err(why) => Handler::with_parts(refusing_client(&why), Some(format!("the provider could not start: {why}")), sender, allowed),
-    })
+    let clients = match logs {
+        Ok((client, config)) => Clients::new(client, Some(config)),
+        Err(why) => Clients::unavailable(refusing_client(&why), format!("the provider could not start: {why}")),
+    };
+    Ok(Handler::with_parts(clients, sender, allowed))
 }
 
 /// The roots both clients trust, loaded once. The compiled-in Mozilla roots unless `SSL_CERT_FILE`
@@ -84,9 +86,10 @@ fn trust_store() -> Result<rustls::RootCertStore, String> {
 }
 
 /// The CloudWatch Logs client, as configured by the standard AWS environment, sending through
-/// `http`. Built in a task of its own so that a panic in the SDK (it panics on some invalid
-/// settings) is caught and reported.
-async fn logs_client(http: reqwest::Client) -> Result<Client, String> {
+/// `http`, and that configuration (other regions' clients and roles are derived from it: clients.rs).
+/// Built in a task of its own so that a panic in the SDK (it panics on some invalid settings) is
+/// caught and reported.
+async fn logs_client(http: reqwest::Client) -> Result<(Client, SdkConfig), String> {
     let built = tokio::spawn(async {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(env) = env_credentials() {
@@ -101,7 +104,7 @@ async fn logs_client(http: reqwest::Client) -> Result<Client, String> {
             )
             .load()
             .await;
-        Client::new(&config)
+        (Client::new(&config), config)
     })
     .await;
     built.map_err(|e| {

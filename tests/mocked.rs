@@ -1,6 +1,7 @@
 //! Paths moto cannot play (it answers HTTP 500 to UpdateDeliveryConfiguration and to XRAY
 //! destinations), exercised with `aws-smithy-mocks` against the real resource code.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatchlogs::error::ErrorMetadata;
@@ -22,9 +23,9 @@ use aws_sdk_cloudwatchlogs::types::error::{ResourceNotFoundException, Throttling
 use aws_sdk_cloudwatchlogs::types::{Delivery, DeliveryDestination, DeliveryDestinationType, DeliverySource, S3DeliveryConfiguration};
 use aws_sdk_cloudwatchlogs::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use cfn_logs_delivery::logs::Logs;
+use cfn_logs_delivery::clients::Clients;
 use cfn_logs_delivery::protocol::{Action, Request};
-use cfn_logs_delivery::resources::{self, Ctx, Outcome, Owner};
+use cfn_logs_delivery::resources::{self, Env, Outcome};
 use cfn_logs_delivery::Error;
 use serde_json::{json, Value};
 
@@ -43,10 +44,6 @@ async fn run_with_old(
     properties: Value,
     old: Option<Value>,
 ) -> Result<Outcome, Error> {
-    let ctx = Ctx {
-        logs: Logs::new(client, Instant::now() + Duration::from_secs(20)),
-        owner: Owner { stack_id: STACK.into(), logical_id: "Logical".into() },
-    };
     let request = Request {
         action,
         resource_type: resource_type.into(),
@@ -56,7 +53,8 @@ async fn run_with_old(
         request_id: "req".into(),
         logical_id: "Logical".into(),
     };
-    resources::run(&ctx, &request).await
+    let env = Env::new(Arc::new(Clients::new(client, None)), Instant::now() + Duration::from_secs(20), &request);
+    resources::run(&env, &request).await
 }
 
 fn live_delivery() -> Delivery {

@@ -10,8 +10,9 @@
 
 use serde_json::Value;
 
-use super::owner::{delete_if_ours, Found};
-use super::{destination, tags, Ctx, LiveTags, Outcome, Resource};
+use super::owner::{delete_if_ours, refuse_or_adopt, Found};
+use super::place::Common;
+use super::{destination, tags, Ctx, LiveTags, Location, Outcome, Resource};
 use crate::props::{check_arn, check_len, check_name, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::{Delivery as Live, S3DeliveryConfiguration};
@@ -21,12 +22,16 @@ const KIND: &str = "delivery";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub source_name: String,
+    /// Where DeliverySourceName says the source is, when it is given as the source's ARN (what
+    /// `!Ref` gives for a source outside the provider's region or account).
+    pub source_at: Option<Location>,
     pub destination_arn: String,
     pub record_fields: Option<Vec<String>>,
     pub field_delimiter: Option<String>,
     pub s3_suffix_path: Option<String>,
     pub s3_hive_compatible: Option<bool>,
     pub tags: Tags,
+    pub common: Common,
 }
 
 impl Resource for Delivery {
@@ -39,11 +44,16 @@ impl Resource for Delivery {
         "S3SuffixPath",
         "S3EnableHiveCompatiblePath",
         "Tags",
+        "Region",
+        "AssumeRoleArn",
+        "ExternalId",
+        "AdoptExisting",
     ];
+    const ARN_TYPE: &'static str = "delivery";
 
     fn parse(properties: &Value) -> Result<Self, Error> {
         let p = Props::new(properties, Self::PROPERTIES)?;
-        let source_name = p.take(p.required_str("DeliverySourceName").and_then(|n| check_name("DeliverySourceName", n).map(|_| n)));
+        let source = p.take(p.required_str("DeliverySourceName").and_then(source_name));
         let destination_arn = p.take(p.required_str("DeliveryDestinationArn").and_then(|a| destination_name(a).map(|_| a)));
         let record_fields = p.take(p.optional_str_list("RecordFields", 128, 64)).flatten();
         let field_delimiter = p
@@ -54,15 +64,58 @@ impl Resource for Delivery {
             .flatten();
         let s3_hive_compatible = p.take(p.optional_bool("S3EnableHiveCompatiblePath")).flatten();
         let tags = p.take(p.tags());
+        let common = Common::take(&p);
+        let (source_name, source_at) = source.unwrap_or_default();
         p.finish(|| Delivery {
-            source_name: source_name.unwrap_or_default().into(),
+            source_name: source_name.into(),
+            source_at,
             destination_arn: destination_arn.unwrap_or_default().into(),
             record_fields,
             field_delimiter: field_delimiter.map(Into::into),
             s3_suffix_path: s3_suffix_path.map(Into::into),
             s3_hive_compatible,
             tags: tags.unwrap_or_default(),
+            common,
         })
+    }
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+
+    /// A delivery is made in its destination's region, and with its source (same region and account).
+    fn check_place(&self, at: &Location) -> Result<(), Error> {
+        let because = || match &self.common.region {
+            Some(region) => format!("its Region is {region}"),
+            None => format!("Region is not set: the provider's region, {}", at.region),
+        };
+        let destination_region = check_arn("DeliveryDestinationArn", &self.destination_arn)?.region;
+        if destination_region != at.region {
+            return Err(Error::invalid(
+                "DeliveryDestinationArn",
+                format!(
+                    "names a delivery destination in {destination_region}, but this delivery would be made in {} ({}); a \
+                     delivery is made in its destination's region: set `Region: {destination_region}` on the delivery and its source",
+                    at.region,
+                    because()
+                ),
+            ));
+        }
+        match &self.source_at {
+            Some(source) if source.region != at.region || (!at.account.is_empty() && source.account != at.account) => Err(Error::invalid(
+                "DeliverySourceName",
+                format!(
+                    "names a delivery source in {} (account {}), but this delivery would be made in {} (account {}; {}); a delivery \
+                     is made where its source is: give the delivery the source's Region and AssumeRoleArn",
+                    source.region,
+                    source.account,
+                    at.region,
+                    at.account,
+                    because()
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
@@ -97,19 +150,26 @@ impl Resource for Delivery {
                 tracing::info!(id = live.id().unwrap_or_default(), "delivery was created earlier by this stack resource; adopting it");
                 self.converge(ctx, live, &tags).await
             }
-            Found::Foreign(live) => Err(Error::AlreadyExists {
-                kind: KIND,
-                id: format!("{} ({} -> {})", live.id().unwrap_or_default(), self.source_name, self.destination_arn),
-                property: "DeliverySourceName or DeliveryDestinationArn",
-            }),
+            Found::Foreign(live, tags) => {
+                let id = format!("{} ({} -> {})", live.id().unwrap_or_default(), self.source_name, self.destination_arn);
+                refuse_or_adopt(&self.common, &tags, KIND, &id, "DeliverySourceName or DeliveryDestinationArn")?;
+                tracing::info!(id = live.id().unwrap_or_default(), "taking over the existing delivery (AdoptExisting)");
+                self.converge(ctx, live, &tags).await
+            }
             Found::Nothing => Err(refusal), // e.g. one delivery per source and destination type
         }
     }
 
+    /// A delivery moved to another region or account is a new one (CloudFormation deletes the old
+    /// id where it is); so is one whose source or destination changed.
     async fn update(&self, ctx: &Ctx, physical_id: &str, _old: Option<&Self>) -> Result<Outcome, Error> {
-        let (live, live_tags) = match find(ctx, physical_id).await? {
+        let (was_at, id) = ctx.locate(Self::ARN_TYPE, physical_id);
+        if was_at != ctx.at {
+            return self.create(ctx).await;
+        }
+        let (live, live_tags) = match find(ctx, id).await? {
             Found::Ours(live, tags) => (live, tags),
-            Found::Foreign(_) => return Err(Error::NotOurs { kind: KIND, id: physical_id.to_owned() }),
+            Found::Foreign(..) => return Err(Error::NotOurs { kind: KIND, id: physical_id.to_owned() }),
             Found::Nothing => {
                 tracing::warn!(id = physical_id, "delivery was deleted outside CloudFormation; creating it again (new id)");
                 return self.create(ctx).await;
@@ -125,8 +185,9 @@ impl Resource for Delivery {
     }
 
     async fn delete(ctx: &Ctx, physical_id: &str) -> Result<(), Error> {
-        let found = find(ctx, physical_id).await?;
-        delete_if_ours(found, KIND, physical_id, "DeleteDelivery", || delete_by_id(ctx, physical_id)).await
+        let (_, id) = ctx.locate(Self::ARN_TYPE, physical_id);
+        let found = find(ctx, id).await?;
+        delete_if_ours(found, KIND, physical_id, "DeleteDelivery", || delete_by_id(ctx, id)).await
     }
 }
 
@@ -141,7 +202,7 @@ impl Delivery {
     }
 
     async fn replace(&self, ctx: &Ctx, old: &Live) -> Result<Outcome, Error> {
-        if old.delivery_source_name() == Some(self.source_name.as_str()) {
+        if old.delivery_source_name() == Some(self.source_name.as_str()) && !is_cross_account(ctx, &self.destination_arn) {
             let name = destination_name(&self.destination_arn)?;
             let new_type = destination::live_type(ctx, name)
                 .await?
@@ -238,15 +299,40 @@ async fn outcome(ctx: &Ctx, live: &Live) -> Result<Outcome, Error> {
     let id = live.id().unwrap_or_default().to_owned();
     let destination_type = match live.delivery_destination_type() {
         Some(t) => t.as_str().to_owned(),
-        None => match live.delivery_destination_arn().and_then(|arn| destination_name(arn).ok()) {
-            Some(name) => destination::live_type(ctx, name).await?.unwrap_or_default(),
-            None => String::new(),
-        },
+        None => {
+            match live.delivery_destination_arn().filter(|arn| !is_cross_account(ctx, arn)).and_then(|arn| destination_name(arn).ok()) {
+                Some(name) => destination::live_type(ctx, name).await?.unwrap_or_default(),
+                None => String::new(),
+            }
+        }
     };
     Ok(Outcome {
-        physical_id: id.clone(),
+        physical_id: ctx.physical_id(Delivery::ARN_TYPE, &id),
         data: vec![("Arn", live.arn().unwrap_or_default().to_owned()), ("DeliveryId", id), ("DeliveryDestinationType", destination_type)],
     })
+}
+
+/// A destination in another account than the delivery's: its type and settings cannot be read from here.
+fn is_cross_account(ctx: &Ctx, destination_arn: &str) -> bool {
+    check_arn("DeliveryDestinationArn", destination_arn).is_ok_and(|a| a.account != ctx.at.account && !ctx.at.account.is_empty())
+}
+
+/// DeliverySourceName: a source's name, or its ARN (what `!Ref` gives for a source made outside
+/// the provider's region or account), with where that ARN says the source is.
+fn source_name(value: &str) -> Result<(&str, Option<Location>), Error> {
+    if !value.starts_with("arn:") {
+        return check_name("DeliverySourceName", value).map(|_| (value, None));
+    }
+    let arn = check_arn("DeliverySourceName", value)?;
+    let name = arn.resource.strip_prefix("delivery-source:").filter(|_| arn.service == "logs").ok_or_else(|| {
+        Error::invalid(
+            "DeliverySourceName",
+            "must be a delivery source's name or ARN (arn:aws:logs:REGION:ACCOUNT:delivery-source:NAME), e.g. !Ref MySource",
+        )
+    })?;
+    check_name("DeliverySourceName", name)?;
+    let partition = value.split(':').nth(1).unwrap_or("aws").to_owned();
+    Ok((name, Some(Location { partition, region: arn.region.to_owned(), account: arn.account.to_owned() })))
 }
 
 /// The destination name inside a delivery-destination ARN, which must be one.

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::named::{self, Named};
 use super::owner::Found;
+use super::place::{check_role_arn, Common};
 use super::{tags, Ctx, LiveTags, Outcome, Resource};
 use crate::props::{check_arn, check_name, check_one_of, Props, Tags};
 use crate::{Error, OrAbsent};
@@ -31,12 +32,25 @@ pub struct DeliveryDestination {
     pub role_arn: Option<String>,
     pub policy: Option<Value>,
     pub tags: Tags,
+    pub common: Common,
 }
 
 impl Resource for DeliveryDestination {
     const TYPE: &'static str = "Custom::DeliveryDestination";
-    const PROPERTIES: &'static [&'static str] =
-        &["Name", "DestinationResourceArn", "OutputFormat", "DeliveryDestinationType", "RoleArn", "DeliveryDestinationPolicy", "Tags"];
+    const PROPERTIES: &'static [&'static str] = &[
+        "Name",
+        "DestinationResourceArn",
+        "OutputFormat",
+        "DeliveryDestinationType",
+        "RoleArn",
+        "DeliveryDestinationPolicy",
+        "Tags",
+        "Region",
+        "AssumeRoleArn",
+        "ExternalId",
+        "AdoptExisting",
+    ];
+    const ARN_TYPE: &'static str = "delivery-destination";
 
     fn parse(properties: &Value) -> Result<Self, Error> {
         let p = Props::new(properties, Self::PROPERTIES)?;
@@ -44,7 +58,9 @@ impl Resource for DeliveryDestination {
         let output_format = p.take(p.optional_str("OutputFormat").and_then(|f| one_of("OutputFormat", f, OUTPUT_FORMATS))).flatten();
         let given_type = p.take(p.optional_str("DeliveryDestinationType").and_then(|t| one_of("DeliveryDestinationType", t, TYPES)));
         let arn = p.take(p.optional_str("DestinationResourceArn"));
-        let role_arn = p.take(p.optional_str("RoleArn").and_then(|r| r.map(check_role_arn).transpose())).flatten();
+        let role_arn = p
+            .take(p.optional_str("RoleArn").and_then(|r| r.map(|r| check_role_arn("RoleArn", r).map(|(arn, _)| arn)).transpose()))
+            .flatten();
         // The type needs both ARN and given type readable; a problem with either is reported already.
         let destination_type = match (arn, given_type) {
             (Some(arn), Some(given)) => p.take(destination_type(arn, given)),
@@ -55,6 +71,7 @@ impl Resource for DeliveryDestination {
         }
         let policy = p.take(p.optional_json_object("DeliveryDestinationPolicy").and_then(check_policy_size)).flatten();
         let tags = p.take(p.tags());
+        let common = Common::take(&p);
         p.finish(|| DeliveryDestination {
             name: name.unwrap_or_default().into(),
             destination_resource_arn: arn.flatten().map(|a| without_any_suffix(a).to_owned()),
@@ -64,7 +81,12 @@ impl Resource for DeliveryDestination {
             role_arn: role_arn.map(Into::into),
             policy,
             tags: tags.unwrap_or_default(),
+            common,
         })
+    }
+
+    fn common(&self) -> &Common {
+        &self.common
     }
 
     async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
@@ -260,19 +282,6 @@ fn destination_type(arn: Option<&str>, given: Option<&str>) -> Result<String, Er
                 None => Ok(inferred.to_owned()),
             }
         }
-    }
-}
-
-/// An IAM role ARN (`arn:aws:iam::ACCOUNT:role/NAME`), the role X-Ray delivery assumes.
-fn check_role_arn(arn: &str) -> Result<&str, Error> {
-    let parsed = check_arn("RoleArn", arn)?;
-    if parsed.service == "iam" && parsed.resource.starts_with("role/") && parsed.resource.len() > "role/".len() {
-        Ok(arn)
-    } else {
-        Err(Error::invalid(
-            "RoleArn",
-            format!("'{}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", crate::text::shorten(arn, 100)),
-        ))
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use super::owner::{delete_if_ours, Found};
+use super::owner::{delete_if_ours, refuse_or_adopt, Found};
 use super::{Ctx, LiveTags, Outcome, Resource};
 use crate::props::is_valid_name;
 use crate::Error;
@@ -51,40 +51,46 @@ pub trait Named: Resource {
     }
 }
 
+/// The answer names the resource by its physical id where it is (its name at home, else its ARN).
 pub async fn create<R: Named>(desired: &R, ctx: &Ctx) -> Result<Outcome, Error> {
-    match R::find(ctx, desired.name()).await? {
+    let outcome = match R::find(ctx, desired.name()).await? {
         Found::Nothing => put_new(desired, ctx).await,
-        Found::Ours(live, tags) => {
-            tracing::info!(name = %desired.name(), "{} was created earlier by this stack resource; adopting it", R::KIND);
-            desired.converge(ctx, live, &tags, None).await
-        }
-        Found::Foreign(_) => Err(already_exists(desired)),
-    }
+        Found::Ours(live, tags) => adopt_ours(desired, ctx, live, &tags).await,
+        Found::Foreign(live, tags) => take_over(desired, ctx, live, &tags).await,
+    };
+    outcome.map(|o| placed::<R>(ctx, o))
 }
 
-/// A new Name is a replacement: the new resource is created and CloudFormation deletes the old id
-/// afterwards. Same Name: converge what is there, or recreate it if it was deleted outside.
+/// A new Name, Region or account is a replacement: the new resource is created and CloudFormation
+/// deletes the old id afterwards (where that id says it is). Otherwise converge what is there, or
+/// recreate it if it was deleted outside.
 pub async fn update<R: Named>(desired: &R, ctx: &Ctx, physical_id: &str, old: Option<&R>) -> Result<Outcome, Error> {
-    if desired.name() != physical_id {
-        desired.check_rename(physical_id, old)?;
+    let (was_at, old_name) = ctx.locate(R::ARN_TYPE, physical_id);
+    if was_at != ctx.at || desired.name() != old_name {
+        if was_at == ctx.at {
+            desired.check_rename(old_name, old)?;
+        }
         return create(desired, ctx).await;
     }
-    match R::find(ctx, desired.name()).await? {
+    let outcome = match R::find(ctx, desired.name()).await? {
         Found::Ours(live, tags) => desired.converge(ctx, live, &tags, old).await,
-        Found::Foreign(_) => Err(Error::NotOurs { kind: R::KIND, id: desired.name().to_owned() }),
+        Found::Foreign(..) => Err(Error::NotOurs { kind: R::KIND, id: desired.name().to_owned() }),
         Found::Nothing => {
             tracing::warn!(name = %desired.name(), "{} was deleted outside CloudFormation; recreating it", R::KIND);
             put_new(desired, ctx).await
         }
-    }
+    };
+    outcome.map(|o| placed::<R>(ctx, o))
 }
 
+/// `ctx` is where `physical_id` says the resource is.
 pub async fn delete<R: Named>(ctx: &Ctx, physical_id: &str) -> Result<(), Error> {
-    if !is_valid_name(physical_id) {
+    let (_, name) = ctx.locate(R::ARN_TYPE, physical_id);
+    if !is_valid_name(name) {
         return Ok(()); // not a name the service accepts, so nothing of that name exists
     }
-    let found = R::find(ctx, physical_id).await?;
-    delete_if_ours(found, R::KIND, physical_id, R::DELETE, || R::delete_call(ctx, physical_id)).await
+    let found = R::find(ctx, name).await?;
+    delete_if_ours(found, R::KIND, physical_id, R::DELETE, || R::delete_call(ctx, name)).await
 }
 
 /// The Put; on a conflict, the resource read again and adopted if it is ours.
@@ -94,16 +100,29 @@ async fn put_new<R: Named>(desired: &R, ctx: &Ctx) -> Result<Outcome, Error> {
         Err(e) if e.is_conflict() => e,
         Err(e) => return Err(e),
     };
+    tracing::info!(name = %desired.name(), error = %refusal, "{} conflicted; reading the {} again", R::PUT, R::KIND);
     match R::find(ctx, desired.name()).await? {
-        Found::Ours(live, tags) => {
-            tracing::info!(name = %desired.name(), error = %refusal, "{} conflicted, but the {} is ours (an earlier attempt made it); adopting it", R::PUT, R::KIND);
-            desired.converge(ctx, live, &tags, None).await
-        }
-        Found::Foreign(_) => Err(already_exists(desired)),
         Found::Nothing => Err(desired.explain_conflict(refusal)),
+        Found::Ours(live, tags) => adopt_ours(desired, ctx, live, &tags).await,
+        Found::Foreign(live, tags) => take_over(desired, ctx, live, &tags).await,
     }
 }
 
-fn already_exists<R: Named>(desired: &R) -> Error {
-    Error::AlreadyExists { kind: R::KIND, id: desired.name().to_owned(), property: "Name" }
+/// Made earlier by this stack resource (a redelivered event, a retried Put that had succeeded, a
+/// rollback): adopted and brought in line.
+async fn adopt_ours<R: Named>(desired: &R, ctx: &Ctx, live: R::Live, tags: &LiveTags) -> Result<Outcome, Error> {
+    tracing::info!(name = %desired.name(), "{} was created earlier by this stack resource; adopting it", R::KIND);
+    desired.converge(ctx, live, tags, None).await
+}
+
+/// Someone else's: taken over only with `AdoptExisting` and when no other stack resource owns it;
+/// converging it adds the ownership tags.
+async fn take_over<R: Named>(desired: &R, ctx: &Ctx, live: R::Live, tags: &LiveTags) -> Result<Outcome, Error> {
+    refuse_or_adopt(desired.common(), tags, R::KIND, desired.name(), "Name")?;
+    tracing::info!(name = %desired.name(), "taking over the existing {} (AdoptExisting)", R::KIND);
+    desired.converge(ctx, live, tags, None).await
+}
+
+fn placed<R: Named>(ctx: &Ctx, outcome: Outcome) -> Outcome {
+    Outcome { physical_id: ctx.physical_id(R::ARN_TYPE, &outcome.physical_id), ..outcome }
 }

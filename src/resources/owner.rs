@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use super::Ctx;
+use super::{Common, Ctx};
 use crate::{Error, OrAbsent};
 
 pub const STACK_TAG: &str = "cfn-logs-delivery:stack-id";
@@ -45,8 +45,9 @@ pub enum Found<T> {
     /// Created earlier by this same stack resource (a retried event, a rollback): safe to adopt.
     /// Its live tags come along, so the tag diff needs no second read.
     Ours(T, LiveTags),
-    /// Someone else's: never adopted, overwritten or deleted.
-    Foreign(T),
+    /// Someone else's: never overwritten or deleted; adopted only by a Create with `AdoptExisting`
+    /// (see [`refuse_or_adopt`]). Its live tags say whose it is.
+    Foreign(T, LiveTags),
 }
 
 impl<T> Found<T> {
@@ -64,9 +65,22 @@ impl<T> Found<T> {
         match live_tags(ctx, arn).await? {
             None => Ok(Found::Nothing),
             Some(tags) if ctx.owner.owns(&tags) => Ok(Found::Ours(resource, tags)),
-            Some(_) => Ok(Found::Foreign(resource)),
+            Some(tags) => Ok(Found::Foreign(resource, tags)),
         }
     }
+}
+
+/// Whether a Create may take over a resource it found with these tags: only with `AdoptExisting`,
+/// and never one whose ownership tags name another stack resource. `Err`: the refusal, saying which.
+pub fn refuse_or_adopt(common: &Common, tags: &LiveTags, kind: &'static str, id: &str, property: &'static str) -> Result<(), Error> {
+    let owner = match (tags.get(STACK_TAG), tags.get(LOGICAL_ID_TAG)) {
+        (None, None) if common.adopt_existing => return Ok(()),
+        (None, None) => None,
+        (stack, logical) => {
+            Some(format!("stack resource '{}' of stack {}", logical.map_or("?", String::as_str), stack.map_or("?", String::as_str)))
+        }
+    };
+    Err(Error::AlreadyExists { kind, id: id.to_owned(), property, owner })
 }
 
 /// The tags of `arn`; `None` if the resource is gone.
@@ -91,7 +105,7 @@ where
 {
     match found {
         Found::Nothing => Ok(()),
-        Found::Foreign(_) => {
+        Found::Foreign(..) => {
             tracing::warn!(kind, id, "not created by this stack resource; left in place");
             Ok(())
         }

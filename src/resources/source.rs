@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::named::{self, Named};
 use super::owner::Found;
-use super::{tags, Ctx, LiveTags, Outcome, Resource};
+use super::place::{Common, CLOUDFRONT_REGION};
+use super::{tags, Ctx, LiveTags, Location, Outcome, Resource};
 use crate::props::{check_arn, check_len, check_name, check_word_chars, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::DeliverySource as Live;
@@ -20,11 +21,23 @@ pub struct DeliverySource {
     /// `DeliverySourceConfiguration` (e.g. `{"samplingRate": "50"}`), as the template gives it.
     pub configuration: Option<HashMap<String, String>>,
     pub tags: Tags,
+    pub common: Common,
 }
 
 impl Resource for DeliverySource {
     const TYPE: &'static str = "Custom::DeliverySource";
-    const PROPERTIES: &'static [&'static str] = &["Name", "ResourceArn", "LogType", "DeliverySourceConfiguration", "Tags"];
+    const PROPERTIES: &'static [&'static str] = &[
+        "Name",
+        "ResourceArn",
+        "LogType",
+        "DeliverySourceConfiguration",
+        "Tags",
+        "Region",
+        "AssumeRoleArn",
+        "ExternalId",
+        "AdoptExisting",
+    ];
+    const ARN_TYPE: &'static str = "delivery-source";
 
     fn parse(properties: &Value) -> Result<Self, Error> {
         let p = Props::new(properties, Self::PROPERTIES)?;
@@ -35,13 +48,41 @@ impl Resource for DeliverySource {
         );
         let configuration = p.take(p.optional_str_map("DeliverySourceConfiguration", 1, 255)).flatten();
         let tags = p.take(p.tags());
+        let common = Common::take(&p);
         p.finish(|| DeliverySource {
             name: name.unwrap_or_default().into(),
             resource_arn: resource_arn.unwrap_or_default().into(),
             log_type: log_type.unwrap_or_default().into(),
             configuration,
             tags: tags.unwrap_or_default(),
+            common,
         })
+    }
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+
+    /// CloudWatch Logs takes every delivery call for a CloudFront source in us-east-1 only,
+    /// whatever the stack's region: elsewhere PutDeliverySource fails "PutDeliverySource action is
+    /// not supported for this LogType in region …" (docs/SERVICE-RULES.md, CloudFront in us-east-1).
+    fn check_place(&self, at: &Location) -> Result<(), Error> {
+        let cloudfront = check_arn("ResourceArn", &self.resource_arn).is_ok_and(|a| a.service == "cloudfront");
+        if !cloudfront || at.region == CLOUDFRONT_REGION {
+            return Ok(());
+        }
+        let where_from = match &self.common.region {
+            Some(region) => format!("Region is {region}"),
+            None => format!("Region is not set, so it would be made in the provider's region, {}", at.region),
+        };
+        Err(Error::invalid(
+            "Region",
+            format!(
+                "a CloudFront delivery source exists only in {CLOUDFRONT_REGION} (CloudWatch Logs takes every delivery call for \
+                 CloudFront there, whatever the stack's region), but {where_from}. Set `Region: {CLOUDFRONT_REGION}` on the \
+                 source, its destination and its delivery (the S3 bucket may stay in any region)"
+            ),
+        ))
     }
 
     async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
@@ -118,9 +159,9 @@ impl Named for DeliverySource {
         ctx.logs.call("DeleteDeliverySource", || client.delete_delivery_source().name(name).send()).await.map(drop)
     }
 
-    /// A rename that keeps ResourceArn and LogType: the service refuses a second source for the
-    /// same resource and log type while the old one exists (REFERENCE §2b), and CloudFormation
-    /// creates the new one first.
+    /// A rename that keeps ResourceArn and LogType (in the same region and account): the service
+    /// refuses a second source for the same resource and log type while the old one exists
+    /// (REFERENCE §2b), and CloudFormation creates the new one first.
     fn check_rename(&self, old_name: &str, old: Option<&Self>) -> Result<(), Error> {
         match old.filter(|o| o.resource_arn == self.resource_arn && o.log_type == self.log_type) {
             Some(old) => Err(Error::RenameKeepsResourceArn {

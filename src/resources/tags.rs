@@ -43,10 +43,16 @@ pub fn on_create(desired: &Tags, owner: &Owner) -> HashMap<String, String> {
 }
 
 /// Brings the tags of `arn` from `live` (as ListTagsForResource reported them when ownership was
-/// checked) to `desired`, with UntagResource / TagResource only where they differ.
+/// checked) to `desired` plus the ownership tags (missing only on a resource being taken over),
+/// with UntagResource / TagResource only where they differ.
 pub async fn sync(ctx: &Ctx, arn: &str, live: &LiveTags, desired: &Tags) -> Result<(), Error> {
     let client = &ctx.logs.client;
-    let diff = TagDiff::between(live, desired);
+    let mut diff = TagDiff::between(live, desired);
+    for (key, value) in ctx.owner.tags() {
+        if live.get(key).map(String::as_str) != Some(value) {
+            diff.set.insert(key.to_owned(), value.to_owned());
+        }
+    }
     if !diff.remove.is_empty() {
         ctx.logs.call("UntagResource", || client.untag_resource().resource_arn(arn).set_tag_keys(Some(diff.remove.clone())).send()).await?;
     }
