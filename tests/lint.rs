@@ -56,6 +56,31 @@ fn the_example_template_lints_clean() {
 }
 
 #[test]
+fn place_mistakes_are_reported_with_their_lines() {
+    let file = "tests/lint/regions.yaml";
+    let out = lint(&["--region", "eu-west-1", file]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    reported(&text, file, 14, "SourceInIreland", "Region", "a CloudFront delivery source exists only in us-east-1");
+    let line = reported(&text, file, 20, "SourceWithoutRegion", "Region", "a CloudFront delivery source exists only in us-east-1");
+    assert!(line.contains("Region is not set, so it would be made in the provider's region, eu-west-1"), "{line}");
+    let line = reported(&text, file, 59, "DeliveryLeftBehind", "DeliveryDestinationArn", "names a delivery destination in us-east-1");
+    assert!(line.contains("would be made in eu-west-1") && line.contains("set `Region: us-east-1`"), "{line}");
+    reported(&text, file, 67, "BadRegion", "Region", "'Europe (Ireland)' is not a region name");
+    assert!(text.ends_with("4 problems\n"), "nothing else is reported (the right trio, the delivery's source): {text}");
+    // Where the provider runs is unknown: only what the template states is checked.
+    let out = Command::new(LINT)
+        .arg(file)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(!text.contains("SourceWithoutRegion") && !text.contains("DeliveryLeftBehind") && text.contains("SourceInIreland"), "{text}");
+}
+
+#[test]
 fn every_kind_of_mistake_is_reported_with_its_line() {
     let out = lint(&["tests/lint/broken.yaml"]);
     assert_eq!(out.status.code(), Some(1));

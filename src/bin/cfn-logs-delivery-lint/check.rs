@@ -56,7 +56,8 @@ pub struct Report {
 }
 
 /// Checks a parsed template. `Err`: it is not a CloudFormation template (no `Resources` mapping).
-pub fn lint(doc: &Node) -> Result<Report, (Option<usize>, String)> {
+/// `function_region`: where the provider runs, if known (the place of resources without `Region`).
+pub fn lint(doc: &Node, function_region: Option<&str>) -> Result<Report, (Option<usize>, String)> {
     let Value::Map(_) = &doc.value else {
         return Err((Some(doc.line), "not a CloudFormation template: the document is not a mapping".into()));
     };
@@ -76,6 +77,7 @@ pub fn lint(doc: &Node) -> Result<Report, (Option<usize>, String)> {
     for r in all.iter().filter(|r| known_properties(r.type_name()).is_none()) {
         report.findings.extend(check_other_type(r, &tokens));
     }
+    report.findings.extend(crate::regions::check(&ours, function_region));
     let types: HashMap<&str, &str> = ours.iter().map(|r| (r.logical_id, r.type_name())).collect();
     report.findings.extend(check_get_atts(doc, &types));
     report.findings.sort_by_key(|f| f.line); // stable: each resource's problems in the validator's order
@@ -83,18 +85,18 @@ pub fn lint(doc: &Node) -> Result<Report, (Option<usize>, String)> {
 }
 
 /// A resource of the template: its logical id, the line of that key, its definition.
-struct Resource<'a> {
-    logical_id: &'a str,
-    line: usize,
-    node: &'a Node,
+pub struct Resource<'a> {
+    pub logical_id: &'a str,
+    pub line: usize,
+    pub node: &'a Node,
 }
 
 impl Resource<'_> {
-    fn type_name(&self) -> &str {
+    pub fn type_name(&self) -> &str {
         self.node.get("Type").and_then(Node::as_str).unwrap_or_default()
     }
 
-    fn finding(&self, line: usize, property: impl Into<String>, message: impl Into<String>, severity: Severity) -> Finding {
+    pub fn finding(&self, line: usize, property: impl Into<String>, message: impl Into<String>, severity: Severity) -> Finding {
         Finding {
             line,
             logical_id: self.logical_id.to_owned(),
@@ -729,7 +731,7 @@ mod tests {
     use crate::yaml::parse;
 
     fn findings(yaml: &str) -> Vec<String> {
-        let report = lint(&parse(yaml).unwrap()).unwrap();
+        let report = lint(&parse(yaml).unwrap(), None).unwrap();
         report.findings.iter().map(|f| format!("{}: {}: {}", f.line, f.property, f.message)).collect()
     }
 

@@ -3,6 +3,7 @@
 //! with the provider's own validation, before a deploy finds the mistakes.
 
 mod check;
+mod regions;
 mod yaml;
 
 use std::io::Read;
@@ -59,6 +60,11 @@ struct Cli {
     /// (problems, unreadable templates, summary)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+
+    /// The region the provider runs in, where resources without `Region` are made (default:
+    /// AWS_REGION, else AWS_DEFAULT_REGION; unknown: such resources' region is not checked)
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,12 +107,17 @@ struct Summary {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let region = cli.region.clone().or_else(|| ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().find_map(|v| std::env::var(v).ok()));
+    let region = region.filter(|r| !r.is_empty());
     let mut found: Vec<(String, Finding)> = Vec::new();
     let mut unreadable = Vec::new();
     let mut resources = 0;
     for path in &cli.templates {
         let file = path.display().to_string();
-        match read(path).and_then(|text| yaml::parse(&text).map_err(|e| (e.line, e.message))).and_then(|doc| check::lint(&doc)) {
+        match read(path)
+            .and_then(|text| yaml::parse(&text).map_err(|e| (e.line, e.message)))
+            .and_then(|doc| check::lint(&doc, region.as_deref()))
+        {
             Ok(report) => {
                 resources += report.resources;
                 found.extend(report.findings.into_iter().map(|f| (file.clone(), f)));
