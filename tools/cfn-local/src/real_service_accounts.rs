@@ -393,7 +393,8 @@ async fn assume_role_refused(moto: &Lookup<'_>, req: &Request) -> Option<Respons
             role["Arn"] == role_arn.as_str()
                 && trust_policy(role).is_some_and(|trust| policy::allows(&trust, &caller, "sts:AssumeRole", &role_arn, &context))
         }
-        _ if answer.as_str().is_some_and(|text| text.contains("NoSuchEntity")) => false,
+        // moto answers the error as JSON when asked for JSON, as XML otherwise.
+        _ if answer.to_string().contains("NoSuchEntity") => false,
         _ => return None,
     };
     let message = format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}", caller.arn);
