@@ -1,6 +1,8 @@
-//! A counting forward proxy between the function and moto: counts Logs API calls per operation,
-//! injects the failures moto never produces (throttling, 503, transient conflicts, hangs, lost
-//! responses), and by default makes moto answer like the real service ([`crate::real_service`]).
+//! A counting forward proxy between the function and moto: counts Logs API calls per operation
+//! (STS calls by their `Action`), also per account and region ([`Place`]), injects the failures
+//! moto never produces (throttling, 503, transient conflicts, hangs, lost responses), and by
+//! default makes moto answer like the real service ([`crate::real_service`],
+//! [`crate::real_service_accounts`]).
 
 use crate::http::{self, Request, Response, Server, Shared};
 use crate::moto;
@@ -148,7 +150,13 @@ impl LogsProxy {
 
     /// STS AssumeRole through the proxy (the query protocol, as aws-sdk-sts sends it), signed
     /// for `region` with `access_key`. The keys, or the HTTP status and the error `Code`.
-    pub fn assume_role(&self, region: &str, access_key: &str, role_arn: &str, external_id: Option<&str>) -> Result<AssumedRole, (u16, String)> {
+    pub fn assume_role(
+        &self,
+        region: &str,
+        access_key: &str,
+        role_arn: &str,
+        external_id: Option<&str>,
+    ) -> Result<AssumedRole, (u16, String)> {
         let mut params = vec![("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", role_arn), ("RoleSessionName", "cfn-local")];
         params.extend(external_id.map(|id| ("ExternalId", id)));
         let caller = moto::QueryCaller::new(region, access_key);

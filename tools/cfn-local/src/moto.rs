@@ -118,7 +118,8 @@ impl Moto {
     /// `trusted_account` (its root, so any principal of it) assume it, on the condition
     /// `sts:ExternalId` = `external_id` when given. Returns the role's ARN.
     pub fn create_role(&self, account: &str, name: &str, trusted_account: &str, external_id: Option<&str>) -> io::Result<String> {
-        let mut statement = json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": format!("arn:aws:iam::{trusted_account}:root")}});
+        let mut statement =
+            json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": format!("arn:aws:iam::{trusted_account}:root")}});
         if let Some(id) = external_id {
             statement["Condition"] = json!({"StringEquals": {"sts:ExternalId": id}});
         }

@@ -292,7 +292,8 @@ async fn play_cross_account(moto: &Lookup<'_>, req: &Request, body: &Value, fore
     let Foreign { arn, caller, destination, policy } = foreign;
     let allowed = policy.as_ref().is_some_and(|p| policy::allows(p, &caller, "logs:CreateDelivery", &arn.arn(), &[]));
     if !allowed {
-        let message = format!("User with accountId: {} is not authorized to perform: logs:CreateDelivery on resource: {}", caller.account, arn.arn());
+        let message =
+            format!("User with accountId: {} is not authorized to perform: logs:CreateDelivery on resource: {}", caller.account, arn.arn());
         return Some(aws_error(400, "AccessDeniedException", &message));
     }
     let kind = destination["deliveryDestinationType"].as_str().unwrap_or("?");
@@ -385,7 +386,8 @@ async fn assume_role_refused(moto: &Lookup<'_>, req: &Request) -> Option<Respons
     let external_id = form_value(req.body(), "ExternalId");
     let (account, name) = role_of(&role_arn)?;
     let caller = moto.identity().await?;
-    let (status, answer) = moto.query(Some(account), "iam", &[("Action", "GetRole"), ("Version", "2010-05-08"), ("RoleName", name)]).await?;
+    let (status, answer) =
+        moto.query(Some(account), "iam", &[("Action", "GetRole"), ("Version", "2010-05-08"), ("RoleName", name)]).await?;
     let trusted = match status {
         200 => {
             let role = answer.pointer("/GetRoleResponse/GetRoleResult/Role")?;
@@ -568,7 +570,10 @@ mod tests {
         let answer = json!({"deliveryDestinations": [{"name": shadow.name, "arn": shadow.arn()}, {"name": "mine", "arn": "a"}],
             "deliveries": [{"deliveryDestinationArn": shadow.arn()}]});
         let shown: Value = serde_json::from_slice(unshadow("DescribeDeliveryDestinations", http::json(200, &answer)).body()).unwrap();
-        assert_eq!(shown, json!({"deliveryDestinations": [{"name": "mine", "arn": "a"}], "deliveries": [{"deliveryDestinationArn": DESTINATION}]}));
+        assert_eq!(
+            shown,
+            json!({"deliveryDestinations": [{"name": "mine", "arn": "a"}], "deliveries": [{"deliveryDestinationArn": DESTINATION}]})
+        );
     }
 
     #[test]
@@ -589,13 +594,17 @@ mod tests {
         let root = caller("111111111111", "arn:aws:sts::111111111111:user/moto");
         let session = caller("111111111111", "arn:aws:sts::111111111111:assumed-role/deployer/s1");
         let allow = |principal: Value| json!({"Statement": [{"Effect": "Allow", "Principal": principal, "Action": "logs:CreateDelivery"}]});
-        for principal in [json!("*"), json!({"AWS": "*"}), json!({"AWS": "111111111111"}), json!({"AWS": ["x", "arn:aws:iam::111111111111:root"]})] {
+        for principal in
+            [json!("*"), json!({"AWS": "*"}), json!({"AWS": "111111111111"}), json!({"AWS": ["x", "arn:aws:iam::111111111111:root"]})]
+        {
             assert!(allows(&allow(principal.clone()), &root, "logs:CreateDelivery", DESTINATION, &[]), "{principal}");
         }
         let role = allow(json!({"AWS": "arn:aws:iam::111111111111:role/deployer"}));
         assert!(allows(&role, &session, "logs:CreateDelivery", DESTINATION, &[]));
         assert!(!allows(&role, &root, "logs:CreateDelivery", DESTINATION, &[]), "a role principal trusts only that role");
-        for principal in [json!({"AWS": "333333333333"}), json!({"AWS": "arn:aws:iam::333333333333:root"}), json!({"Service": "logs.amazonaws.com"})] {
+        for principal in
+            [json!({"AWS": "333333333333"}), json!({"AWS": "arn:aws:iam::333333333333:root"}), json!({"Service": "logs.amazonaws.com"})]
+        {
             assert!(!allows(&allow(principal.clone()), &root, "logs:CreateDelivery", DESTINATION, &[]), "{principal}");
         }
     }
@@ -610,8 +619,20 @@ mod tests {
         };
         let doc = |statements: Vec<Value>| json!({"Version": "2012-10-17", "Statement": statements});
         assert!(allows(&doc(vec![statement(json!({"Resource": DESTINATION}))]), &me, "logs:CreateDelivery", DESTINATION, &[]));
-        assert!(!allows(&doc(vec![statement(json!({"Resource": "arn:aws:logs:*:*:delivery-destination:other"}))]), &me, "logs:CreateDelivery", DESTINATION, &[]));
-        assert!(!allows(&doc(vec![statement(json!({})), json!({"Effect": "Deny", "Principal": "*", "Action": "*"})]), &me, "logs:CreateDelivery", DESTINATION, &[]));
+        assert!(!allows(
+            &doc(vec![statement(json!({"Resource": "arn:aws:logs:*:*:delivery-destination:other"}))]),
+            &me,
+            "logs:CreateDelivery",
+            DESTINATION,
+            &[]
+        ));
+        assert!(!allows(
+            &doc(vec![statement(json!({})), json!({"Effect": "Deny", "Principal": "*", "Action": "*"})]),
+            &me,
+            "logs:CreateDelivery",
+            DESTINATION,
+            &[]
+        ));
         assert!(!allows(&json!({"Statement": []}), &me, "logs:CreateDelivery", DESTINATION, &[]));
         let with_id = doc(vec![statement(json!({"Condition": {"StringEquals": {"sts:ExternalId": "x1"}}}))]);
         assert!(allows(&with_id, &me, "logs:CreateDelivery", DESTINATION, &[("sts:ExternalId", "x1")]));
