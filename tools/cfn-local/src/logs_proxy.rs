@@ -1,12 +1,15 @@
-//! A counting forward proxy between the function and moto: counts Logs API calls per operation,
-//! injects the failures moto never produces (throttling, 503, transient conflicts, hangs, lost
-//! responses), and by default makes moto answer like the real service ([`crate::real_service`]).
+//! A counting forward proxy between the function and moto: counts Logs API calls per operation
+//! (STS calls by their `Action`), also per account and region ([`Place`]), injects the failures
+//! moto never produces (throttling, 503, transient conflicts, hangs, lost responses), and by
+//! default makes moto answer like the real service ([`crate::real_service`],
+//! [`crate::real_service_accounts`]).
 
 use crate::http::{self, Request, Response, Server, Shared};
 use crate::moto;
-use crate::real_service::{self, Semantics};
+use crate::real_service::Semantics;
+use crate::real_service_accounts::{self as accounts, AssumedRole};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,9 +37,18 @@ pub enum Fault {
     LoseResponse { remaining: usize },
 }
 
+/// Where a call was made: (account, region). The account is the one moto gives the call's access
+/// key (keys from AssumeRole answers the proxy passed: the role's; any other: moto's default); the
+/// region is its SigV4 credential scope's (`""` if it has none).
+pub type Place = (String, String);
+
 #[derive(Default)]
 struct Inner {
     calls: BTreeMap<String, usize>,
+    /// The same calls, per [`Place`].
+    places: BTreeMap<Place, BTreeMap<String, usize>>,
+    /// Access key → account, from the AssumeRole answers the proxy passed on.
+    accounts: HashMap<String, String>,
     /// Calls held unanswered by `Fault::Hang` right now.
     held: usize,
     fault: Fault,
@@ -89,6 +101,29 @@ impl LogsProxy {
         self.server.read(|i| i.calls.values().sum())
     }
 
+    /// [`LogsProxy::calls`] per place (account, region) they were made in.
+    pub fn calls_by_place(&self) -> BTreeMap<Place, BTreeMap<String, usize>> {
+        self.server.read(|i| i.places.clone())
+    }
+
+    /// Calls per operation made in `region`, in any account: empty if none ever was.
+    pub fn calls_in_region(&self, region: &str) -> BTreeMap<String, usize> {
+        self.calls_where(|(_, r)| r == region)
+    }
+
+    /// Calls per operation made in `account`, in any region.
+    pub fn calls_in_account(&self, account: &str) -> BTreeMap<String, usize> {
+        self.calls_where(|(a, _)| a == account)
+    }
+
+    fn calls_where(&self, place: impl Fn(&Place) -> bool) -> BTreeMap<String, usize> {
+        let mut calls = BTreeMap::new();
+        for (_, ops) in self.calls_by_place().iter().filter(|(p, _)| place(p)) {
+            ops.iter().for_each(|(op, n)| *calls.entry(op.clone()).or_default() += n);
+        }
+        calls
+    }
+
     /// Calls held unanswered by [`Fault::Hang`] right now (their callers still waiting): a
     /// function with one is in the middle of an event.
     pub fn held_calls(&self) -> usize {
@@ -96,7 +131,7 @@ impl LogsProxy {
     }
 
     pub fn reset_counts(&self) {
-        self.server.update(|i| i.calls.clear());
+        self.server.update(|i| (i.calls.clear(), i.places.clear()));
     }
 
     /// Calls the Logs JSON API through the proxy (counted, faulted and reshaped like the
@@ -104,6 +139,33 @@ impl LogsProxy {
     /// and the JSON body. Panics if the proxy cannot be reached or closes unanswered: for tests.
     pub fn logs_call(&self, target: &str, body: Value) -> (u16, Value) {
         moto::logs_call_at(&self.endpoint(), target, &body).unwrap_or_else(|e| panic!("Logs call {target} through the proxy failed: {e}"))
+    }
+
+    /// [`LogsProxy::logs_call`] as a client of `region` with `access_key` (from
+    /// [`LogsProxy::assume_role`], or any other: moto's default account).
+    pub fn logs_call_as(&self, region: &str, access_key: &str, target: &str, body: Value) -> (u16, Value) {
+        moto::logs_call_as_at(&self.endpoint(), region, access_key, target, &body)
+            .unwrap_or_else(|e| panic!("Logs call {target} in {region} through the proxy failed: {e}"))
+    }
+
+    /// STS AssumeRole through the proxy (the query protocol, as aws-sdk-sts sends it), signed
+    /// for `region` with `access_key`. The keys, or the HTTP status and the error `Code`.
+    pub fn assume_role(
+        &self,
+        region: &str,
+        access_key: &str,
+        role_arn: &str,
+        external_id: Option<&str>,
+    ) -> Result<AssumedRole, (u16, String)> {
+        let mut params = vec![("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", role_arn), ("RoleSessionName", "cfn-local")];
+        params.extend(external_id.map(|id| ("ExternalId", id)));
+        let caller = moto::QueryCaller::new(region, access_key);
+        let (status, xml) = moto::query_call_at(&self.endpoint(), &caller, "sts", &params)
+            .unwrap_or_else(|e| panic!("AssumeRole through the proxy failed: {e}"));
+        match AssumedRole::from_answer(&xml) {
+            Some(role) if status == 200 => Ok(role),
+            _ => Err((status, moto::xml_field(&xml, "Code").unwrap_or(xml))),
+        }
     }
 
     /// Applies `fault` to every operation.
@@ -122,11 +184,21 @@ impl LogsProxy {
     }
 }
 
+/// The `X-Amz-Target` after the dot (JSON protocols), else the `Action` of a query-protocol form
+/// body (STS: `AssumeRole`), else `"<METHOD> <path>"`.
 fn operation(req: &Request) -> String {
     match req.headers().get("x-amz-target").and_then(|t| t.to_str().ok()) {
         Some(t) => t.rsplit('.').next().unwrap_or(t).to_string(),
-        None => format!("{} {}", req.method(), req.uri().path()),
+        None => accounts::query_action(req).unwrap_or_else(|| format!("{} {}", req.method(), req.uri().path())),
     }
+}
+
+/// Where `req` is made, by the keys the proxy has seen AssumeRole hand out.
+fn place(req: &Request, accounts: &HashMap<String, String>) -> Place {
+    let scope = accounts::CredentialScope::of(req);
+    let key = scope.as_ref().map_or("", |s| s.access_key.as_str());
+    let account = accounts.get(key).map_or(moto::DEFAULT_ACCOUNT, String::as_str);
+    (account.to_string(), scope.map(|s| s.region).unwrap_or_default())
 }
 
 /// Counts the call, applies the fault, then answers it (`None`: close unanswered).
@@ -134,6 +206,7 @@ async fn handle(state: Arc<Shared<Inner>>, upstream: Arc<str>, semantics: Semant
     let op = operation(&req);
     let injected = state.update(|i| {
         *i.calls.entry(op.clone()).or_default() += 1;
+        *i.places.entry(place(&req, &i.accounts)).or_default().entry(op.clone()).or_default() += 1;
         let applies = i.only.as_ref().is_none_or(|only| *only == op);
         i.held += usize::from(applies && i.fault == Fault::Hang);
         applies.then(|| take_injected(&mut i.fault)).flatten()
@@ -152,14 +225,18 @@ async fn handle(state: Arc<Shared<Inner>>, upstream: Arc<str>, semantics: Semant
         }
         Some(Fault::LoseResponse { .. } | Fault::None) | None => {}
     }
+    let assume_role = op == "AssumeRole";
     // A task of its own: like the service, it finishes a call whose caller went away meanwhile.
     let response = tokio::spawn(async move {
         match semantics {
-            Semantics::RealService => real_service::handle(&upstream, &op, &req).await,
+            Semantics::RealService => accounts::handle(&upstream, &op, &req).await,
             Semantics::RawMoto => forward(&upstream, &req).await,
         }
     });
     let response = response.await.ok()?;
+    if let Some(role) = (assume_role && response.status() == 200).then(|| AssumedRole::from_response(&response)).flatten() {
+        state.update(|i| i.accounts.insert(role.access_key_id, role.account));
+    }
     injected.is_none().then_some(response)
 }
 

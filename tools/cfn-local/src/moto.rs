@@ -2,7 +2,7 @@
 
 use crate::children::Process;
 use crate::http;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io;
 use std::net::TcpListener;
 use std::ops::Deref;
@@ -12,9 +12,22 @@ use std::time::{Duration, Instant};
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// moto picks service and region from the credential scope; it does not check the signature.
-const LOGS_AUTHORIZATION: &str =
-    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=0";
+/// moto's account for any access key it did not hand out itself (the function's own keys).
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+/// The access key of [`logs_call_at`]: not one moto handed out, so [`DEFAULT_ACCOUNT`]'s.
+pub const DEFAULT_ACCESS_KEY: &str = "testing";
+/// The region of [`logs_call_at`].
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// moto reads this header before the access key to pick the account (moto/core/responses.py,
+/// `get_current_account`): how the harness acts in an account without keys of it.
+pub const ACCOUNT_HEADER: &str = "x-moto-account-id";
+const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+/// An `Authorization` header as SigV4 shapes it, with a dummy signature: moto picks service and
+/// region from the credential scope and the account from the access key; it checks no signature.
+pub fn authorization(access_key: &str, region: &str, service: &str) -> String {
+    format!("AWS4-HMAC-SHA256 Credential={access_key}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0")
+}
 
 /// A running moto_server on a free loopback port; pid, log_text, … are [`Process`]'s.
 #[derive(Debug)]
@@ -101,6 +114,28 @@ impl Moto {
         }
     }
 
+    /// Creates IAM role `name` in `account` (moto's IAM, directly) whose trust policy lets
+    /// `trusted_account` (its root, so any principal of it) assume it, on the condition
+    /// `sts:ExternalId` = `external_id` when given. Returns the role's ARN.
+    pub fn create_role(&self, account: &str, name: &str, trusted_account: &str, external_id: Option<&str>) -> io::Result<String> {
+        let mut statement =
+            json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": format!("arn:aws:iam::{trusted_account}:root")}});
+        if let Some(id) = external_id {
+            statement["Condition"] = json!({"StringEquals": {"sts:ExternalId": id}});
+        }
+        let trust = json!({"Version": "2012-10-17", "Statement": [statement]}).to_string();
+        self.create_role_with_trust(account, name, &trust)
+    }
+
+    /// Creates IAM role `name` in `account` with this trust policy (a JSON document). Returns its ARN.
+    pub fn create_role_with_trust(&self, account: &str, name: &str, trust_policy: &str) -> io::Result<String> {
+        let params = [("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", name), ("AssumeRolePolicyDocument", trust_policy)];
+        match query_call_at(&self.endpoint(), &QueryCaller::in_account(account), "iam", &params)? {
+            (200, xml) => xml_field(&xml, "Arn").ok_or_else(|| io::Error::other(format!("CreateRole answered without an Arn: {xml}"))),
+            (status, xml) => Err(io::Error::other(format!("CreateRole {name} in {account} answered {status}: {xml}"))),
+        }
+    }
+
     /// Calls the Logs JSON API directly, e.g. `logs_call("DescribeDeliverySources", json!({}))`.
     /// Returns the HTTP status and the JSON body (`Null` if empty, a string if not JSON).
     /// Panics if moto cannot be reached: meant for tests and checks.
@@ -110,13 +145,58 @@ impl Moto {
 }
 
 /// One Logs JSON API call to `endpoint` (moto, or a proxy in front of it), signed as moto expects
-/// (credential scope us-east-1/logs; the signature itself is not checked).
+/// (credential scope us-east-1/logs, key [`DEFAULT_ACCESS_KEY`]; the signature itself is not checked).
 pub fn logs_call_at(endpoint: &str, target: &str, body: &Value) -> io::Result<(u16, Value)> {
-    let amz_target = format!("Logs_20140328.{target}");
+    logs_call_as_at(endpoint, DEFAULT_REGION, DEFAULT_ACCESS_KEY, target, body)
+}
+
+/// [`logs_call_at`] signed for `region` with `access_key`: what a client of that region with
+/// those credentials sends (moto keeps state per region and per the key's account).
+pub fn logs_call_as_at(endpoint: &str, region: &str, access_key: &str, target: &str, body: &Value) -> io::Result<(u16, Value)> {
+    let (amz_target, authorization) = (format!("Logs_20140328.{target}"), authorization(access_key, region, "logs"));
     let headers =
-        [("X-Amz-Target", amz_target.as_str()), ("Content-Type", "application/x-amz-json-1.1"), ("Authorization", LOGS_AUTHORIZATION)];
+        [("X-Amz-Target", amz_target.as_str()), ("Content-Type", "application/x-amz-json-1.1"), ("Authorization", authorization.as_str())];
     let (status, _, bytes) = http::request("POST", &format!("{endpoint}/"), &headers, body.to_string().as_bytes(), CALL_TIMEOUT)?;
     Ok((status, parse_json_lenient(&bytes)))
+}
+
+/// Who makes a query-protocol call: region and access key of its signature, or an account moto
+/// is told outright ([`ACCOUNT_HEADER`]).
+#[derive(Clone, Debug)]
+pub struct QueryCaller {
+    pub region: String,
+    pub access_key: String,
+    pub account: Option<String>,
+}
+
+impl QueryCaller {
+    /// Signed with `access_key` for `region`.
+    pub fn new(region: &str, access_key: &str) -> QueryCaller {
+        QueryCaller { region: region.to_string(), access_key: access_key.to_string(), account: None }
+    }
+
+    /// Acting in `account` (us-east-1, the default key).
+    pub fn in_account(account: &str) -> QueryCaller {
+        QueryCaller { account: Some(account.to_string()), ..QueryCaller::new(DEFAULT_REGION, DEFAULT_ACCESS_KEY) }
+    }
+}
+
+/// One call of a query-protocol API (STS, IAM: a form body with `Action`, XML answers) to
+/// `endpoint`. Returns the HTTP status and the body text.
+pub fn query_call_at(endpoint: &str, caller: &QueryCaller, service: &str, params: &[(&str, &str)]) -> io::Result<(u16, String)> {
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+    let authorization = authorization(&caller.access_key, &caller.region, service);
+    let mut headers = vec![("Content-Type", FORM), ("Authorization", authorization.as_str())];
+    headers.extend(caller.account.as_deref().map(|account| (ACCOUNT_HEADER, account)));
+    let (status, _, bytes) = http::request("POST", &format!("{endpoint}/"), &headers, body.as_bytes(), CALL_TIMEOUT)?;
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The text of the first element named `tag` in an XML answer (`AccessKeyId`, `Code`, …).
+pub fn xml_field(xml: &str, tag: &str) -> Option<String> {
+    let doc = roxmltree::Document::parse(xml).ok()?;
+    let text = doc.descendants().find(|n| n.has_tag_name(tag))?.text()?.to_string();
+    Some(text)
 }
 
 /// `Null` for an empty body, the JSON if it parses, else the text as a JSON string.
@@ -130,7 +210,6 @@ pub fn parse_json_lenient(bytes: &[u8]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     /// The only test that needs moto; skipped (passes with a message) when it is not installed.
     #[test]
