@@ -277,7 +277,9 @@ fn warnings_alone_exit_0() {
 fn the_documentation_snippets_lint_clean() {
     for doc in ["README.md", "docs/DEPLOY.md"] {
         let text = std::fs::read_to_string(format!("{}/{doc}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        let snippets: Vec<&str> = text.split("```yaml\n").skip(1).map(|s| s.split("```").next().unwrap()).collect();
+        // Snippets of other resources only (a logging account's role) are cfn-lint's to check (tests/doc_templates.rs).
+        let snippets: Vec<&str> =
+            text.split("```yaml\n").skip(1).map(|s| s.split("```").next().unwrap()).filter(|s| s.contains("Custom::")).collect();
         assert!(!snippets.is_empty(), "{doc} has yaml snippets");
         for snippet in snippets {
             let template = if snippet.lines().any(|l| l == "Resources:") {

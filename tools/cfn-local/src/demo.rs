@@ -1,5 +1,7 @@
 //! `cfn-local demo`: the life of the example stack, event by event, as CloudFormation plays it;
 //! then a provider killed mid-event, answered by the failsafe (`demo/killed_mid_event.rs`).
+//! The stack and its provider are in eu-west-1; CloudFront's source, destination and delivery are
+//! made in us-east-1 (`Region`), the one region CloudWatch Logs takes them in.
 
 mod killed_mid_event;
 
@@ -61,26 +63,37 @@ struct Demo<'a> {
     rows: Vec<Row>,
 }
 
+/// Where the stack and its provider run.
+const STACK_REGION: &str = "eu-west-1";
+/// Where CloudWatch Logs takes every delivery call for a CloudFront source.
+const CLOUDFRONT_REGION: &str = "us-east-1";
+
+/// `props` made in us-east-1, as every CloudFront delivery resource must be.
+fn in_virginia(mut props: Value) -> Value {
+    props["Region"] = json!(CLOUDFRONT_REGION);
+    props
+}
+
 fn destination_props(name: &str) -> Value {
     let arn = format!("arn:aws:logs:us-east-1:{ACCOUNT}:delivery-destination:{name}");
     let statement = json!({
         "Sid": "AllowCreateDeliveryFromThisAccount", "Effect": "Allow", "Principal": {"AWS": ACCOUNT},
         "Action": "logs:CreateDelivery", "Resource": arn,
     });
-    json!({
+    in_virginia(json!({
         "Name": name, "DestinationResourceArn": "arn:aws:s3:::cfn-local-demo-logs", "OutputFormat": "json",
         "DeliveryDestinationPolicy": {"Version": "2012-10-17", "Statement": [statement]},
         "Tags": [{"Key": "team", "Value": "platform"}],
-    })
+    }))
 }
 
 fn delivery_props(source_name: &str, destination_arn: &str) -> Value {
-    json!({
+    in_virginia(json!({
         "DeliverySourceName": source_name, "DeliveryDestinationArn": destination_arn,
         "RecordFields": ["date", "time", "x-edge-location"], "FieldDelimiter": ",",
         "S3SuffixPath": "{DistributionId}/{yyyy}/{MM}/{dd}/{HH}", "S3EnableHiveCompatiblePath": "false",
         "Tags": [{"Key": "team", "Value": "platform"}],
-    })
+    }))
 }
 
 const SOURCE_DATA: &[&str] = &["Arn", "Name", "Service", "LogType", "ResourceArn"];
@@ -89,8 +102,9 @@ const DELIVERY_DATA: &[&str] = &["Arn", "DeliveryId", "DeliveryDestinationType"]
 
 /// Runs the demo against `binary`; `Ok(true)` if every answer and check was as expected.
 pub fn run(binary: &Path, extra_env: &[(&str, &str)], semantics: Semantics) -> io::Result<bool> {
-    println!("starting moto, the Runtime API, the ResponseURL receiver and {}", binary.display());
-    let stack = Stack::start_with(binary, extra_env, semantics)?;
+    println!("starting moto, the Runtime API, the ResponseURL receiver and {} (in {STACK_REGION})", binary.display());
+    let env: Vec<(&str, &str)> = [("AWS_REGION", STACK_REGION)].into_iter().chain(extra_env.iter().copied()).collect();
+    let stack = Stack::start_with(binary, &env, semantics)?;
     println!("moto at {} ({semantics:?} semantics), function pid {}\n", stack.moto.endpoint(), stack.lambda.pid());
     let mut demo = Demo { stack: &stack, rows: Vec::new() };
     demo.play();
@@ -109,10 +123,10 @@ pub fn run(binary: &Path, extra_env: &[(&str, &str)], semantics: Semantics) -> i
 
 impl Demo<'_> {
     fn play(&mut self) {
-        let src_props = source_props("demo-source", "E1DEMO0EXAMPLE", json!([{"Key": "team", "Value": "platform"}]));
+        let src_props = in_virginia(source_props("demo-source", "E1DEMO0EXAMPLE", json!([{"Key": "team", "Value": "platform"}])));
         let dst_props = destination_props("demo-destination");
 
-        println!("== stack create");
+        println!("== stack create (stack and provider in {STACK_REGION}; CloudFront's delivery resources in {CLOUDFRONT_REGION})");
         let src = self.create(SOURCE, "AccessLogsSource", &src_props, Expect::Success(SOURCE_DATA));
         let (src_id, src_name, src_arn) = (id_or(&src, "demo-source"), data_or(&src, "Name", "demo-source"), data_or(&src, "Arn", ""));
         let dst = self.create(DESTINATION, "AccessLogsDestination", &dst_props, Expect::Success(DESTINATION_DATA));
@@ -155,7 +169,7 @@ impl Demo<'_> {
         self.delete(DESTINATION, "AccessLogsDestination", &dst_id, &dst_props);
 
         println!("== a refused create, and the delete CloudFormation sends after it");
-        let bad_props = source_props("not a valid name!", "E2BAD0EXAMPLE", json!([]));
+        let bad_props = in_virginia(source_props("not a valid name!", "E2BAD0EXAMPLE", json!([])));
         let bad_id = id_or(&self.create(SOURCE, "BadSource", &bad_props, Expect::Failed("Name")), "");
         self.delete(SOURCE, "BadSource", &bad_id, &bad_props);
         self.check_source_exists("demo-source");
@@ -248,6 +262,9 @@ impl Demo<'_> {
             let problem = (status != 200 || left != Some(0)).then(|| format!("left over (HTTP {status}): {}", body[key]));
             self.check(op, "moto", problem);
         }
+        let elsewhere = self.stack.proxy.calls_in_region(STACK_REGION);
+        let problem = (!elsewhere.is_empty()).then(|| format!("Logs calls in {STACK_REGION}: {elsewhere:?}"));
+        self.check(&format!("every Logs call in {CLOUDFRONT_REGION}"), "proxy", problem);
         let log = self.stack.lambda.log_text();
         let problem = log.contains(FAKE_SIGNATURE).then(|| "the function logged the ResponseURL signature".to_string());
         self.check("no ResponseURL signature in log", "function", problem);

@@ -24,7 +24,7 @@ impl Demo<'_> {
             Ok(lambda) => lambda,
             Err(e) => return self.check("start the provider and its failsafe", "cfn-local", Some(e.to_string())),
         };
-        let props = source_props("demo-killed-source", "E3KILLEDEXAMPLE", json!([]));
+        let props = super::in_virginia(source_props("demo-killed-source", "E3KILLEDEXAMPLE", json!([])));
         let event = events::create(SOURCE, "KilledSource", props, &stack.placeholder_url());
         // Every CloudWatch Logs call hangs, so the event is in flight when the process is killed.
         stack.proxy.set_fault(Fault::Hang);
