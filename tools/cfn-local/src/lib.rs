@@ -15,6 +15,7 @@ pub mod lambda;
 pub mod logs_proxy;
 pub mod moto;
 pub mod real_service;
+pub mod real_service_settings;
 pub mod receiver;
 pub mod replay;
 pub mod runtime_api;
