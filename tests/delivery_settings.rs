@@ -170,3 +170,28 @@ fn settings_are_checked_against_the_configuration_template_once_read() {
     assert_eq!(live_delivery(&stack, &id)["recordFields"], json!(["date", "cs-method"]));
     scan_log("delivery_settings_template", &stack.lambda);
 }
+
+/// The saved events of `events/`, as `cfn-local invoke events/` replays them: the delivery Update
+/// (new record fields, another delimiter, the same S3 settings) changes the delivery in place.
+#[test]
+fn the_saved_delivery_update_event_succeeds_in_place() {
+    let stack = start_stack(&[]);
+    let event = |file: &str| -> Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(file);
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+    };
+    must_succeed(&stack, event("delivery-source-create.json"));
+    must_succeed(&stack, event("delivery-destination-create.json"));
+    let (id, _) = must_succeed(&stack, event("delivery-create.json"));
+    let mut updated = event("delivery-update.json");
+    updated["PhysicalResourceId"] = json!(id);
+    stack.proxy.reset_counts();
+    must_succeed(&stack, updated.clone());
+    let sent = stack.proxy.last_body("UpdateDeliveryConfiguration").expect("UpdateDeliveryConfiguration was called");
+    assert_eq!(sent["recordFields"], updated["ResourceProperties"]["RecordFields"]);
+    assert_eq!(sent["fieldDelimiter"], "|");
+    assert!(sent.get("s3DeliveryConfiguration").is_none(), "the S3 settings did not change: {sent}");
+    let live = live_delivery(&stack, &id);
+    assert_eq!(live["s3DeliveryConfiguration"]["suffixPath"], format!("{PREFIX}{{DistributionId}}/{{yyyy}}/{{MM}}/{{dd}}/{{HH}}").as_str());
+    scan_log("delivery_settings_saved_events", &stack.lambda);
+}
