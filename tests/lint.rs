@@ -221,9 +221,9 @@ fn json_format_for_ci_tools() {
     let out = lint(&["--format", "json", "tests/lint/broken.yaml", "tests/lint/unreadable/syntax.yaml"]);
     assert_eq!(out.status.code(), Some(2));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
-    assert_eq!(doc["summary"], serde_json::json!({"templates": 2, "resources": 6, "errors": 22, "warnings": 1, "unreadable": 1}));
+    assert_eq!(doc["summary"], serde_json::json!({"templates": 2, "resources": 9, "errors": 25, "warnings": 1, "unreadable": 1}));
     let problems = doc["problems"].as_array().unwrap();
-    assert_eq!(problems.len(), 23);
+    assert_eq!(problems.len(), 26);
     assert_eq!(
         problems[0],
         serde_json::json!({
