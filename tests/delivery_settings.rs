@@ -154,8 +154,14 @@ fn settings_are_checked_against_the_configuration_template_once_read() {
     );
     let reason = failed_reason(&stack, create(&stack, DELIVERY, "Delivery", bad.clone()));
     assert!(reason.starts_with("3 problems: "), "{reason}");
-    assert!(reason.contains("RecordFields[1]: 'cs-methd' is not a record field of this log type; the nearest allowed name is 'cs-method'"), "{reason}");
-    assert!(reason.contains(r#"FieldDelimiter: ";" is not allowed"#) && reason.contains("S3SuffixPath: {minute} is not allowed"), "{reason}");
+    assert!(
+        reason.contains("RecordFields[1]: 'cs-methd' is not a record field of this log type; the nearest allowed name is 'cs-method'"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains(r#"FieldDelimiter: ";" is not allowed"#) && reason.contains("S3SuffixPath: {minute} is not allowed"),
+        "{reason}"
+    );
     let calls = stack.proxy.calls();
     assert_eq!(stack.proxy.call_count("CreateDelivery"), 0, "{calls:?}");
     for read in ["GetDeliverySource", "GetDeliveryDestination", "DescribeConfigurationTemplates"] {

@@ -105,7 +105,14 @@ fn every_kind_of_mistake_is_reported_with_its_line() {
     // An OutputFormat the destination type does not take.
     reported(&text, f, 97, "ParquetToLogGroup", "OutputFormat", "'parquet' is not accepted by CWL destinations, which take json, plain");
     reported(&text, f, 106, "W3cToFirehose", "OutputFormat", "'w3c' is not accepted by FH destinations, which take json, plain, raw");
-    reported(&text, f, 115, "RawToBucket", "OutputFormat", "'raw' is not accepted by S3 destinations, which take json, plain, w3c, parquet");
+    reported(
+        &text,
+        f,
+        115,
+        "RawToBucket",
+        "OutputFormat",
+        "'raw' is not accepted by S3 destinations, which take json, plain, w3c, parquet",
+    );
     reported(&text, f, 118, "Misspelt", "Type", "'Custom::DeliverySorce' is not a type this provider handles");
     assert!(text.contains("did you mean Custom::DeliverySource?"), "{text}");
     reported(

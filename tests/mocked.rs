@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use aws_sdk_cloudwatchlogs::error::ErrorMetadata;
 use aws_sdk_cloudwatchlogs::operation::create_delivery::CreateDeliveryOutput;
 use aws_sdk_cloudwatchlogs::operation::delete_delivery::DeleteDeliveryOutput;
+use aws_sdk_cloudwatchlogs::operation::delete_delivery_destination::DeleteDeliveryDestinationOutput;
 use aws_sdk_cloudwatchlogs::operation::describe_configuration_templates::{
     DescribeConfigurationTemplatesError, DescribeConfigurationTemplatesOutput,
 };
-use aws_sdk_cloudwatchlogs::operation::delete_delivery_destination::DeleteDeliveryDestinationOutput;
 use aws_sdk_cloudwatchlogs::operation::get_delivery::GetDeliveryOutput;
 use aws_sdk_cloudwatchlogs::operation::get_delivery_destination::{GetDeliveryDestinationError, GetDeliveryDestinationOutput};
 use aws_sdk_cloudwatchlogs::operation::get_delivery_source::{GetDeliverySourceError, GetDeliverySourceOutput};
@@ -131,7 +131,11 @@ async fn changed_configuration_goes_through_update_delivery_configuration() {
                 && req.s3_delivery_configuration().and_then(|c| c.enable_hive_compatible_path()) == Some(true)
         })
         .then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &ownership_tags_rule(), &cloudfront_source_rule(), &no_templates_rule()]);
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&get_delivery_rule(), &update, &ownership_tags_rule(), &cloudfront_source_rule(), &no_templates_rule()]
+    );
 
     let outcome = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), "\t", "new/{yyyy}", "true"))
         .await
@@ -169,7 +173,11 @@ async fn throttled_update_configuration_is_retried() {
         .times(2)
         .output(|| UpdateDeliveryConfigurationOutput::builder().build())
         .build();
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &ownership_tags_rule(), &cloudfront_source_rule(), &no_templates_rule()]);
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&get_delivery_rule(), &update, &ownership_tags_rule(), &cloudfront_source_rule(), &no_templates_rule()]
+    );
     let outcome =
         run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), ",", "old/{yyyy}", "false")).await;
     assert_eq!(outcome.unwrap().physical_id, "d1");
@@ -191,7 +199,11 @@ async fn refused_update_configuration_names_the_operation_and_the_service_messag
                 .build(),
         )
     });
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &ownership_tags_rule(), &cloudfront_source_rule(), &no_templates_rule()]);
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&get_delivery_rule(), &update, &ownership_tags_rule(), &cloudfront_source_rule(), &no_templates_rule()]
+    );
     let err =
         run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["bogus"]), ",", "old/{yyyy}", "false")).await.unwrap_err();
     assert_eq!(update.num_calls(), 1, "a validation error is not retried");
@@ -440,7 +452,10 @@ async fn an_unknown_record_field_and_a_missing_mandatory_one_are_named_in_one_re
     let reason = run(client, "Custom::Delivery", Action::Create, props).await.unwrap_err().to_string();
     assert!(reason.starts_with("2 problems: "), "{reason}");
     assert!(reason.contains("RecordFields: lacks the mandatory field(s) 'event_timestamp'"), "{reason}");
-    assert!(reason.contains("RecordFields[1]: 'levl' is not a record field of this log type; the nearest allowed name is 'level'"), "{reason}");
+    assert!(
+        reason.contains("RecordFields[1]: 'levl' is not a record field of this log type; the nearest allowed name is 'level'"),
+        "{reason}"
+    );
     assert_eq!((template.num_calls(), create.num_calls()), (1, 0), "refused before CreateDelivery");
 }
 
@@ -448,7 +463,9 @@ async fn an_unknown_record_field_and_a_missing_mandatory_one_are_named_in_one_re
 #[tokio::test]
 async fn a_configuration_template_that_cannot_be_read_is_skipped() {
     let denied = mock!(Client::describe_configuration_templates).then_error(|| {
-        DescribeConfigurationTemplatesError::generic(ErrorMetadata::builder().code("AccessDeniedException").message("not authorized").build())
+        DescribeConfigurationTemplatesError::generic(
+            ErrorMetadata::builder().code("AccessDeniedException").message("not authorized").build(),
+        )
     });
     let create = mock!(Client::create_delivery).then_output(|| CreateDeliveryOutput::builder().delivery(live_delivery()).build());
     let source = source_rule("sso", "ERROR_LOGS", "arn:aws:sso:::instance/ssoins-1");

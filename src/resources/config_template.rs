@@ -96,7 +96,12 @@ pub(super) async fn check(
 }
 
 /// The template of this source → destination, `None` when the service has none for it.
-async fn template_for(ctx: &Ctx, source_name: &str, destination_arn: &str, destination_type: Option<&str>) -> Result<Option<Template>, Error> {
+async fn template_for(
+    ctx: &Ctx,
+    source_name: &str,
+    destination_arn: &str,
+    destination_type: Option<&str>,
+) -> Result<Option<Template>, Error> {
     let client = &ctx.logs.client;
     let source = ctx.logs.call("GetDeliverySource", || client.get_delivery_source().name(source_name).send()).await.or_absent()?;
     let Some(source) = source.and_then(|s| s.delivery_source) else {
@@ -228,7 +233,10 @@ fn mandatory_fields(template: &Template, fields: &[String]) -> Result<(), Error>
         return Ok(());
     }
     let list = missing.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", ");
-    Err(Error::invalid("RecordFields", format!("lacks the mandatory field(s) {list} of this log type: add them, or leave RecordFields out")))
+    Err(Error::invalid(
+        "RecordFields",
+        format!("lacks the mandatory field(s) {list} of this log type: add them, or leave RecordFields out"),
+    ))
 }
 
 fn delimiter_allowed(template: &Template, delimiter: &str) -> Result<(), Error> {
@@ -285,7 +293,8 @@ mod tests {
     #[test]
     fn allowed_settings_pass() {
         let f = fields(&["date", "sc-status", "cs-method"]);
-        let settings = Settings { record_fields: Some(&f), field_delimiter: Some("|"), suffix_path: Some("logs/{DistributionId}/{yyyy}/{MM}") };
+        let settings =
+            Settings { record_fields: Some(&f), field_delimiter: Some("|"), suffix_path: Some("logs/{DistributionId}/{yyyy}/{MM}") };
         assert_eq!(check(settings), Ok(()));
         assert_eq!(check(Settings::default()), Ok(()));
     }
@@ -295,16 +304,25 @@ mod tests {
         let f = fields(&["date", "cs-methd"]);
         let e = check(Settings { record_fields: Some(&f), ..Settings::default() }).unwrap_err();
         assert!(e.starts_with("2 problems: "), "{e}");
-        assert!(e.contains("RecordFields[1]: 'cs-methd' is not a record field of this log type; the nearest allowed name is 'cs-method'"), "{e}");
+        assert!(
+            e.contains("RecordFields[1]: 'cs-methd' is not a record field of this log type; the nearest allowed name is 'cs-method'"),
+            "{e}"
+        );
         assert!(e.contains("RecordFields: lacks the mandatory field(s) 'sc-status'"), "{e}");
     }
 
     #[test]
     fn delimiters_and_suffix_variables_must_be_allowed() {
-        let e = check(Settings { field_delimiter: Some(";"), suffix_path: Some("{DistributionId}/{yyyy}/{dd}/{HH}"), ..Settings::default() })
-            .unwrap_err();
+        let e =
+            check(Settings { field_delimiter: Some(";"), suffix_path: Some("{DistributionId}/{yyyy}/{dd}/{HH}"), ..Settings::default() })
+                .unwrap_err();
         assert!(e.contains(r#"FieldDelimiter: ";" is not allowed for this log type; use one of "\t", ",", "|""#), "{e}");
-        assert!(e.contains("S3SuffixPath: {dd}, {HH} are not allowed for this log type; the allowed variables are {DistributionId}, {yyyy}, {MM}"), "{e}");
+        assert!(
+            e.contains(
+                "S3SuffixPath: {dd}, {HH} are not allowed for this log type; the allowed variables are {DistributionId}, {yyyy}, {MM}"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -222,7 +222,10 @@ impl Delivery {
             return None;
         }
         if !is_s3(live) {
-            tracing::warn!(id = live.id().unwrap_or_default(), "S3SuffixPath / S3EnableHiveCompatiblePath apply to S3 deliveries only; ignored for this one");
+            tracing::warn!(
+                id = live.id().unwrap_or_default(),
+                "S3SuffixPath / S3EnableHiveCompatiblePath apply to S3 deliveries only; ignored for this one"
+            );
             return None;
         }
         let path = match new_path {
@@ -486,9 +489,14 @@ mod tests {
 
     #[test]
     fn a_record_fields_change_sends_only_the_record_fields() {
-        let d = desired(json!({"RecordFields": ["date", "time"], "FieldDelimiter": ",", "S3SuffixPath": "{DistributionId}/{yyyy}", "S3EnableHiveCompatiblePath": "false"}));
+        let d = desired(
+            json!({"RecordFields": ["date", "time"], "FieldDelimiter": ",", "S3SuffixPath": "{DistributionId}/{yyyy}", "S3EnableHiveCompatiblePath": "false"}),
+        );
         let change = d.configuration_change(&live_delivery("S3", Some(PREFIXED)));
-        assert_eq!(change, ConfigurationChange { record_fields: Some(vec!["date".into(), "time".into()]), ..ConfigurationChange::default() });
+        assert_eq!(
+            change,
+            ConfigurationChange { record_fields: Some(vec!["date".into(), "time".into()]), ..ConfigurationChange::default() }
+        );
     }
 
     #[test]
@@ -512,7 +520,10 @@ mod tests {
         assert_eq!(s3.suffix_path(), Some("{DistributionId}/{yyyy}/{MM}"));
         // A template that spells a prefix out is sent as written.
         let d = desired(json!({"S3SuffixPath": "AWSLogs/{account-id}/CloudFront/new"}));
-        assert_eq!(d.configuration_change(&live_delivery("S3", Some(PREFIXED))).s3.unwrap().suffix_path(), Some("AWSLogs/{account-id}/CloudFront/new"));
+        assert_eq!(
+            d.configuration_change(&live_delivery("S3", Some(PREFIXED))).s3.unwrap().suffix_path(),
+            Some("AWSLogs/{account-id}/CloudFront/new")
+        );
     }
 
     #[test]

@@ -397,9 +397,13 @@ mod tests {
     #[test]
     fn output_format_must_fit_the_destination_type() {
         let with = |arn: &str, format: &str| json!({"Name": "d", "DestinationResourceArn": arn, "OutputFormat": format});
-        let (s3, cwl, fh) =
-            ("arn:aws:s3:::b", "arn:aws:logs:us-east-1:123456789012:log-group:g", "arn:aws:firehose:us-east-1:123456789012:deliverystream/s");
-        for (arn, ok) in [(s3, ["json", "plain", "w3c", "parquet"].as_slice()), (cwl, &["json", "plain"]), (fh, &["json", "plain", "raw"])] {
+        let (s3, cwl, fh) = (
+            "arn:aws:s3:::b",
+            "arn:aws:logs:us-east-1:123456789012:log-group:g",
+            "arn:aws:firehose:us-east-1:123456789012:deliverystream/s",
+        );
+        for (arn, ok) in [(s3, ["json", "plain", "w3c", "parquet"].as_slice()), (cwl, &["json", "plain"]), (fh, &["json", "plain", "raw"])]
+        {
             for format in OUTPUT_FORMATS {
                 assert_eq!(parse(with(arn, format)).is_ok(), ok.contains(format), "{format} on {arn}");
             }

@@ -3,9 +3,9 @@
 //! responses), and by default makes moto answer like the real service ([`crate::real_service`]).
 
 use crate::http::{self, Request, Response, Server, Shared};
-use hyper::body::Bytes;
 use crate::moto;
 use crate::real_service::{self, Semantics};
+use hyper::body::Bytes;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io;

@@ -80,7 +80,11 @@ pub(crate) fn after(upstream: &str, operation: &str, body: &Value, response: Res
 
 async fn update_delivery_configuration(upstream: &str, req: &Request, body: &Value) -> Response {
     let Some(id) = body["id"].as_str() else {
-        return aws_error(400, "ValidationException", "1 validation error detected: Value null at 'id' failed to satisfy constraint: Member must not be null");
+        return aws_error(
+            400,
+            "ValidationException",
+            "1 validation error detected: Value null at 'id' failed to satisfy constraint: Member must not be null",
+        );
     };
     let delivery = match moto_call(upstream, req, "GetDelivery", json!({ "id": id })).await {
         Some((200, answer)) => answer["delivery"].clone(),
@@ -230,14 +234,26 @@ mod tests {
 
     fn kinds(answer: &Value) -> Vec<String> {
         let templates = answer["configurationTemplates"].as_array().unwrap();
-        templates.iter().map(|t| format!("{}/{}/{}", t["service"].as_str().unwrap(), t["logType"].as_str().unwrap(), t["deliveryDestinationType"].as_str().unwrap())).collect()
+        templates
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}/{}/{}",
+                    t["service"].as_str().unwrap(),
+                    t["logType"].as_str().unwrap(),
+                    t["deliveryDestinationType"].as_str().unwrap()
+                )
+            })
+            .collect()
     }
 
     #[test]
     fn templates_are_filtered_like_the_api_filters_them() {
         let all = describe_configuration_templates(&json!({}));
         assert_eq!(kinds(&all).len(), 6);
-        let cloudfront_s3 = describe_configuration_templates(&json!({"service": "cloudfront", "logTypes": ["ACCESS_LOGS"], "deliveryDestinationTypes": ["S3"]}));
+        let cloudfront_s3 = describe_configuration_templates(
+            &json!({"service": "cloudfront", "logTypes": ["ACCESS_LOGS"], "deliveryDestinationTypes": ["S3"]}),
+        );
         assert_eq!(kinds(&cloudfront_s3), ["cloudfront/ACCESS_LOGS/S3"]);
         let template = &cloudfront_s3["configurationTemplates"][0];
         assert_eq!(template["allowedFields"].as_array().unwrap().len(), 33);
