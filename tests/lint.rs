@@ -127,12 +127,23 @@ fn every_kind_of_mistake_is_reported_with_its_line() {
         "'S3' does not match DestinationResourceArn, which names a CWL destination (when condition Plain is true)",
     );
     // A type the provider does not handle, sent to it; attributes it does not answer.
-    reported(&text, f, 91, "Misspelt", "Type", "'Custom::DeliverySorce' is not a type this provider handles");
+    // An OutputFormat the destination type does not take.
+    reported(&text, f, 97, "ParquetToLogGroup", "OutputFormat", "'parquet' is not accepted by CWL destinations, which take json, plain");
+    reported(&text, f, 106, "W3cToFirehose", "OutputFormat", "'w3c' is not accepted by FH destinations, which take json, plain, raw");
+    reported(
+        &text,
+        f,
+        115,
+        "RawToBucket",
+        "OutputFormat",
+        "'raw' is not accepted by S3 destinations, which take json, plain, w3c, parquet",
+    );
+    reported(&text, f, 118, "Misspelt", "Type", "'Custom::DeliverySorce' is not a type this provider handles");
     assert!(text.contains("did you mean Custom::DeliverySource?"), "{text}");
     reported(
         &text,
         f,
-        98,
+        125,
         "SourceArn",
         "Value",
         "!GetAtt UnknownAndMissing.SourceArn: UnknownAndMissing is a Custom::DeliverySource, which answers no attribute 'SourceArn'",
@@ -140,15 +151,15 @@ fn every_kind_of_mistake_is_reported_with_its_line() {
     reported(
         &text,
         f,
-        100,
+        127,
         "DestinationName",
         "Value",
         "${BadLiterals.Nmae}: BadLiterals is a Custom::DeliveryDestination, which answers no attribute 'Nmae'",
     );
     // The one warning, and the summary.
     assert!(text.contains(&format!("{f}:83: warning: Conditional (Custom::DeliveryDestination): ServiceTimeout: not set")), "{text}");
-    assert!(text.ends_with("cfn-logs-delivery-lint: 6 custom resources checked in 1 template: 22 problems, 1 warning\n"), "{text}");
-    assert_eq!(text.lines().count(), 24, "22 problems, 1 warning, the summary:\n{text}");
+    assert!(text.ends_with("cfn-logs-delivery-lint: 9 custom resources checked in 1 template: 25 problems, 1 warning\n"), "{text}");
+    assert_eq!(text.lines().count(), 27, "25 problems, 1 warning, the summary:\n{text}");
 }
 
 #[test]
@@ -242,9 +253,9 @@ fn json_format_for_ci_tools() {
     let out = lint(&["--format", "json", "tests/lint/broken.yaml", "tests/lint/unreadable/syntax.yaml"]);
     assert_eq!(out.status.code(), Some(2));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
-    assert_eq!(doc["summary"], serde_json::json!({"templates": 2, "resources": 6, "errors": 22, "warnings": 1, "unreadable": 1}));
+    assert_eq!(doc["summary"], serde_json::json!({"templates": 2, "resources": 9, "errors": 25, "warnings": 1, "unreadable": 1}));
     let problems = doc["problems"].as_array().unwrap();
-    assert_eq!(problems.len(), 23);
+    assert_eq!(problems.len(), 26);
     assert_eq!(
         problems[0],
         serde_json::json!({

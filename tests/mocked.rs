@@ -1,5 +1,7 @@
-//! Paths moto cannot play (it answers HTTP 500 to UpdateDeliveryConfiguration and to XRAY
-//! destinations), exercised with `aws-smithy-mocks` against the real resource code.
+//! Paths moto and the real-service layer cannot play (XRAY destinations, which moto answers with
+//! HTTP 500; retries and refusals of UpdateDeliveryConfiguration; configuration templates with
+//! mandatory fields or that cannot be read), exercised with `aws-smithy-mocks` against the real
+//! resource code.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,6 +10,9 @@ use aws_sdk_cloudwatchlogs::error::ErrorMetadata;
 use aws_sdk_cloudwatchlogs::operation::create_delivery::CreateDeliveryOutput;
 use aws_sdk_cloudwatchlogs::operation::delete_delivery::DeleteDeliveryOutput;
 use aws_sdk_cloudwatchlogs::operation::delete_delivery_destination::DeleteDeliveryDestinationOutput;
+use aws_sdk_cloudwatchlogs::operation::describe_configuration_templates::{
+    DescribeConfigurationTemplatesError, DescribeConfigurationTemplatesOutput,
+};
 use aws_sdk_cloudwatchlogs::operation::get_delivery::GetDeliveryOutput;
 use aws_sdk_cloudwatchlogs::operation::get_delivery_destination::{GetDeliveryDestinationError, GetDeliveryDestinationOutput};
 use aws_sdk_cloudwatchlogs::operation::get_delivery_source::{GetDeliverySourceError, GetDeliverySourceOutput};
@@ -20,7 +25,9 @@ use aws_sdk_cloudwatchlogs::operation::update_delivery_configuration::{
     UpdateDeliveryConfigurationError, UpdateDeliveryConfigurationOutput,
 };
 use aws_sdk_cloudwatchlogs::types::error::{ResourceNotFoundException, ThrottlingException, ValidationException};
-use aws_sdk_cloudwatchlogs::types::{Delivery, DeliveryDestination, DeliveryDestinationType, DeliverySource, S3DeliveryConfiguration};
+use aws_sdk_cloudwatchlogs::types::{
+    ConfigurationTemplate, Delivery, DeliveryDestination, DeliveryDestinationType, DeliverySource, RecordField, S3DeliveryConfiguration,
+};
 use aws_sdk_cloudwatchlogs::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use cfn_logs_delivery::clients::Clients;
@@ -84,6 +91,24 @@ fn ownership_tags_rule() -> Rule {
     })
 }
 
+/// GetDeliverySource of `src`: a CloudFront distribution's access logs.
+fn cloudfront_source_rule() -> Rule {
+    source_rule("cloudfront", "ACCESS_LOGS", "arn:aws:cloudfront::123456789012:distribution/E1")
+}
+
+fn source_rule(service: &'static str, log_type: &'static str, resource_arn: &'static str) -> Rule {
+    mock!(Client::get_delivery_source).then_output(move || {
+        GetDeliverySourceOutput::builder()
+            .delivery_source(DeliverySource::builder().name("src").service(service).log_type(log_type).resource_arns(resource_arn).build())
+            .build()
+    })
+}
+
+/// DescribeConfigurationTemplates with no template: the settings are left to the service.
+fn no_templates_rule() -> Rule {
+    mock!(Client::describe_configuration_templates).then_output(|| DescribeConfigurationTemplatesOutput::builder().build())
+}
+
 fn delivery_props(record_fields: Value, delimiter: &str, suffix: &str, hive: &str) -> Value {
     json!({"DeliverySourceName": "src", "DeliveryDestinationArn": DEST_ARN, "RecordFields": record_fields,
            "FieldDelimiter": delimiter, "S3SuffixPath": suffix, "S3EnableHiveCompatiblePath": hive})
@@ -104,7 +129,11 @@ async fn changed_configuration_goes_through_update_delivery_configuration() {
                 && req.s3_delivery_configuration().and_then(|c| c.enable_hive_compatible_path()) == Some(true)
         })
         .then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &ownership_tags_rule()]);
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&get_delivery_rule(), &update, &ownership_tags_rule(), &cloudfront_source_rule(), &no_templates_rule()]
+    );
 
     let outcome = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), "\t", "new/{yyyy}", "true"))
         .await
@@ -142,7 +171,11 @@ async fn throttled_update_configuration_is_retried() {
         .times(2)
         .output(|| UpdateDeliveryConfigurationOutput::builder().build())
         .build();
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &ownership_tags_rule()]);
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&get_delivery_rule(), &update, &ownership_tags_rule(), &cloudfront_source_rule(), &no_templates_rule()]
+    );
     let outcome =
         run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), ",", "old/{yyyy}", "false")).await;
     assert_eq!(outcome.unwrap().physical_id, "d1");
@@ -164,7 +197,11 @@ async fn refused_update_configuration_names_the_operation_and_the_service_messag
                 .build(),
         )
     });
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &ownership_tags_rule()]);
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&get_delivery_rule(), &update, &ownership_tags_rule(), &cloudfront_source_rule(), &no_templates_rule()]
+    );
     let err =
         run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["bogus"]), ",", "old/{yyyy}", "false")).await.unwrap_err();
     assert_eq!(update.num_calls(), 1, "a validation error is not retried");
@@ -370,4 +407,69 @@ async fn xray_destination_role_arn_is_sent_on_create() {
     let props = json!({"Name": "traces", "DeliveryDestinationType": "XRAY", "RoleArn": role});
     run(client, "Custom::DeliveryDestination", Action::Create, props).await.unwrap();
     assert_eq!(put.num_calls(), 1);
+}
+
+/// GetDeliveryDestination of `dest`: an S3 destination.
+fn s3_destination_rule() -> Rule {
+    mock!(Client::get_delivery_destination).then_output(|| {
+        GetDeliveryDestinationOutput::builder()
+            .delivery_destination(
+                DeliveryDestination::builder().name("dest").arn(DEST_ARN).delivery_destination_type(DeliveryDestinationType::S3).build(),
+            )
+            .build()
+    })
+}
+
+/// A template with a mandatory field: the layer's templates have none (no public source says
+/// which fields are), so this path is played here. Its own service and log type, so the
+/// process-wide template cache cannot mix it with another test's.
+#[tokio::test]
+async fn an_unknown_record_field_and_a_missing_mandatory_one_are_named_in_one_reason() {
+    let template = mock!(Client::describe_configuration_templates)
+        .match_requests(|req| req.service() == Some("bedrock") && req.log_types() == ["APPLICATION_LOGS"])
+        .then_output(|| {
+            let field = |name: &str, mandatory: bool| RecordField::builder().name(name).mandatory(mandatory).build();
+            DescribeConfigurationTemplatesOutput::builder()
+                .configuration_templates(
+                    ConfigurationTemplate::builder()
+                        .service("bedrock")
+                        .log_type("APPLICATION_LOGS")
+                        .resource_type("KnowledgeBase")
+                        .delivery_destination_type(DeliveryDestinationType::S3)
+                        .allowed_fields(field("event_timestamp", true))
+                        .allowed_fields(field("event", false))
+                        .allowed_fields(field("level", false))
+                        .build(),
+                )
+                .build()
+        });
+    let create = mock!(Client::create_delivery).then_output(|| CreateDeliveryOutput::builder().delivery(live_delivery()).build());
+    let source = source_rule("bedrock", "APPLICATION_LOGS", "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB1");
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&source, &s3_destination_rule(), &template, &create]);
+    let props = json!({"DeliverySourceName": "src", "DeliveryDestinationArn": DEST_ARN, "RecordFields": ["event", "levl"]});
+    let reason = run(client, "Custom::Delivery", Action::Create, props).await.unwrap_err().to_string();
+    assert!(reason.starts_with("2 problems: "), "{reason}");
+    assert!(reason.contains("RecordFields: lacks the mandatory field(s) 'event_timestamp'"), "{reason}");
+    assert!(
+        reason.contains("RecordFields[1]: 'levl' is not a record field of this log type; the nearest allowed name is 'level'"),
+        "{reason}"
+    );
+    assert_eq!((template.num_calls(), create.num_calls()), (1, 0), "refused before CreateDelivery");
+}
+
+/// A template that cannot be read is logged and skipped: the service still checks the call.
+#[tokio::test]
+async fn a_configuration_template_that_cannot_be_read_is_skipped() {
+    let denied = mock!(Client::describe_configuration_templates).then_error(|| {
+        DescribeConfigurationTemplatesError::generic(
+            ErrorMetadata::builder().code("AccessDeniedException").message("not authorized").build(),
+        )
+    });
+    let create = mock!(Client::create_delivery).then_output(|| CreateDeliveryOutput::builder().delivery(live_delivery()).build());
+    let source = source_rule("sso", "ERROR_LOGS", "arn:aws:sso:::instance/ssoins-1");
+    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&source, &s3_destination_rule(), &denied, &create]);
+    let props = json!({"DeliverySourceName": "src", "DeliveryDestinationArn": DEST_ARN, "RecordFields": ["anything"]});
+    let outcome = run(client, "Custom::Delivery", Action::Create, props).await.unwrap();
+    assert_eq!((denied.num_calls(), create.num_calls()), (1, 1));
+    assert_eq!(outcome.physical_id, "d1");
 }

@@ -94,7 +94,9 @@ fn every_kind_it_creates_is_deleted_with_the_documented_calls() {
     let expected = [
         counts(&[("GetDeliverySource", 1), ("PutDeliverySource", 1)]),
         counts(&[("GetDeliveryDestination", 1), ("PutDeliveryDestination", 1), ("PutDeliveryDestinationPolicy", 1)]),
-        counts(&[("CreateDelivery", 1)]),
+        // Its settings are checked against the configuration template first: the source and the
+        // destination say which one, read once per function process.
+        counts(&[("GetDeliverySource", 1), ("GetDeliveryDestination", 1), ("DescribeConfigurationTemplates", 1), ("CreateDelivery", 1)]),
         counts(&[("GetDeliverySource", 1), ("ListTagsForResource", 1), ("TagResource", 1)]),
         counts(&[("GetDeliveryDestination", 1), ("ListTagsForResource", 1), ("GetDeliveryDestinationPolicy", 1), ("TagResource", 1)]),
         counts(&[("GetDelivery", 1), ("ListTagsForResource", 1), ("TagResource", 1)]),

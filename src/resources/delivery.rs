@@ -10,12 +10,13 @@
 
 use serde_json::Value;
 
+use super::config_template::{self, Settings};
 use super::owner::{delete_if_ours, refuse_or_adopt, Found};
 use super::place::Common;
 use super::{destination, tags, Ctx, LiveTags, Location, Outcome, Resource};
 use crate::props::{check_arn, check_len, check_name, Props, Tags};
 use crate::{Error, OrAbsent};
-use aws_sdk_cloudwatchlogs::types::{Delivery as Live, S3DeliveryConfiguration};
+use aws_sdk_cloudwatchlogs::types::{Delivery as Live, DeliveryDestinationType, S3DeliveryConfiguration};
 
 const KIND: &str = "delivery";
 
@@ -119,6 +120,7 @@ impl Resource for Delivery {
     }
 
     async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
+        config_template::check(ctx, &self.source_name, &self.destination_arn, None, self.settings()).await?;
         let client = &ctx.logs.client;
         let tags = tags::on_create(&self.tags, &ctx.owner);
         let created = ctx
@@ -218,7 +220,11 @@ impl Delivery {
 
     /// Applies the in-place settings that differ from the live delivery, then the tags.
     async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags) -> Result<Outcome, Error> {
-        if self.configuration_differs(&live) {
+        let change = self.configuration_change(&live);
+        if !change.is_empty() {
+            let destination_type = live.delivery_destination_type().map(|t| t.as_str());
+            let settings = Settings { suffix_path: change.s3.as_ref().and(self.s3_suffix_path.as_deref()), ..change.settings() };
+            config_template::check(ctx, &self.source_name, &self.destination_arn, destination_type, settings).await?;
             let client = &ctx.logs.client;
             let id = live.id().unwrap_or_default();
             ctx.logs
@@ -226,9 +232,9 @@ impl Delivery {
                     client
                         .update_delivery_configuration()
                         .id(id)
-                        .set_record_fields(self.record_fields.clone())
-                        .set_field_delimiter(self.field_delimiter.clone())
-                        .set_s3_delivery_configuration(self.s3_configuration())
+                        .set_record_fields(change.record_fields.clone())
+                        .set_field_delimiter(change.field_delimiter.clone())
+                        .set_s3_delivery_configuration(change.s3.clone())
                         .send()
                 })
                 .await?;
@@ -238,17 +244,61 @@ impl Delivery {
         outcome(ctx, &live).await
     }
 
-    /// Only settings the template states are compared: an absent one leaves the service's value.
-    /// The suffix path is compared as the template gave it, whatever prefix the service added.
+    /// The settings a CreateDelivery sends, for the configuration-template check.
+    fn settings(&self) -> Settings<'_> {
+        Settings {
+            record_fields: self.record_fields.as_deref(),
+            field_delimiter: self.field_delimiter.as_deref(),
+            suffix_path: self.s3_suffix_path.as_deref(),
+        }
+    }
+
+    /// What UpdateDeliveryConfiguration must send to bring `live` to the template: only the
+    /// settings that differ. Only settings the template states are compared (an absent one leaves
+    /// the service's value), and the suffix path as the template gave it, whatever prefix the
+    /// service added. The S3 block goes only to an S3 delivery whose S3 settings changed: the
+    /// service refuses any `s3DeliveryConfiguration` for another type ("Provided delivery
+    /// configuration is invalid for the destination type.", terraform-provider-aws#46108, fixed by
+    /// PR #46123 which leaves an unchanged S3 block out).
+    fn configuration_change(&self, live: &Live) -> ConfigurationChange {
+        let record_fields = self.record_fields.clone().filter(|f| f.as_slice() != live.record_fields());
+        let field_delimiter = self.field_delimiter.clone().filter(|d| Some(d.as_str()) != live.field_delimiter());
+        ConfigurationChange { record_fields, field_delimiter, s3: self.s3_change(live) }
+    }
+
+    /// The S3 block to send, if this S3 delivery's stated S3 settings differ from the live ones.
+    /// It carries both settings (the live value of one the template leaves out), so the one not
+    /// changing stays exactly as stored. A new suffix path gets the service prefix the live path
+    /// carries: the service adds `AWSLogs/{account-id}/CloudFront/` only on CreateDelivery and
+    /// stores an updated path exactly as sent (cloudformation-coverage-roadmap#2274,
+    /// terraform-provider-aws#46328), so without it the logs would move away from where a new
+    /// stack puts them.
+    fn s3_change(&self, live: &Live) -> Option<S3DeliveryConfiguration> {
+        let live_s3 = live.s3_delivery_configuration();
+        let live_path = live_s3.and_then(|c| c.suffix_path());
+        let live_hive = live_s3.and_then(|c| c.enable_hive_compatible_path());
+        let new_path = self.s3_suffix_path.as_deref().filter(|p| !live_path.is_some_and(|live| same_suffix_path(p, live)));
+        let new_hive = self.s3_hive_compatible.filter(|h| *h != live_hive.unwrap_or(false));
+        if new_path.is_none() && new_hive.is_none() {
+            return None;
+        }
+        if !is_s3(live) {
+            tracing::warn!(
+                id = live.id().unwrap_or_default(),
+                "S3SuffixPath / S3EnableHiveCompatiblePath apply to S3 deliveries only; ignored for this one"
+            );
+            return None;
+        }
+        let path = match new_path {
+            Some(path) => Some(with_live_prefix(path, live_path)),
+            None => live_path.map(str::to_owned),
+        };
+        Some(S3DeliveryConfiguration::builder().set_suffix_path(path).set_enable_hive_compatible_path(new_hive.or(live_hive)).build())
+    }
+
+    #[cfg(test)]
     fn configuration_differs(&self, live: &Live) -> bool {
-        let s3 = live.s3_delivery_configuration();
-        self.record_fields.as_deref().is_some_and(|f| f != live.record_fields())
-            || self.field_delimiter.as_deref().is_some_and(|d| Some(d) != live.field_delimiter())
-            || self
-                .s3_suffix_path
-                .as_deref()
-                .is_some_and(|p| !s3.and_then(|c| c.suffix_path()).is_some_and(|live| same_suffix_path(p, live)))
-            || self.s3_hive_compatible.is_some_and(|h| h != s3.and_then(|c| c.enable_hive_compatible_path()).unwrap_or(false))
+        !self.configuration_change(live).is_empty()
     }
 
     /// The delivery for this exact source → destination pairing, read whole. The real
@@ -273,6 +323,44 @@ impl Delivery {
                 _ => return Ok(None),
             }
         }
+    }
+}
+
+/// The settings one UpdateDeliveryConfiguration sends; `None`: left as they are.
+#[derive(Debug, Default, PartialEq)]
+struct ConfigurationChange {
+    record_fields: Option<Vec<String>>,
+    field_delimiter: Option<String>,
+    s3: Option<S3DeliveryConfiguration>,
+}
+
+impl ConfigurationChange {
+    fn is_empty(&self) -> bool {
+        *self == ConfigurationChange::default()
+    }
+
+    /// What the configuration template is asked about (the suffix path is added by the caller,
+    /// as the template gave it).
+    fn settings(&self) -> Settings<'_> {
+        Settings { record_fields: self.record_fields.as_deref(), field_delimiter: self.field_delimiter.as_deref(), suffix_path: None }
+    }
+}
+
+/// An S3 delivery: as the service reports it, or (when the answer leaves the type out) one that
+/// has S3 settings.
+fn is_s3(live: &Live) -> bool {
+    match live.delivery_destination_type() {
+        Some(t) => *t == DeliveryDestinationType::S3,
+        None => live.s3_delivery_configuration().is_some(),
+    }
+}
+
+/// `path` behind the service prefix `live_path` carries, unless `path` spells a prefix out itself.
+fn with_live_prefix(path: &str, live_path: Option<&str>) -> String {
+    let prefix = live_path.and_then(|live| strip_service_prefix(live).map(|rest| &live[..live.len() - rest.len()]));
+    match prefix {
+        Some(prefix) if strip_service_prefix(path).is_none() => format!("{prefix}{path}"),
+        _ => path.to_owned(),
     }
 }
 
@@ -464,6 +552,73 @@ mod tests {
         d.s3_suffix_path = Some("AWSLogs/{account-id}/CloudFront/x".into());
         assert!(!d.configuration_differs(&with_prefix("AWSLogs/{account-id}/CloudFront/x")));
         assert!(!d.configuration_differs(&with_prefix("AWSLogs/{account-id}/CloudFront/AWSLogs/{account-id}/CloudFront/x")));
+    }
+
+    const PREFIXED: &str = "AWSLogs/{account-id}/CloudFront/{DistributionId}/{yyyy}";
+
+    fn live_delivery(destination_type: &str, suffix_path: Option<&str>) -> Live {
+        let s3 = suffix_path.map(|p| S3DeliveryConfiguration::builder().suffix_path(p).enable_hive_compatible_path(false).build());
+        Live::builder()
+            .id("abc")
+            .delivery_destination_type(DeliveryDestinationType::from(destination_type))
+            .record_fields("date")
+            .field_delimiter(",")
+            .set_s3_delivery_configuration(s3)
+            .build()
+    }
+
+    fn desired(extra: Value) -> Delivery {
+        let mut props = json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST});
+        props.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        parse(props).unwrap()
+    }
+
+    #[test]
+    fn a_record_fields_change_sends_only_the_record_fields() {
+        let d = desired(
+            json!({"RecordFields": ["date", "time"], "FieldDelimiter": ",", "S3SuffixPath": "{DistributionId}/{yyyy}", "S3EnableHiveCompatiblePath": "false"}),
+        );
+        let change = d.configuration_change(&live_delivery("S3", Some(PREFIXED)));
+        assert_eq!(
+            change,
+            ConfigurationChange { record_fields: Some(vec!["date".into(), "time".into()]), ..ConfigurationChange::default() }
+        );
+    }
+
+    #[test]
+    fn no_s3_block_for_a_delivery_that_is_not_s3() {
+        let d = desired(json!({"RecordFields": ["time"], "S3SuffixPath": "{yyyy}", "S3EnableHiveCompatiblePath": "true"}));
+        for kind in ["CWL", "FH"] {
+            let change = d.configuration_change(&live_delivery(kind, None));
+            assert_eq!(change.s3, None, "{kind}");
+            assert_eq!(change.record_fields.as_deref(), Some(&["time".to_string()][..]));
+        }
+    }
+
+    #[test]
+    fn a_new_suffix_path_keeps_the_service_prefix_and_the_hive_setting() {
+        let d = desired(json!({"S3SuffixPath": "{DistributionId}/{yyyy}/{MM}"}));
+        let s3 = d.configuration_change(&live_delivery("S3", Some(PREFIXED))).s3.expect("an S3 block");
+        assert_eq!(s3.suffix_path(), Some("AWSLogs/{account-id}/CloudFront/{DistributionId}/{yyyy}/{MM}"));
+        assert_eq!(s3.enable_hive_compatible_path(), Some(false));
+        // A live path without the prefix (not CloudFront) gets the path as written.
+        let s3 = d.configuration_change(&live_delivery("S3", Some("old/{yyyy}"))).s3.unwrap();
+        assert_eq!(s3.suffix_path(), Some("{DistributionId}/{yyyy}/{MM}"));
+        // A template that spells a prefix out is sent as written.
+        let d = desired(json!({"S3SuffixPath": "AWSLogs/{account-id}/CloudFront/new"}));
+        assert_eq!(
+            d.configuration_change(&live_delivery("S3", Some(PREFIXED))).s3.unwrap().suffix_path(),
+            Some("AWSLogs/{account-id}/CloudFront/new")
+        );
+    }
+
+    #[test]
+    fn a_hive_change_alone_resends_the_live_path_as_stored() {
+        let d = desired(json!({"S3SuffixPath": "{DistributionId}/{yyyy}", "S3EnableHiveCompatiblePath": "true"}));
+        let change = d.configuration_change(&live_delivery("S3", Some(PREFIXED)));
+        let s3 = change.s3.expect("an S3 block");
+        assert_eq!((s3.suffix_path(), s3.enable_hive_compatible_path()), (Some(PREFIXED), Some(true)));
+        assert_eq!((change.record_fields, change.field_delimiter), (None, None));
     }
 
     #[test]

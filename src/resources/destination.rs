@@ -66,6 +66,9 @@ impl Resource for DeliveryDestination {
             (Some(arn), Some(given)) => p.take(destination_type(arn, given)),
             _ => None,
         };
+        if let (Some(format), Some(kind)) = (output_format, destination_type.as_deref()) {
+            p.take(check_format_fits(format, kind));
+        }
         if p.has("RoleArn") && destination_type.as_deref().is_some_and(|t| t != "XRAY") {
             p.take::<()>(Err(Error::invalid("RoleArn", "is only supported for X-Ray destinations (DeliveryDestinationType: XRAY)")));
         }
@@ -265,6 +268,28 @@ fn one_of<'v>(property: &str, value: Option<&'v str>, allowed: &[&str]) -> Resul
     value.map(|v| check_one_of(property, v, allowed).map(|_| v)).transpose()
 }
 
+/// The output formats each destination type accepts, from the service's vended-logs rules (the
+/// CDK vended-logs mixins, generated from the service's data, list the same per destination; an
+/// X-Ray destination takes none). The service refuses the others only at CreateDelivery time.
+pub const FORMATS_BY_TYPE: &[(&str, &[&str])] =
+    &[("S3", &["json", "plain", "w3c", "parquet"]), ("CWL", &["json", "plain"]), ("FH", &["json", "plain", "raw"]), ("XRAY", &[])];
+
+/// An OutputFormat the destination type accepts ([`FORMATS_BY_TYPE`]).
+fn check_format_fits(format: &str, destination_type: &str) -> Result<(), Error> {
+    let allowed = FORMATS_BY_TYPE.iter().find(|(t, _)| *t == destination_type).map_or(&[][..], |(_, formats)| *formats);
+    if allowed.contains(&format) {
+        return Ok(());
+    }
+    let message = match allowed {
+        [] => format!("'{format}' is not accepted by {destination_type} destinations, which take no output format: remove OutputFormat"),
+        _ => format!(
+            "'{format}' is not accepted by {destination_type} destinations, which take {}; choose one of them or another destination type",
+            allowed.join(", ")
+        ),
+    };
+    Err(Error::invalid("OutputFormat", message))
+}
+
 /// The destination's type: as given (XRAY needs no ARN and refuses one), or inferred from the ARN
 /// (a given type must agree with it).
 fn destination_type(arn: Option<&str>, given: Option<&str>) -> Result<String, Error> {
@@ -376,6 +401,30 @@ mod tests {
         assert!(e.starts_with("3 problems: Name: "), "{e}");
         assert!(e.contains("OutputFormat: 'xml' is not one of") && e.contains("DeliveryDestinationType: 'SQS' is not one of"), "{e}");
         assert!(!e.contains("does not match") && !e.contains("is required"), "{e}");
+    }
+
+    #[test]
+    fn output_format_must_fit_the_destination_type() {
+        let with = |arn: &str, format: &str| json!({"Name": "d", "DestinationResourceArn": arn, "OutputFormat": format});
+        let (s3, cwl, fh) = (
+            "arn:aws:s3:::b",
+            "arn:aws:logs:us-east-1:123456789012:log-group:g",
+            "arn:aws:firehose:us-east-1:123456789012:deliverystream/s",
+        );
+        for (arn, ok) in [(s3, ["json", "plain", "w3c", "parquet"].as_slice()), (cwl, &["json", "plain"]), (fh, &["json", "plain", "raw"])]
+        {
+            for format in OUTPUT_FORMATS {
+                assert_eq!(parse(with(arn, format)).is_ok(), ok.contains(format), "{format} on {arn}");
+            }
+        }
+        assert_eq!(
+            parse(with(cwl, "parquet")).unwrap_err(),
+            "OutputFormat: 'parquet' is not accepted by CWL destinations, which take json, plain; choose one of them or another destination type"
+        );
+        assert!(parse(with(fh, "w3c")).unwrap_err().starts_with("OutputFormat: 'w3c' is not accepted by FH destinations"));
+        assert!(parse(with(s3, "raw")).unwrap_err().starts_with("OutputFormat: 'raw' is not accepted by S3 destinations"));
+        let e = parse(json!({"Name": "t", "DeliveryDestinationType": "XRAY", "OutputFormat": "json"})).unwrap_err();
+        assert!(e.contains("which take no output format"), "{e}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Protocol concerns (answering, deadlines, panics) live in `protocol`; this is only
 //! "what does Create / Update / Delete of this kind do against CloudWatch Logs".
 
+mod config_template;
 mod delivery;
 mod destination;
 mod named;

@@ -16,6 +16,7 @@ pub mod logs_proxy;
 pub mod moto;
 pub mod real_service;
 pub mod real_service_accounts;
+pub mod real_service_settings;
 pub mod receiver;
 pub mod replay;
 pub mod runtime_api;

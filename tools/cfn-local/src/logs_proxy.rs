@@ -8,6 +8,7 @@ use crate::http::{self, Request, Response, Server, Shared};
 use crate::moto;
 use crate::real_service::Semantics;
 use crate::real_service_accounts::{self as accounts, AssumedRole};
+use hyper::body::Bytes;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -49,6 +50,8 @@ struct Inner {
     places: BTreeMap<Place, BTreeMap<String, usize>>,
     /// Access key → account, from the AssumeRole answers the proxy passed on.
     accounts: HashMap<String, String>,
+    /// The body of the last call per operation (what the function sent), for tests.
+    last_bodies: BTreeMap<String, Bytes>,
     /// Calls held unanswered by `Fault::Hang` right now.
     held: usize,
     fault: Fault,
@@ -97,6 +100,12 @@ impl LogsProxy {
         self.server.read(|i| i.calls.get(operation).copied().unwrap_or(0))
     }
 
+    /// The JSON body of the last call of `operation` (faulted or not), `None` if there was none.
+    /// Cleared by [`LogsProxy::reset_counts`].
+    pub fn last_body(&self, operation: &str) -> Option<Value> {
+        self.server.read(|i| i.last_bodies.get(operation).map(|b| serde_json::from_slice(b).unwrap_or(Value::Null)))
+    }
+
     pub fn total_calls(&self) -> usize {
         self.server.read(|i| i.calls.values().sum())
     }
@@ -131,7 +140,7 @@ impl LogsProxy {
     }
 
     pub fn reset_counts(&self) {
-        self.server.update(|i| (i.calls.clear(), i.places.clear()));
+        self.server.update(|i| (i.calls.clear(), i.places.clear(), i.last_bodies.clear()));
     }
 
     /// Calls the Logs JSON API through the proxy (counted, faulted and reshaped like the
@@ -207,6 +216,7 @@ async fn handle(state: Arc<Shared<Inner>>, upstream: Arc<str>, semantics: Semant
     let injected = state.update(|i| {
         *i.calls.entry(op.clone()).or_default() += 1;
         *i.places.entry(place(&req, &i.accounts)).or_default().entry(op.clone()).or_default() += 1;
+        i.last_bodies.insert(op.clone(), req.body().clone());
         let applies = i.only.as_ref().is_none_or(|only| *only == op);
         i.held += usize::from(applies && i.fault == Fault::Hang);
         applies.then(|| take_injected(&mut i.fault)).flatten()

@@ -9,6 +9,7 @@
 
 use crate::http::{self, Method, Request, Response};
 use crate::logs_proxy::{aws_error, forward};
+use crate::real_service_settings;
 use serde_json::{json, Map, Value};
 use std::io;
 use std::time::Duration;
@@ -68,12 +69,15 @@ pub(crate) async fn handle(upstream: &str, operation: &str, req: &Request) -> Re
     if let Some(refusal) = refusal {
         return refusal;
     }
+    if let Some(played) = real_service_settings::answer(upstream, operation, req, &body).await {
+        return played; // calls moto does not have
+    }
     let rewritten = if operation == "CreateDelivery" { cloudfront_s3_suffix(&moto, &body).await } else { None };
     let response = match rewritten {
         Some(rewritten) => forward(upstream, &req.clone().map(|_| rewritten.to_string().into())).await,
         None => forward(upstream, req).await,
     };
-    reshape_answer(operation, response)
+    reshape_answer(operation, real_service_settings::after(upstream, operation, &body, response))
 }
 
 /// Calls to moto made on behalf of one request of the function.
