@@ -23,6 +23,8 @@ pub struct Clients {
     config: Option<SdkConfig>,
     /// Why `home` makes no call, when it makes none: every client is then that one.
     unavailable: Option<String>,
+    /// The function's own region (`home`'s, or the environment's when no client could be built).
+    home_region: String,
     away: Mutex<HashMap<Key, Client>>,
 }
 
@@ -35,12 +37,15 @@ struct Key {
 impl Clients {
     /// `config`: what `home` was built from (needed to assume roles).
     pub fn new(home: Client, config: Option<SdkConfig>) -> Clients {
-        Clients { home, config, unavailable: None, away: Mutex::default() }
+        let home_region = home.config().region().map(|r| r.to_string()).unwrap_or_default();
+        Clients { home, config, unavailable: None, home_region, away: Mutex::default() }
     }
 
-    /// Clients that make no call; `why` says why (startup.rs).
+    /// Clients that make no call; `why` says why (startup.rs). The function's region is still
+    /// known from the environment, so the place checks before any call hold as ever.
     pub fn unavailable(refusing: Client, why: String) -> Clients {
-        Clients { home: refusing, config: None, unavailable: Some(why), away: Mutex::default() }
+        let home_region = ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().find_map(|v| std::env::var(v).ok()).unwrap_or_default();
+        Clients { home: refusing, config: None, unavailable: Some(why), home_region, away: Mutex::default() }
     }
 
     /// Why no call can be made, if none can.
@@ -49,14 +54,14 @@ impl Clients {
     }
 
     /// The region the function's own client signs for (`AWS_REGION`).
-    pub fn home_region(&self) -> String {
-        self.home.config().region().map(|r| r.to_string()).unwrap_or_default()
+    pub fn home_region(&self) -> &str {
+        &self.home_region
     }
 
     /// The client for `region` with `role` (`session`: the AssumeRole session name). `Err` when a
     /// role is asked for and this process has no configuration to assume it with.
     pub async fn get(&self, region: &str, role: Option<&Role>, session: &str) -> Result<Client, String> {
-        if self.unavailable.is_some() || (role.is_none() && region == self.home_region()) {
+        if self.unavailable.is_some() || (role.is_none() && region == self.home_region) {
             return Ok(self.home.clone());
         }
         let key = Key { region: region.to_owned(), role: role.map(|r| (r.clone(), session.to_owned())) };

@@ -67,7 +67,9 @@ fn place_mistakes_are_reported_with_their_lines() {
     let line = reported(&text, file, 59, "DeliveryLeftBehind", "DeliveryDestinationArn", "names a delivery destination in us-east-1");
     assert!(line.contains("would be made in eu-west-1") && line.contains("set `Region: us-east-1`"), "{line}");
     reported(&text, file, 67, "BadRegion", "Region", "'Europe (Ireland)' is not a region name");
-    assert!(text.ends_with("4 problems\n"), "nothing else is reported (the right trio, the delivery's source): {text}");
+    let line = reported(&text, file, 84, "DeliveryAcrossAccounts", "DeliveryDestinationArn", "names CentralLogGroup, a CWL destination");
+    assert!(line.contains("account 210987654321") && line.contains("only when it is S3 or Firehose"), "{line}");
+    assert!(text.ends_with("5 problems\n"), "nothing else is reported (the right trio, the delivery's source): {text}");
     // Where the provider runs is unknown: only what the template states is checked.
     let out = Command::new(LINT)
         .arg(file)

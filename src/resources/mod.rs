@@ -61,7 +61,7 @@ pub struct Env {
 
 impl Env {
     pub fn new(clients: Arc<Clients>, deadline: Instant, request: &Request) -> Env {
-        let home = Location::home(&clients.home_region(), &request.stack_id);
+        let home = Location::home(clients.home_region(), &request.stack_id);
         Env {
             clients,
             deadline,

@@ -77,7 +77,7 @@ pub fn lint(doc: &Node, function_region: Option<&str>) -> Result<Report, (Option
     for r in all.iter().filter(|r| known_properties(r.type_name()).is_none()) {
         report.findings.extend(check_other_type(r, &tokens));
     }
-    report.findings.extend(crate::regions::check(&ours, function_region));
+    report.findings.extend(crate::regions::check(&ours, &all, function_region));
     let types: HashMap<&str, &str> = ours.iter().map(|r| (r.logical_id, r.type_name())).collect();
     report.findings.extend(check_get_atts(doc, &types));
     report.findings.sort_by_key(|f| f.line); // stable: each resource's problems in the validator's order

@@ -55,9 +55,9 @@ impl Place {
     }
 }
 
-/// The place problems of the template's custom resources, at the line of `Region` (or of the
-/// property that names the other resource).
-pub fn check(resources: &[&Resource], function_region: Option<&str>) -> Vec<Finding> {
+/// The place problems of the template's custom resources (`resources`; `all`: every resource of the
+/// template), at the line of `Region` (or of the property that names the other resource).
+pub fn check(resources: &[&Resource], all: &[Resource], function_region: Option<&str>) -> Vec<Finding> {
     let places: HashMap<&str, Place> = resources.iter().map(|r| (r.logical_id, Place::of(r))).collect();
     let mut out = Vec::new();
     for r in resources {
@@ -72,7 +72,7 @@ pub fn check(resources: &[&Resource], function_region: Option<&str>) -> Vec<Find
                     Some((line_of(r, place), Kind::of_type(SOURCE)?.place_problem(&strip_null(checked), at)?))
                 })
             }
-            DELIVERY => delivery_problem(place, props, &places, function_region),
+            DELIVERY => delivery_problem(place, props, &places, function_region).or_else(|| cross_account_problem(r, props, all)),
             _ => None,
         };
         if let Some((line, problem)) = problem {
@@ -112,6 +112,64 @@ fn delivery_problem(
         }
     }
     None
+}
+
+/// Whose account a resource is made in: its `AssumeRoleArn`'s, or the stack's (`None`: decided at
+/// deploy time).
+fn account_of(r: &Resource) -> Option<String> {
+    match r.node.get("Properties").and_then(|p| p.entry("AssumeRoleArn")) {
+        None => Some("the stack's account".to_owned()),
+        Some(e) if e.value.is_no_value() => Some("the stack's account".to_owned()),
+        Some(e) => {
+            e.value.as_str().and_then(|arn| cfn_logs_delivery::props::check_arn("x", arn).ok()).map(|a| format!("account {}", a.account))
+        }
+    }
+}
+
+/// A destination's type as the template states or implies it: `DeliveryDestinationType`, else the
+/// service of a literal `DestinationResourceArn` or the type of the resource its `!GetAtt` names.
+fn destination_type(r: &Resource, all: &[Resource]) -> Option<String> {
+    let props = r.node.get("Properties")?;
+    if let Some(given) = props.get("DeliveryDestinationType").and_then(Node::as_str) {
+        return Some(given.to_owned());
+    }
+    let arn = props.get("DestinationResourceArn")?;
+    let service = match (arn.as_str(), referenced(arn)) {
+        (Some(literal), _) => cfn_logs_delivery::props::check_arn("x", literal).ok()?.service.to_owned(),
+        (None, Some(id)) => match all.iter().find(|o| o.logical_id == id)?.type_name() {
+            "AWS::Logs::LogGroup" => "logs".to_owned(),
+            "AWS::S3::Bucket" => "s3".to_owned(),
+            "AWS::KinesisFirehose::DeliveryStream" => "firehose".to_owned(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    match service.as_str() {
+        "logs" => Some("CWL".into()),
+        "s3" => Some("S3".into()),
+        "firehose" => Some("FH".into()),
+        _ => None,
+    }
+}
+
+/// A delivery made in another account than its destination (a resource of this template) whose
+/// type cannot take another account's deliveries: only S3 and Firehose can (aws-cdk PR #36827).
+fn cross_account_problem(r: &Resource, props: &Node, all: &[Resource]) -> Option<(usize, cfn_logs_delivery::Error)> {
+    let entry = props.entry("DeliveryDestinationArn")?;
+    let destination =
+        all.iter().find(|o| Some(o.logical_id) == referenced(&entry.value) && o.type_name() == "Custom::DeliveryDestination")?;
+    let (here, there) = (account_of(r)?, account_of(destination)?);
+    let kind = destination_type(destination, all)?;
+    if here == there || !matches!(kind.as_str(), "CWL" | "XRAY") {
+        return None;
+    }
+    let message = format!(
+        "names {}, a {kind} destination in {there}, but this delivery is made in {here}: CloudWatch Logs delivers to \
+         another account's destination only when it is S3 or Firehose (FH); use such a destination, or make the delivery \
+         in the destination's account (the same AssumeRoleArn)",
+        destination.logical_id
+    );
+    Some((entry.line, cfn_logs_delivery::Error::invalid("DeliveryDestinationArn", message)))
 }
 
 /// The logical id a `!Ref X` / `!GetAtt X.Attr` names.
