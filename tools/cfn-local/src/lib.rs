@@ -14,10 +14,12 @@ pub mod http;
 pub mod lambda;
 pub mod logs_proxy;
 pub mod moto;
+pub mod parallel;
 pub mod real_service;
 pub mod receiver;
 pub mod replay;
 pub mod runtime_api;
+pub mod serialise;
 pub mod stack;
 
 pub use async_invoke::{AsyncLambda, AsyncRun, AsyncSettings, Condition};
