@@ -258,7 +258,9 @@ mod tests {
         assert_eq!(Retry::Never.delay(1, far), None);
         // After conflicts, a dropped connection is its kind's first failure: retried.
         let mut failures = Failures::default();
-        (0..10).for_each(|_| drop(failures.count(&aws("ConflictException"))));
+        (0..10).for_each(|_| {
+            failures.count(&aws("ConflictException"));
+        });
         assert!(dispatch.delay(failures.count(&unreachable()), far).is_some());
     }
 
