@@ -204,7 +204,7 @@ fn loses_change(i: &mut Inner, op: &str) -> bool {
         return false;
     }
     i.changes_taken += 1;
-    i.changes_taken % nth.max(1) == 0
+    i.changes_taken.is_multiple_of(nth.max(1))
 }
 
 /// Counts a call held by [`Fault::Hang`] while it is held, however it ends.
@@ -309,7 +309,10 @@ mod tests {
         });
         assert_eq!(first.0, 200);
         assert!(started.elapsed() >= window, "answered after {:?}", started.elapsed());
-        assert_eq!((second.0, second.1["__type"].as_str(), second.1["message"].as_str()), (400, Some("ConflictException"), Some(serialise::BUSY_MESSAGE)));
+        assert_eq!(
+            (second.0, second.1["__type"].as_str(), second.1["message"].as_str()),
+            (400, Some("ConflictException"), Some(serialise::BUSY_MESSAGE))
+        );
         assert_eq!(read.0, 200, "reads are not held up");
         assert_eq!(proxy.update_counts(), UpdateCounts { accepted: 1, refused: 1 });
         assert_eq!(up.read(Vec::clone), ["Logs_20140328.DeleteDelivery", "Logs_20140328.GetDelivery"]);

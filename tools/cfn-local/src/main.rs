@@ -3,8 +3,8 @@
 use cfn_local::{bench, children, demo, lambda, replay, Semantics};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
-use std::time::Duration;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Run cfn-logs-delivery locally as Lambda and CloudFormation would: a Lambda Runtime API drives
 /// the binary, moto plays CloudWatch Logs, a local receiver plays the ResponseURL.

@@ -189,7 +189,9 @@ fn left_in_moto(stack: &Stack) -> Vec<String> {
     listings
         .iter()
         .flat_map(|(operation, member, key)| match stack.moto.logs_call(operation, json!({})) {
-            (200, body) => body[member].as_array().into_iter().flatten().map(|item| format!("left in moto: {} {}", member, item[key])).collect(),
+            (200, body) => {
+                body[member].as_array().into_iter().flatten().map(|item| format!("left in moto: {} {}", member, item[key])).collect()
+            }
             (status, body) => vec![format!("{operation} answered HTTP {status}: {body}")],
         })
         .collect()
