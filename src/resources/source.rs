@@ -119,7 +119,7 @@ impl Named for DeliverySource {
     }
 
     /// A rename that keeps ResourceArn and LogType: the service refuses a second source for the
-    /// same resource and log type while the old one exists (REFERENCE §2b), and CloudFormation
+    /// same resource and log type while the old one exists (docs/SERVICE-RULES.md#one-source-per-resource), and CloudFormation
     /// creates the new one first.
     fn check_rename(&self, old_name: &str, old: Option<&Self>) -> Result<(), Error> {
         match old.filter(|o| o.resource_arn == self.resource_arn && o.log_type == self.log_type) {
