@@ -1,6 +1,10 @@
 //! Every CloudWatch Logs call goes through [`Logs::call`]: it maps SDK errors into [`Error`] and
 //! retries the transient ones with jittered backoff, never past the operation's deadline.
 //! The SDK's own retries are off (see `main`), so this is the single retry policy.
+//!
+//! Each kind of failure keeps its own attempt count: a call that waited out a few transient
+//! conflicts still has its whole budget for a dropped connection, and each kind's backoff grows
+//! only with its own failures.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -18,6 +22,13 @@ const MAX_DISPATCH_ATTEMPTS: u32 = 3;
 const MAX_SERVER_ERROR_ATTEMPTS: u32 = 4;
 const BASE_DELAY: Duration = Duration::from_millis(200);
 const MAX_DELAY: Duration = Duration::from_secs(5);
+/// The transient conflict's pace. The service serialises changes to an account's delivery
+/// configuration and refuses an overlapping one ("currently being updated"); the account is free
+/// again as soon as the change before it is applied. A short, capped backoff keeps a stack's
+/// parallel events from sitting idle while the account is free (the 5 s cap did: a 16 × 3 stack
+/// took about 3× its serialised time), and the jitter spreads the retries of parallel events.
+const BUSY_BASE_DELAY: Duration = Duration::from_millis(100);
+const BUSY_MAX_DELAY: Duration = Duration::from_millis(500);
 
 /// The Logs client plus the deadline of the operation it serves.
 #[derive(Clone, Debug)]
@@ -31,11 +42,53 @@ pub struct Logs {
 /// How a failed call should be treated.
 #[derive(Debug, PartialEq, Eq)]
 enum Retry {
-    /// Throttling, unavailability, "currently being updated": retry while time remains.
+    /// Throttling, unavailability: retry while time remains.
     UntilDeadline,
-    /// Retry at most this many attempts in all.
+    /// The transient conflict ("currently being updated"): retry while time remains, at its own
+    /// short pace ([`BUSY_MAX_DELAY`]).
+    WhileBusy,
+    /// Retry at most this many attempts of this kind of failure.
     UpTo(u32),
     Never,
+}
+
+impl Retry {
+    /// The delay before the next attempt, after `failures` failures of this kind (this one
+    /// included); `None`: no retry (the budget is spent, or the delay would end past `deadline`).
+    fn delay(&self, failures: u32, deadline: Instant) -> Option<Duration> {
+        let (base, cap) = match self {
+            Retry::Never => return None,
+            Retry::UpTo(max) if failures >= *max => return None,
+            Retry::WhileBusy => (BUSY_BASE_DELAY, BUSY_MAX_DELAY),
+            Retry::UntilDeadline | Retry::UpTo(_) => (BASE_DELAY, MAX_DELAY),
+        };
+        backoff::delay_within(failures, base, cap, deadline)
+    }
+}
+
+/// The attempt count of each kind of failure one call met: connection failures, and each error
+/// code of the service (throttling, the transient conflict, a server error, …).
+#[derive(Debug, Default)]
+struct Failures(Vec<(String, u32)>);
+
+impl Failures {
+    /// Counts one more failure like `error`; returns how many of its kind there were.
+    fn count(&mut self, error: &Error) -> u32 {
+        let kind = match error {
+            Error::Aws { code, .. } => code.as_str(),
+            _ => "unreachable",
+        };
+        match self.0.iter_mut().find(|(k, _)| k == kind) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                self.0.push((kind.to_owned(), 1));
+                1
+            }
+        }
+    }
 }
 
 impl Logs {
@@ -72,7 +125,7 @@ impl Logs {
         Fut: Future<Output = Result<T, SdkError<E>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let mut attempt = 0u32;
+        let (mut attempt, mut failures) = (0u32, Failures::default());
         loop {
             attempt += 1;
             let started = Instant::now();
@@ -86,13 +139,7 @@ impl Logs {
                 Err(err) => err,
             };
             let (error, retry) = self.assume_role_error(operation, &err).unwrap_or_else(|| classify(operation, &err, attempt));
-            let retry_allowed = match retry {
-                Retry::UntilDeadline => true,
-                Retry::UpTo(max) => attempt < max,
-                Retry::Never => false,
-            };
-            let delay = retry_allowed.then(|| backoff::delay_within(attempt, BASE_DELAY, MAX_DELAY, self.deadline)).flatten();
-            match delay {
+            match retry.delay(failures.count(&error), self.deadline) {
                 Some(delay) => {
                     tracing::warn!(operation, attempt, elapsed_ms, error = %error, retry_in_ms = delay.as_millis() as u64, "transient CloudWatch Logs error, retrying");
                     tokio::time::sleep(delay).await;
@@ -132,8 +179,8 @@ where
 fn retry_for(code: &str, message: &str, status: Option<u16>) -> Retry {
     match code {
         "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "ServiceUnavailableException" => Retry::UntilDeadline,
-        // The service's transient conflict when two calls race on the same resource.
-        "ConflictException" if is_transient_conflict(message) => Retry::UntilDeadline,
+        // The service's transient conflict when changes to the account's configuration overlap.
+        "ConflictException" if is_transient_conflict(message) => Retry::WhileBusy,
         _ => match status {
             Some(429) | Some(503) => Retry::UntilDeadline,
             Some(s) if s >= 500 => Retry::UpTo(MAX_SERVER_ERROR_ATTEMPTS),
@@ -174,11 +221,11 @@ mod tests {
         assert_eq!(retry_for("ServiceUnavailableException", "", Some(503)), Retry::UntilDeadline);
         assert_eq!(
             retry_for("ConflictException", "Delivery Source is currently being updated. Please try again later", Some(400)),
-            Retry::UntilDeadline
+            Retry::WhileBusy
         );
         assert_eq!(
             retry_for("ConflictException", "Requested resource is currently being updated. Please try again later.", Some(400)),
-            Retry::UntilDeadline
+            Retry::WhileBusy
         );
     }
 
@@ -203,5 +250,62 @@ mod tests {
     fn server_errors_retry_a_few_times() {
         assert_eq!(retry_for("HTTP 500", "boom", Some(500)), Retry::UpTo(MAX_SERVER_ERROR_ATTEMPTS));
         assert_eq!(retry_for("HTTP 503", "", Some(503)), Retry::UntilDeadline);
+    }
+
+    fn aws(code: &str) -> Error {
+        Error::Aws { operation: "PutDeliverySource", code: code.into(), message: String::new(), attempts: 1 }
+    }
+
+    fn unreachable() -> Error {
+        Error::Unreachable { operation: "PutDeliverySource", detail: "connection closed".into(), attempts: 1 }
+    }
+
+    #[test]
+    fn each_kind_of_failure_keeps_its_own_count() {
+        let mut failures = Failures::default();
+        for n in 1..=5 {
+            assert_eq!(failures.count(&aws("ConflictException")), n);
+        }
+        // Five conflicts spend none of the budget for connection failures or server errors.
+        assert_eq!(failures.count(&unreachable()), 1);
+        assert_eq!(failures.count(&aws("HTTP 500")), 1);
+        assert_eq!(failures.count(&unreachable()), 2);
+        assert_eq!(failures.count(&aws("ThrottlingException")), 1);
+        assert_eq!(failures.count(&aws("ConflictException")), 6);
+    }
+
+    #[test]
+    fn a_limited_kind_stops_at_its_own_budget() {
+        let far = Instant::now() + Duration::from_secs(3600);
+        let dispatch = Retry::UpTo(MAX_DISPATCH_ATTEMPTS);
+        assert!((1..MAX_DISPATCH_ATTEMPTS).all(|n| dispatch.delay(n, far).is_some()));
+        assert_eq!(dispatch.delay(MAX_DISPATCH_ATTEMPTS, far), None);
+        assert_eq!(Retry::Never.delay(1, far), None);
+        // After conflicts, a dropped connection is its kind's first failure: retried.
+        let mut failures = Failures::default();
+        (0..10).for_each(|_| {
+            failures.count(&aws("ConflictException"));
+        });
+        assert!(dispatch.delay(failures.count(&unreachable()), far).is_some());
+    }
+
+    #[test]
+    fn the_transient_conflict_is_retried_at_a_short_pace_others_back_off_to_seconds() {
+        let far = Instant::now() + Duration::from_secs(3600);
+        for n in 1..50 {
+            let busy = Retry::WhileBusy.delay(n, far).unwrap();
+            assert!(busy >= BUSY_BASE_DELAY && busy <= BUSY_MAX_DELAY, "conflict {n}: {busy:?}");
+        }
+        let throttled: Vec<Duration> = (1..50).filter_map(|n| Retry::UntilDeadline.delay(n, far)).collect();
+        assert_eq!(throttled.len(), 49, "throttling is retried until the deadline");
+        assert!(throttled[10..].iter().all(|d| *d >= MAX_DELAY / 2 && *d <= MAX_DELAY), "{throttled:?}");
+    }
+
+    #[test]
+    fn no_retry_sleeps_past_the_deadline() {
+        let soon = Instant::now() + Duration::from_millis(40);
+        for retry in [Retry::WhileBusy, Retry::UntilDeadline, Retry::UpTo(MAX_SERVER_ERROR_ATTEMPTS)] {
+            assert_eq!(retry.delay(1, soon), None, "{retry:?}");
+        }
     }
 }

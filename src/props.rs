@@ -300,7 +300,7 @@ fn tag_entry(i: usize, item: &Value) -> Result<(&str, &str), Error> {
 }
 
 /// Tag keys and values as the service model allows them: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`
-/// (REFERENCE §2b); the real API refuses anything else, moto does not check.
+/// (docs/SERVICE-RULES.md#tag-patterns); the real API refuses anything else, moto does not check.
 fn check_tag_chars(property: &str, text: &str) -> Result<(), Error> {
     let Some(bad) = text.chars().find(|&c| !is_tag_char(c)) else {
         return Ok(());

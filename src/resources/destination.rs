@@ -338,7 +338,7 @@ async fn get(ctx: &Ctx, name: &str) -> Result<Option<Live>, Error> {
 
 /// A log group's ARN as `!GetAtt LogGroup.Arn` gives it ends in `:*`; the Logs API's own
 /// `logGroupArn` fields leave it out. Whether the delivery APIs normalise it is not documented
-/// (REFERENCE §2b, aws-cdk#18253), so the handler sends the ARN without it and compares ARNs
+/// (docs/SERVICE-RULES.md#log-group-arn-suffix, aws-cdk#18253), so the handler sends the ARN without it and compares ARNs
 /// without it: the suffix alone never makes two destinations differ.
 pub fn without_any_suffix(arn: &str) -> &str {
     if arn.contains(":log-group:") {

@@ -5,7 +5,7 @@
 //!
 //! The tags are read with ListTagsForResource, the one API that reports them: the real
 //! GetDeliverySource / GetDeliveryDestination / GetDelivery answers carry no `tags`, and
-//! DescribeDeliveries lists four fields only (REFERENCE §2b: terraform-provider-aws reads tags
+//! DescribeDeliveries lists four fields only (docs/SERVICE-RULES.md#no-tags-in-get-answers: terraform-provider-aws reads tags
 //! with ListTagsForResource for all three kinds; aws/aws-cli#10002). moto fills `tags` in; never
 //! trust that field.
 

@@ -65,7 +65,7 @@ impl Resource for DeliverySource {
 
     /// CloudWatch Logs takes every delivery call for a CloudFront source in us-east-1 only,
     /// whatever the stack's region: elsewhere PutDeliverySource fails "PutDeliverySource action is
-    /// not supported for this LogType in region …" (docs/SERVICE-RULES.md, CloudFront in us-east-1).
+    /// not supported for this LogType in region …" (docs/SERVICE-RULES.md#cloudfront-is-us-east-1-only).
     fn check_place(&self, at: &Location) -> Result<(), Error> {
         let cloudfront = check_arn("ResourceArn", &self.resource_arn).is_ok_and(|a| a.service == "cloudfront");
         if !cloudfront || at.region == CLOUDFRONT_REGION {
@@ -161,7 +161,7 @@ impl Named for DeliverySource {
 
     /// A rename that keeps ResourceArn and LogType (in the same region and account): the service
     /// refuses a second source for the same resource and log type while the old one exists
-    /// (REFERENCE §2b), and CloudFormation creates the new one first.
+    /// (docs/SERVICE-RULES.md#one-source-per-resource), and CloudFormation creates the new one first.
     fn check_rename(&self, old_name: &str, old: Option<&Self>) -> Result<(), Error> {
         match old.filter(|o| o.resource_arn == self.resource_arn && o.log_type == self.log_type) {
             Some(old) => Err(Error::RenameKeepsResourceArn {

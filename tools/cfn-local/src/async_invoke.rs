@@ -1,5 +1,5 @@
 //! Lambda's asynchronous invocation, the way CloudFormation invokes a custom-resource provider,
-//! played locally (REFERENCE §2c): the event is queued and run; an attempt that ends in an error,
+//! played locally (docs/SERVICE-RULES.md#asynchronous-invocation): the event is queued and run; an attempt that ends in an error,
 //! a crash or a timeout is run again after a delay, up to `MaximumRetryAttempts` more times; when
 //! no attempt succeeded, or the event grew older than `MaximumEventAgeInSeconds` before one could
 //! run, the on-failure destination function is invoked with an invocation record. The delays are
@@ -202,7 +202,7 @@ impl AsyncLambda {
     }
 }
 
-/// The invocation record Lambda gives an on-failure destination (REFERENCE §2c). `last_response`
+/// The invocation record Lambda gives an on-failure destination (docs/SERVICE-RULES.md#on-failure-destination). `last_response`
 /// is what the last attempt reported (`None` when none ran).
 pub fn on_failure_record(event: &Value, condition: Condition, attempts: usize, last_response: Option<Value>) -> Value {
     let mut record = json!({

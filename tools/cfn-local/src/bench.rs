@@ -13,6 +13,10 @@
 //!   the PUT). As a cross-check the harness also times the same calls sent straight to moto, and
 //!   a bare loopback PUT to the receiver.
 //! - **sizes**: the binary, and the binary zipped as `bootstrap` (what Lambda is given).
+//! - **parallel stack**: [`crate::parallel`]'s shape (N sources, N destinations, N deliveries,
+//!   created and deleted as CloudFormation does, one process per concurrent event) against the
+//!   real-service layer, which serialises changes: total time ÷ the serialised floor (accepted
+//!   changes × the window).
 //!
 //! Logs calls and PUTs per event are counted on the emulator side (proxy and receiver).
 
@@ -22,9 +26,11 @@ use crate::http::{self, Server};
 use crate::lambda::{check_binary, LambdaProcess};
 use crate::logs_proxy::{self, LogsProxy};
 use crate::moto::{logs_call_at, Moto};
+use crate::parallel;
 use crate::real_service::Semantics;
 use crate::receiver::Receiver;
 use crate::runtime_api::{Invocation, Outcome, RuntimeApi};
+use crate::stack::Stack;
 use comfy_table::{presets, Table};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -36,6 +42,8 @@ use std::time::{Duration, Instant};
 
 pub const DEFAULT_COLD: usize = 20;
 pub const DEFAULT_WARM: usize = 100;
+/// The parallel stack's width: 16 sources, destinations and deliveries (issue 18's shape).
+pub const DEFAULT_PARALLEL: usize = 16;
 
 /// The targets (issue 11; the bound on "the rest" of a warm event is issue 6's).
 const INIT_TARGET: Duration = Duration::from_millis(5);
@@ -44,6 +52,8 @@ const COLD_ANSWER_TARGET: Duration = Duration::from_millis(10);
 const FIRST_EVENT_RATIO_TARGET: f64 = 1.3;
 const PEAK_RSS_TARGET_KB: u64 = 8 * 1024;
 const ZIP_TARGET_BYTES: u64 = 3_900_000;
+/// The parallel stack's total time ≤ this × its serialised floor (issue 18).
+const PARALLEL_RATIO_TARGET: f64 = 1.5;
 
 const FIRST_POLL_TIMEOUT: Duration = Duration::from_secs(10);
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,6 +68,11 @@ pub struct Options {
     pub cold: usize,
     /// Events sent to one long-lived process.
     pub warm: usize,
+    /// The parallel stack's width (0: not run).
+    pub parallel: usize,
+    /// How long the real-service layer holds the account for each accepted change in the
+    /// parallel stack.
+    pub window: Duration,
 }
 
 /// Median and maximum; `None` for no samples. The median of an even count is the mean of the middle two.
@@ -134,6 +149,7 @@ struct Results {
     loopback_put: Vec<Duration>,
     binary_bytes: u64,
     zip: Option<(u64, &'static str)>,
+    parallel: Option<parallel::Run>,
     problems: Vec<String>,
 }
 
@@ -141,7 +157,7 @@ struct Results {
 /// targets are reported, not enforced: timings depend on the machine.
 pub fn run(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::Result<bool> {
     check_binary(binary)?;
-    let options = Options { cold: options.cold, warm: options.warm.max(2) };
+    let options = Options { warm: options.warm.max(2), ..*options };
     println!("cfn-local bench: {} ({} cold starts, {} warm events)", binary.display(), options.cold, options.warm);
     println!("starting moto, its timing forwarder, the counting Logs proxy and the ResponseURL receiver");
     let moto = Moto::start()?;
@@ -167,6 +183,10 @@ pub fn run(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::
     moto.reset()?;
     bench.moto_alone((options.warm / 2).max(10), &mut results)?;
     results.zip = zip_bootstrap(binary).map_err(|e| println!("  could not zip the binary: {e}")).ok();
+    if options.parallel > 0 {
+        results.parallel = Some(parallel_stack(binary, &options, extra_env)?);
+        results.problems.extend(results.parallel.iter().flat_map(|run| run.problems.iter().map(|p| format!("parallel stack: {p}"))));
+    }
 
     print_table(&results, &options);
     let ok = results.problems.is_empty();
@@ -298,6 +318,21 @@ impl Bench<'_> {
         let latency = answered_at.map(|at| at.saturating_duration_since(invocation.sent_at));
         Sent { request_id, queued_at: invocation.sent_at, latency, answered_at, calls: take(self.clock), problem }
     }
+}
+
+/// The parallel shape on a stack of its own, against the real-service layer with `options.window`.
+fn parallel_stack(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::Result<parallel::Run> {
+    let width = options.parallel;
+    println!(
+        "parallel stack: {width} sources, destinations and deliveries created and deleted as CloudFormation does, {} function \
+         processes, changes serialised with a {} window",
+        2 * width,
+        ms(options.window)
+    );
+    let stack = Stack::start_with(binary, extra_env, Semantics::RealService)?;
+    stack.proxy.set_update_window(options.window);
+    let functions = parallel::start_functions(&stack, width)?;
+    Ok(parallel::run(&stack, &functions, width, "bench"))
 }
 
 fn record(sent: Sent, what: &str, lambda: &LambdaProcess, into: &mut Series, problems: &mut Vec<String>) {
@@ -462,6 +497,9 @@ fn print_table(r: &Results, options: &Options) {
         value("binary size", mb_bytes(r.binary_bytes), String::new(), format!("{} bytes", r.binary_bytes)),
         value("bootstrap zip", r.zip.map_or("-".into(), |(bytes, _)| mb_bytes(bytes)), String::new(), zip_note),
     ];
+    if let Some(run) = &r.parallel {
+        rows.push(parallel_row(run, options.parallel));
+    }
     for (what, calls, puts, events, n) in [
         ("warm", &r.warm_calls, r.warm_puts, options.warm, warm.len()),
         ("first", &r.first_event_calls, r.first_event_puts, options.cold, options.cold),
@@ -475,6 +513,24 @@ fn print_table(r: &Results, options: &Options) {
     let mut table = Table::new();
     table.load_style(presets::ASCII_MARKDOWN).set_header(["metric", "median", "max", "n", "target / notes"]).add_rows(rows);
     println!("\n{table}");
+}
+
+/// Total time and its ratio to the serialised floor.
+fn parallel_row(run: &parallel::Run, width: usize) -> [String; 5] {
+    let ratio = run.ratio().unwrap_or(f64::INFINITY);
+    let note = format!(
+        "÷ serialised floor ({} changes × {} = {}): {ratio:.2}×, ≤ {PARALLEL_RATIO_TARGET}×: {}; {} changes refused",
+        run.counts.accepted,
+        ms(run.window),
+        secs(run.floor()),
+        verdict(ratio <= PARALLEL_RATIO_TARGET),
+        run.counts.refused
+    );
+    [format!("parallel stack {width}×3 (create + delete)"), secs(run.elapsed), String::new(), run.events.to_string(), note]
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
 }
 
 #[cfg(test)]

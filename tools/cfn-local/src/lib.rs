@@ -14,12 +14,14 @@ pub mod http;
 pub mod lambda;
 pub mod logs_proxy;
 pub mod moto;
+pub mod parallel;
 pub mod real_service;
 pub mod real_service_accounts;
 pub mod real_service_settings;
 pub mod receiver;
 pub mod replay;
 pub mod runtime_api;
+pub mod serialise;
 pub mod stack;
 
 pub use async_invoke::{AsyncLambda, AsyncRun, AsyncSettings, Condition};

@@ -8,12 +8,13 @@ use crate::http::{self, Request, Response, Server, Shared};
 use crate::moto;
 use crate::real_service::Semantics;
 use crate::real_service_accounts::{self as accounts, AssumedRole};
+use crate::serialise::{self, Admission, Scope, Serialiser, UpdateCounts};
 use hyper::body::Bytes;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
 const AMZ_JSON: &str = "application/x-amz-json-1.1";
@@ -36,6 +37,9 @@ pub enum Fault {
     /// Forward the call (it takes effect upstream), then close the connection unanswered: the
     /// attempt that timed out after the service had done the work. The SDK client retries it.
     LoseResponse { remaining: usize },
+    /// Like `LoseResponse`, on every `nth` mutating call that takes effect (1-based: the `nth`,
+    /// `2 × nth`, …; [`crate::serialise::is_mutating`]); every other call is answered. Never runs out.
+    LoseResponseEvery { nth: usize },
 }
 
 /// Where a call was made: (account, region). The account is the one moto gives the call's access
@@ -57,6 +61,10 @@ struct Inner {
     fault: Fault,
     /// Fault only calls of this operation (others are forwarded).
     only: Option<String>,
+    /// The account-wide serialisation of changes ([`Semantics::RealService`] only).
+    updates: Serialiser,
+    /// Mutating calls that took effect under `Fault::LoseResponseEvery`.
+    changes_taken: usize,
 }
 
 /// The proxy. Give [`LogsProxy::endpoint`] to the function as `AWS_ENDPOINT_URL`.
@@ -179,17 +187,32 @@ impl LogsProxy {
 
     /// Applies `fault` to every operation.
     pub fn set_fault(&self, fault: Fault) {
-        self.server.update(|i| (i.fault, i.only) = (fault, None));
+        self.server.update(|i| (i.fault, i.only, i.changes_taken) = (fault, None, 0));
     }
 
     /// Applies `fault` to calls of `operation` only.
     pub fn set_fault_on(&self, operation: &str, fault: Fault) {
-        self.server.update(|i| (i.fault, i.only) = (fault, Some(operation.to_string())));
+        self.server.update(|i| (i.fault, i.only, i.changes_taken) = (fault, Some(operation.to_string()), 0));
     }
 
     /// The current fault (with its remaining count).
     pub fn fault(&self) -> Fault {
         self.server.read(|i| i.fault.clone())
+    }
+
+    /// How long an accepted mutating call holds its account and region ([`crate::serialise`];
+    /// [`serialise::DEFAULT_WINDOW`] unless set; zero: off). [`Semantics::RealService`] only.
+    pub fn set_update_window(&self, window: Duration) {
+        self.server.update(|i| i.updates.set_window(window));
+    }
+
+    pub fn update_window(&self) -> Duration {
+        self.server.read(|i| i.updates.window())
+    }
+
+    /// Mutating calls accepted and refused by the serialisation since its window was last set.
+    pub fn update_counts(&self) -> UpdateCounts {
+        self.server.read(|i| i.updates.counts())
     }
 }
 
@@ -233,9 +256,17 @@ async fn handle(state: Arc<Shared<Inner>>, upstream: Arc<str>, semantics: Semant
         Some(Fault::Conflict { .. }) => {
             return Some(aws_error(400, "ConflictException", "Delivery Source is currently being updated. Please try again later"))
         }
-        Some(Fault::LoseResponse { .. } | Fault::None) | None => {}
+        Some(Fault::LoseResponse { .. } | Fault::LoseResponseEvery { .. } | Fault::None) | None => {}
     }
     let assume_role = op == "AssumeRole";
+    let admitted = match semantics {
+        Semantics::RealService => state.update(|i| i.updates.admit(&op, Scope::of(req.headers()), Instant::now())),
+        Semantics::RawMoto => Admission::Free,
+    };
+    if admitted == Admission::Refused {
+        return Some(aws_error(400, "ConflictException", serialise::BUSY_MESSAGE));
+    }
+    let lost = injected.is_some() || state.update(|i| loses_change(i, &op));
     // A task of its own: like the service, it finishes a call whose caller went away meanwhile.
     let response = tokio::spawn(async move {
         match semantics {
@@ -247,7 +278,20 @@ async fn handle(state: Arc<Shared<Inner>>, upstream: Arc<str>, semantics: Semant
     if let Some(role) = (assume_role && response.status() == 200).then(|| AssumedRole::from_response(&response)).flatten() {
         state.update(|i| i.accounts.insert(role.access_key_id, role.account));
     }
-    injected.is_none().then_some(response)
+    if let Admission::Until(until) = admitted {
+        tokio::time::sleep_until(until.into()).await;
+    }
+    (!lost).then_some(response)
+}
+
+/// Whether this call, which takes effect, loses its answer under `Fault::LoseResponseEvery`.
+fn loses_change(i: &mut Inner, op: &str) -> bool {
+    let Fault::LoseResponseEvery { nth } = i.fault else { return false };
+    if !serialise::is_mutating(op) || i.only.as_ref().is_some_and(|only| only != op) {
+        return false;
+    }
+    i.changes_taken += 1;
+    i.changes_taken.is_multiple_of(nth.max(1))
 }
 
 /// Counts a call held by [`Fault::Hang`] while it is held, however it ends.
@@ -263,7 +307,7 @@ impl Drop for Held<'_> {
 fn take_injected(fault: &mut Fault) -> Option<Fault> {
     let injected = fault.clone();
     let remaining = match fault {
-        Fault::None => return None,
+        Fault::None | Fault::LoseResponseEvery { .. } => return None,
         Fault::Hang => return Some(injected),
         Fault::Throttle { remaining }
         | Fault::Unavailable { remaining }
@@ -334,5 +378,45 @@ mod tests {
         assert_eq!((status, &body["saw"]), (200, &json!("Logs_20140328.PutDeliverySource")));
         assert_eq!(up.read(Vec::clone), ["Logs_20140328.DescribeDeliverySources", "Logs_20140328.PutDeliverySource"]);
         assert_eq!(proxy.calls(), BTreeMap::from([("PutDeliverySource".to_string(), 2)]));
+    }
+
+    #[test]
+    fn an_overlapping_change_is_refused_and_the_accepted_one_answers_when_its_window_ends() {
+        let up = upstream();
+        let proxy = LogsProxy::start(&up.base_url()).unwrap();
+        assert_eq!(proxy.update_window(), serialise::DEFAULT_WINDOW);
+        let window = Duration::from_millis(400);
+        proxy.set_update_window(window);
+        let started = Instant::now();
+        let (first, second, read) = std::thread::scope(|s| {
+            let first = s.spawn(|| proxy.logs_call("DeleteDelivery", json!({"id": "a"})));
+            std::thread::sleep(window / 4);
+            let second = proxy.logs_call("CreateDelivery", json!({}));
+            (first.join().unwrap(), second, proxy.logs_call("GetDelivery", json!({"id": "a"})))
+        });
+        assert_eq!(first.0, 200);
+        assert!(started.elapsed() >= window, "answered after {:?}", started.elapsed());
+        assert_eq!(
+            (second.0, second.1["__type"].as_str(), second.1["message"].as_str()),
+            (400, Some("ConflictException"), Some(serialise::BUSY_MESSAGE))
+        );
+        assert_eq!(read.0, 200, "reads are not held up");
+        assert_eq!(proxy.update_counts(), UpdateCounts { accepted: 1, refused: 1 });
+        assert_eq!(up.read(Vec::clone), ["Logs_20140328.DeleteDelivery", "Logs_20140328.GetDelivery"]);
+    }
+
+    #[test]
+    fn every_nth_change_that_takes_effect_loses_its_answer() {
+        let up = upstream();
+        let proxy = LogsProxy::start(&up.base_url()).unwrap();
+        proxy.set_update_window(Duration::ZERO);
+        proxy.set_fault(Fault::LoseResponseEvery { nth: 2 });
+        let answered: Vec<bool> = ["DeleteDelivery", "GetDelivery", "DeleteDelivery", "TagResource", "DeleteDelivery", "DeleteDelivery"]
+            .iter()
+            .map(|op| moto::logs_call_at(&proxy.endpoint(), op, &json!({})).is_ok())
+            .collect();
+        assert_eq!(answered, [true, true, false, true, true, false]);
+        assert_eq!(up.read(Vec::len), 6, "every call took effect");
+        assert_eq!(proxy.fault(), Fault::LoseResponseEvery { nth: 2 }, "it never runs out");
     }
 }

@@ -4,6 +4,7 @@ use cfn_local::{bench, children, demo, lambda, replay, Semantics};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Run cfn-logs-delivery locally as Lambda and CloudFormation would: a Lambda Runtime API drives
 /// the binary, moto plays CloudWatch Logs, a local receiver plays the ResponseURL.
@@ -35,7 +36,7 @@ enum Command {
         #[arg(required = true, value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
     },
-    /// Cold start, latency, memory and size (always against raw moto)
+    /// Cold start, latency, memory and size (against raw moto), then a parallel stack against the real-service layer
     Bench {
         /// Fresh processes started, one event each
         #[arg(long, value_name = "N", default_value_t = bench::DEFAULT_COLD)]
@@ -43,6 +44,12 @@ enum Command {
         /// Events sent to one process
         #[arg(long, value_name = "M", default_value_t = bench::DEFAULT_WARM)]
         warm: usize,
+        /// Sources, destinations and deliveries of the parallel stack (0: skip it)
+        #[arg(long, value_name = "N", default_value_t = bench::DEFAULT_PARALLEL)]
+        parallel: usize,
+        /// How long the real-service layer holds the account for each accepted change
+        #[arg(long, value_name = "MS", default_value_t = cfn_local::serialise::DEFAULT_WINDOW.as_millis() as u64)]
+        window_ms: u64,
     },
 }
 
@@ -61,7 +68,10 @@ fn main() -> ExitCode {
     let result = children::scratch_root().and_then(|_root| match &cli.command {
         Command::Demo { raw_moto } => demo::run(&cli.binary, &env, semantics(*raw_moto)?),
         Command::Invoke { raw_moto, paths } => replay::run(&cli.binary, paths, &env, semantics(*raw_moto)?),
-        Command::Bench { cold, warm } => bench::run(&cli.binary, &bench::Options { cold: *cold, warm: *warm }, &env),
+        Command::Bench { cold, warm, parallel, window_ms } => {
+            let options = bench::Options { cold: *cold, warm: *warm, parallel: *parallel, window: Duration::from_millis(*window_ms) };
+            bench::run(&cli.binary, &options, &env)
+        }
     });
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,6 +1,6 @@
 //! The real-service layer of the Logs proxy: moto 5.2.5 is kinder than CloudWatch Logs, and tests
 //! that pass only because of that prove nothing. This layer makes moto answer the delivery APIs
-//! the way the real service does where the difference is publicly documented (REFERENCE.md §2b).
+//! the way the real service does where the difference is publicly documented (docs/SERVICE-RULES.md#where-moto-differs).
 //!
 //! It sits behind the proxy's counting and fault injection. The lookups it makes on moto reuse the
 //! caller's headers (moto reads region and account from the credential scope and does not check

@@ -58,7 +58,19 @@ impl Stack {
     /// if missing) and waits for the invocation and the answer. Sending the same event again
     /// (a Lambda retry) returns the new answer, not the earlier one.
     pub fn send(&self, event: Value) -> (Invocation, Option<Answer>) {
-        self.answered(event, |event| self.lambda.runtime.invoke(event, self.lambda.timeout))
+        self.send_to(&self.lambda, event)
+    }
+
+    /// Another function process with this stack's binary and environment (so the same proxy and
+    /// receiver), on a Runtime API of its own: Lambda runs concurrent events in separate
+    /// sandboxes. Send it events with [`Stack::send_to`].
+    pub fn start_function(&self) -> io::Result<Function> {
+        Function::start(&self.lambda.binary, &self.lambda.env, self.lambda.timeout)
+    }
+
+    /// [`Stack::send`] to `function` ([`Stack::lambda`] or one of [`Stack::start_function`]'s).
+    pub fn send_to(&self, function: &Function, event: Value) -> (Invocation, Option<Answer>) {
+        self.answered(event, |event| function.runtime.invoke(event, function.timeout))
     }
 
     /// Runs `invoke` on `event` with its ResponseURL pointed at the receiver (a RequestId added if
