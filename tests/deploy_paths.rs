@@ -101,7 +101,11 @@ struct Shell {
 
 impl Shell {
     fn new(moto: &Moto, dir: &Path) -> Shell {
-        let tools: Vec<PathBuf> = ["cargo-lambda", "aws", "python3"].iter().filter_map(|p| docs::tool_dir(p)).collect();
+        // `.venv/bin` first, as `source .venv/bin/activate` puts it: its python3 has ziglang, which
+        // cargo-lambda runs as `python3 -m ziglang`, and its aws is the pinned one.
+        let venv = docs::workspace().join(".venv/bin");
+        let found = ["cargo-lambda", "aws"].iter().filter_map(|p| docs::tool_dir(p));
+        let tools: Vec<PathBuf> = [venv].into_iter().filter(|d| d.is_dir()).chain(found).collect();
         let none = dir.join("no-aws-config").display().to_string();
         let env = BTreeMap::from([
             ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
