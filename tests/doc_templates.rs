@@ -1,7 +1,7 @@
 //! Issue 20, item 4: every CloudFormation template the docs show passes `sam validate --lint` and
 //! `cfn-lint`, so a doc change cannot break a template a user copies.
 //!
-//! Checked: `template.yaml` and every ```` ```yaml ```` block of README.md and docs/DEPLOY.md. A block
+//! Checked: `template.yaml` and every ```` ```yaml ```` block of README.md and docs/*.md. A block
 //! without a top-level `Resources` key is a fragment of one (README's snippet): the test wraps it in a
 //! template (`Resources:` above, the block indented under it). A block may name resources its text
 //! says the reader's stack has (`Distribution`, `LogsBucket`): the test adds a stand-in custom
@@ -21,8 +21,8 @@ use std::process::Command;
 use saphyr::{LoadableYamlNode, Scalar, Yaml};
 use serde_json::{json, Value};
 
-/// The docs whose yaml blocks are templates or fragments of one.
-const DOCS: [&str; 2] = ["README.md", "docs/DEPLOY.md"];
+/// Docs known to show templates: each must keep showing one, or this test checks nothing there.
+const DOCS_WITH_TEMPLATES: [&str; 2] = ["README.md", "docs/DEPLOY.md"];
 /// Lines the wrapper puts above a fragment.
 const FRAGMENT_HEADER: &str = "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n";
 
@@ -200,10 +200,23 @@ fn sam_at_doc_lines(output: &str, snippet: &Snippet, checked: &Checked) -> Strin
     text
 }
 
+/// README.md and every Markdown file of docs/, relative to the workspace.
+fn markdown_docs() -> Vec<String> {
+    let entries = std::fs::read_dir(docs::workspace().join("docs")).expect("read docs/");
+    let mut found: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("docs/{name}"))
+        .collect();
+    found.sort();
+    found.insert(0, "README.md".to_string());
+    found
+}
+
 fn all_snippets() -> Vec<Snippet> {
     let template = std::fs::read_to_string(docs::workspace().join("template.yaml")).expect("read template.yaml");
     let mut snippets = vec![snippet("template.yaml", 1, &template)];
-    snippets.extend(DOCS.iter().flat_map(|doc| docs::blocks(doc)).filter(|b| b.lang == "yaml"));
+    snippets.extend(markdown_docs().iter().flat_map(|doc| docs::blocks(doc)).filter(|b| b.lang == "yaml"));
     snippets
 }
 
@@ -215,8 +228,8 @@ fn every_template_the_docs_show_passes_sam_validate_lint_and_cfn_lint() {
     let (cfn_lint, sam) = (docs::tool_dir("cfn-lint").unwrap().join("cfn-lint"), docs::tool_dir("sam").unwrap().join("sam"));
     let dir = cfn_local::children::scratch_dir("doc-templates").unwrap();
     let snippets = all_snippets();
-    for doc in DOCS {
-        assert!(snippets.iter().any(|s| s.doc == doc), "{doc} shows no yaml block any more: update DOCS");
+    for doc in DOCS_WITH_TEMPLATES {
+        assert!(snippets.iter().any(|s| s.doc == doc), "{doc} shows no yaml block any more: update DOCS_WITH_TEMPLATES");
     }
     let mut problems = Vec::new();
     for (index, snippet) in snippets.iter().enumerate() {
