@@ -11,7 +11,7 @@ say() { printf '\n==> %s\n' "$*"; }
 install_time() {
   case "$1" in
     emulator) echo "about 1 min" ;;
-    tools) echo "about 2-4 min: aws-sam-cli, cfn-lint, cargo-lambda and zig" ;;
+    tools) echo "about 2-4 min: aws-sam-cli, cfn-lint, cargo-lambda, zig and the aws CLI" ;;
     *) echo "a minute or more" ;;
   esac
 }
