@@ -188,6 +188,7 @@ fn a_destination_in_the_logging_account_serves_a_delivery_from_the_stack_account
     must_succeed(&stack, delete(&stack, DELIVERY, "Delivery", &delivery_id, delivery));
     must_succeed(&stack, delete(&stack, SOURCE, "Src", &source_id, source_props("shop")));
     must_succeed(&stack, delete(&stack, DESTINATION, "Central", &destination_id, destination.clone()));
+    assert_eq!(stack.proxy.call_count("AssumeRole"), 1, "the role's credentials are kept while the process is warm");
     let (status, _) = stack.proxy.logs_call_as(VIRGINIA, &assumed_key(&stack, &role), "GetDeliveryDestination", json!({"name": "central"}));
     assert_eq!(status, 400, "deleted in the logging account");
 
