@@ -44,6 +44,11 @@ pub enum Error {
     #[error("{kind} '{id}' is still used by a delivery, so CloudWatch Logs refused to delete it ({operation}: {message}); delete the deliveries that use it first (a delivery made outside this stack must be removed by hand), then delete again")]
     InUse { kind: &'static str, id: String, operation: &'static str, message: String },
 
+    /// CreateDelivery refused because the source or destination it names does not exist (yet):
+    /// often one named by text, which gives CloudFormation no order to create them in.
+    #[error("{property}: the delivery {what} '{name}' does not exist in {region} (CreateDelivery: {message}). If this stack makes it, name it with {fix} (or add DependsOn on it) so that CloudFormation creates it before this delivery and deletes it after; otherwise check the name, and the delivery's Region and AssumeRoleArn")]
+    MissingForDelivery { property: &'static str, what: &'static str, name: String, region: String, fix: &'static str, message: String },
+
     /// A successful answer of the service lacked a field the handler needs.
     #[error("{operation} answered without {what}; nothing more was attempted (retry the stack operation; if it persists, this is a CloudWatch Logs API change)")]
     Incomplete { operation: &'static str, what: &'static str },

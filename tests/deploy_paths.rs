@@ -296,12 +296,7 @@ fn readme_path(shell: &Shell, readme: &docs::Block, section: &DeploySection, rol
     shell.run("readme-deploy", &deploy, SCRIPT_TIMEOUT);
     let config = configuration(shell, PROVIDER);
     assert_function(&config, "README's deploy", arch, PROVIDER);
-    eprintln!(
-        "{}: deployed with MemorySize {} and Timeout {} (cargo lambda's defaults)",
-        readme.at(),
-        config["MemorySize"],
-        config["Timeout"]
-    );
+    assert_settings(&config, "README's deploy", PROVIDER_MEMORY_MB, PROVIDER_TIMEOUT_S);
 }
 
 /// The role block with the policy file where the test wrote it.

@@ -83,6 +83,22 @@ fn place_mistakes_are_reported_with_their_lines() {
 }
 
 #[test]
+fn a_delivery_naming_its_source_or_destination_by_text_is_told_to_use_ref() {
+    let file = "tests/lint/order.yaml";
+    let out = lint(&["--region", "us-east-1", file]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    let line = reported(&text, file, 26, "RacingDelivery", "DeliverySourceName", "names Source (line 5) by its name 'my-src'");
+    assert!(line.contains("create the delivery and Source at the same time") && line.contains("refuses to delete a source"), "{line}");
+    assert!(line.ends_with("use `DeliverySourceName: !Ref Source` (or add `DependsOn: Source`)"), "{line}");
+    let line = reported(&text, file, 27, "RacingDelivery", "DeliveryDestinationArn", "names Destination (line 13)");
+    assert!(line.ends_with("use `DeliveryDestinationArn: !GetAtt Destination.Arn` (or add `DependsOn: Destination`)"), "{line}");
+    // An ARN built with !Sub names the source as well; a dependency through another resource orders them.
+    reported(&text, file, 57, "ArnDelivery", "DeliverySourceName", "names Source (line 5)");
+    assert!(text.ends_with("3 problems\n"), "DependsOn, !Ref / !GetAtt and names of no resource here are fine: {text}");
+}
+
+#[test]
 fn every_kind_of_mistake_is_reported_with_its_line() {
     let out = lint(&["tests/lint/broken.yaml"]);
     assert_eq!(out.status.code(), Some(1));

@@ -179,10 +179,11 @@ fn every_example_custom_resource_sets_a_service_timeout_the_failsafe_beats() {
 fn the_readme_snippet_shows_service_timeout() {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let snippet = readme.split("```yaml\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a yaml snippet in README.md");
-    let resources = read_yaml(snippet);
-    let resources = resources.as_object().expect("resources");
-    assert!(!resources.is_empty());
-    for (logical_id, r) in resources {
+    let template = read_yaml(snippet);
+    let resources = template.get("Resources").unwrap_or(&template).as_object().expect("resources");
+    let custom: Vec<_> = resources.iter().filter(|(_, r)| r["Type"].as_str().is_some_and(|t| t.starts_with("Custom::"))).collect();
+    assert_eq!(custom.len(), 3, "README's stack: a source, a destination and a delivery");
+    for (logical_id, r) in custom {
         assert!(r["Properties"]["ServiceTimeout"].is_u64(), "README snippet: {logical_id} has no ServiceTimeout");
     }
 }

@@ -143,6 +143,7 @@ impl Resource for Delivery {
                 return outcome(ctx, &live).await;
             }
             Err(e) if e.is_conflict() => e,
+            Err(e) if e.is_not_found() => return Err(self.missing(e, &ctx.at.region)),
             Err(e) => return Err(e),
         };
         // The pairing exists already: ours from an earlier attempt (a redelivered event, or a
@@ -194,6 +195,21 @@ impl Resource for Delivery {
 }
 
 impl Delivery {
+    /// CreateDelivery's "Requested Delivery Source (or Destination) does not exist in this
+    /// account.", naming the property, the name and the region, and how to order the two.
+    fn missing(&self, e: Error, region: &str) -> Error {
+        let message = e.service_message().to_owned();
+        let (property, what, name, fix) = if message.contains("Destination") {
+            let name = destination_name(&self.destination_arn).unwrap_or(&self.destination_arn);
+            ("DeliveryDestinationArn", "destination", name.to_owned(), "`!GetAtt Destination.Arn`")
+        } else if message.contains("Source") {
+            ("DeliverySourceName", "source", self.source_name.clone(), "`!Ref Source`")
+        } else {
+            return e;
+        };
+        Error::MissingForDelivery { property, what, name, region: region.to_owned(), fix, message }
+    }
+
     fn s3_configuration(&self) -> Option<S3DeliveryConfiguration> {
         (self.s3_suffix_path.is_some() || self.s3_hive_compatible.is_some()).then(|| {
             S3DeliveryConfiguration::builder()

@@ -78,6 +78,7 @@ pub fn lint(doc: &Node, function_region: Option<&str>) -> Result<Report, (Option
         report.findings.extend(check_other_type(r, &tokens));
     }
     report.findings.extend(crate::regions::check(&ours, &all, function_region));
+    report.findings.extend(crate::order::check(&ours, &all));
     let types: HashMap<&str, &str> = ours.iter().map(|r| (r.logical_id, r.type_name())).collect();
     report.findings.extend(check_get_atts(doc, &types));
     report.findings.sort_by_key(|f| f.line); // stable: each resource's problems in the validator's order

@@ -3,6 +3,7 @@
 //! with the provider's own validation, before a deploy finds the mistakes.
 
 mod check;
+mod order;
 mod regions;
 mod yaml;
 
