@@ -38,6 +38,12 @@ pub fn known_properties(resource_type: &str) -> Option<&'static [&'static str]> 
     resources::Kind::of_type(resource_type).map(|kind| kind.properties)
 }
 
+/// The `Fn::GetAtt` attributes a resource type of this provider answers; `None` for a type it
+/// does not handle.
+pub fn attributes(resource_type: &str) -> Option<&'static [&'static str]> {
+    resources::Kind::of_type(resource_type).map(|kind| kind.attributes)
+}
+
 /// Every problem the handler's validation finds in the `ResourceProperties` of a Create of
 /// `resource_type`, as (property as the template spells it, message), most important first; empty
 /// when it would be accepted. `None` for a type the provider does not handle. No AWS call: this is

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::named::{self, Named};
-use super::owner::Found;
-use super::place::{check_role_arn, Common};
-use super::{tags, Ctx, LiveTags, Outcome, Resource};
+use super::owner::{Existing, Found};
+use super::place::{check_role_arn, properties, Common};
+use super::{Ctx, Outcome, Resource};
 use crate::props::{check_arn, check_name, check_one_of, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::{DeliveryDestination as Live, DeliveryDestinationConfiguration, DeliveryDestinationType, OutputFormat};
@@ -37,19 +37,16 @@ pub struct DeliveryDestination {
 
 impl Resource for DeliveryDestination {
     const TYPE: &'static str = "Custom::DeliveryDestination";
-    const PROPERTIES: &'static [&'static str] = &[
+    const PROPERTIES: &'static [&'static str] = properties![
         "Name",
         "DestinationResourceArn",
         "OutputFormat",
         "DeliveryDestinationType",
         "RoleArn",
         "DeliveryDestinationPolicy",
-        "Tags",
-        "Region",
-        "AssumeRoleArn",
-        "ExternalId",
-        "AdoptExisting",
+        "Tags"
     ];
+    const ATTRIBUTES: &'static [&'static str] = &["Arn", "Name", "DeliveryDestinationType", "OutputFormat"];
     const ARN_TYPE: &'static str = "delivery-destination";
 
     fn parse(properties: &Value) -> Result<Self, Error> {
@@ -91,18 +88,6 @@ impl Resource for DeliveryDestination {
     fn common(&self) -> &Common {
         &self.common
     }
-
-    async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
-        named::create(self, ctx).await
-    }
-
-    async fn update(&self, ctx: &Ctx, physical_id: &str, old: Option<&Self>) -> Result<Outcome, Error> {
-        named::update(self, ctx, physical_id, old).await
-    }
-
-    async fn delete(ctx: &Ctx, physical_id: &str) -> Result<(), Error> {
-        named::delete::<Self>(ctx, physical_id).await
-    }
 }
 
 impl Named for DeliveryDestination {
@@ -115,69 +100,12 @@ impl Named for DeliveryDestination {
         &self.name
     }
 
+    fn tags(&self) -> &Tags {
+        &self.tags
+    }
+
     async fn find(ctx: &Ctx, name: &str) -> Result<Found<Live>, Error> {
         Found::classify(ctx, get(ctx, name).await?, "GetDeliveryDestination", |d: &Live| d.arn()).await
-    }
-
-    /// PutDeliveryDestination with the ownership tags.
-    async fn put_new(&self, ctx: &Ctx) -> Result<Live, Error> {
-        self.put(ctx, Some(tags::on_create(&self.tags, &ctx.owner))).await
-    }
-
-    /// The policy of a destination just made.
-    async fn finish_new(&self, ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
-        if let Some(policy) = &self.policy {
-            if let Err(e) = put_policy(ctx, &self.name, policy).await {
-                // The answer will be FAILED with a marker id, so CloudFormation would never delete
-                // this destination: undo it here rather than leave an orphan behind.
-                if let Err(undo) = Self::delete_call(ctx, &self.name).await {
-                    tracing::error!(name = %self.name, error = %undo, "could not remove the destination whose policy failed");
-                }
-                return Err(e);
-            }
-        }
-        Ok(self.outcome(&live))
-    }
-
-    /// Create-only properties must match; RoleArn, the policy and the tags change in place.
-    async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags, old: Option<&Self>) -> Result<Outcome, Error> {
-        let live_arn = live.delivery_destination_configuration().map(|c| c.destination_resource_arn());
-        if let Some(desired) = &self.destination_resource_arn {
-            if live_arn.map(without_any_suffix) != Some(desired.as_str()) {
-                return Err(self.create_only("DestinationResourceArn", live_arn.unwrap_or_default(), desired));
-            }
-        }
-        let live_type = live.delivery_destination_type().map(|t| t.as_str()).unwrap_or_default();
-        if !live_type.is_empty() && live_type != self.destination_type {
-            return Err(self.create_only("DeliveryDestinationType", live_type, &self.destination_type));
-        }
-        if let Some(desired) = &self.output_format {
-            let live_format = live.output_format().map(|f| f.as_str()).unwrap_or_default();
-            if live_format != desired {
-                return Err(self.create_only("OutputFormat", live_format, desired));
-            }
-        }
-        if self.role_changed(&live, old) {
-            self.put(ctx, None).await?;
-        }
-        self.sync_policy(ctx).await?;
-        let arn = live.arn().ok_or(Error::Incomplete { operation: "GetDeliveryDestination", what: "the destination's arn" })?;
-        tags::sync(ctx, arn, live_tags, &self.tags).await?;
-        Ok(self.outcome(&live))
-    }
-
-    async fn delete_call(ctx: &Ctx, name: &str) -> Result<(), Error> {
-        let client = &ctx.logs.client;
-        ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(name).send()).await.map(drop)
-    }
-}
-
-impl DeliveryDestination {
-    /// A stated RoleArn differs from the template's previous one (Update) or from the one the
-    /// service reports. A removed one is left: the API has no reset.
-    fn role_changed(&self, live: &Live, old: Option<&Self>) -> bool {
-        let Some(desired) = self.role_arn.as_deref() else { return false };
-        old.is_some_and(|old| old.role_arn.as_deref() != Some(desired)) || live.role_arn().is_some_and(|l| l != desired)
     }
 
     /// PutDeliveryDestination of this destination: with `tags` to create it, without to change its
@@ -207,6 +135,55 @@ impl DeliveryDestination {
         out.delivery_destination.ok_or(Error::Incomplete { operation: "PutDeliveryDestination", what: "the delivery destination" })
     }
 
+    /// The policy of a destination just made.
+    async fn finish_new(&self, ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
+        if let Some(policy) = &self.policy {
+            if let Err(e) = put_policy(ctx, &self.name, policy).await {
+                // The answer will be FAILED with a marker id, so CloudFormation would never delete
+                // this destination: undo it here rather than leave an orphan behind.
+                if let Err(undo) = Self::delete_call(ctx, &self.name).await {
+                    tracing::error!(name = %self.name, error = %undo, "could not remove the destination whose policy failed");
+                }
+                return Err(e);
+            }
+        }
+        Ok(self.outcome(&live))
+    }
+
+    /// Create-only properties must match; RoleArn, the policy and the tags change in place.
+    async fn converge(&self, ctx: &Ctx, existing: Existing<Live>, old: Option<&Self>) -> Result<Outcome, Error> {
+        let live = &existing.live;
+        let live_arn = live.delivery_destination_configuration().map(|c| c.destination_resource_arn());
+        if let Some(desired) = &self.destination_resource_arn {
+            if live_arn.map(without_any_suffix) != Some(desired.as_str()) {
+                return Err(Self::create_only("DestinationResourceArn", live_arn.unwrap_or_default(), desired));
+            }
+        }
+        let live_type = live.delivery_destination_type().map(|t| t.as_str()).unwrap_or_default();
+        if !live_type.is_empty() && live_type != self.destination_type {
+            return Err(Self::create_only("DeliveryDestinationType", live_type, &self.destination_type));
+        }
+        if let Some(desired) = &self.output_format {
+            let live_format = live.output_format().map(|f| f.as_str()).unwrap_or_default();
+            if live_format != desired {
+                return Err(Self::create_only("OutputFormat", live_format, desired));
+            }
+        }
+        if named::changed(self.role_arn.as_deref(), old.map(|old| old.role_arn.as_deref()), live.role_arn()) {
+            self.put(ctx, None).await?;
+        }
+        self.sync_policy(ctx).await?;
+        existing.sync_tags(ctx, &self.tags).await?;
+        Ok(self.outcome(live))
+    }
+
+    async fn delete_call(ctx: &Ctx, name: &str) -> Result<(), Error> {
+        let client = &ctx.logs.client;
+        ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(name).send()).await.map(drop)
+    }
+}
+
+impl DeliveryDestination {
     /// Compares documents, not strings: reformatting a policy is not a change.
     async fn sync_policy(&self, ctx: &Ctx) -> Result<(), Error> {
         let client = &ctx.logs.client;
@@ -232,22 +209,17 @@ impl DeliveryDestination {
         }
     }
 
-    fn create_only(&self, property: &'static str, current: &str, desired: &str) -> Error {
-        Error::CreateOnlyChange { kind: Self::KIND, property, current: current.into(), desired: desired.into() }
-    }
-
     fn outcome(&self, live: &Live) -> Outcome {
-        let mut data = vec![
-            ("Arn", live.arn().unwrap_or_default().to_owned()),
-            ("Name", self.name.clone()),
-            (
-                "DeliveryDestinationType",
-                live.delivery_destination_type().map(|t| t.as_str().to_owned()).unwrap_or_else(|| self.destination_type.clone()),
-            ),
-        ];
-        if let Some(format) = live.output_format().map(|f| f.as_str().to_owned()).or_else(|| self.output_format.clone()) {
-            data.push(("OutputFormat", format));
-        }
+        let destination_type =
+            live.delivery_destination_type().map(|t| t.as_str().to_owned()).unwrap_or_else(|| self.destination_type.clone());
+        // OutputFormat only when set.
+        let format = live.output_format().map(|f| f.as_str().to_owned()).or_else(|| self.output_format.clone());
+        let data = super::data::<Self, _>([
+            Some(live.arn().unwrap_or_default().to_owned()),
+            Some(self.name.clone()),
+            Some(destination_type),
+            format,
+        ]);
         Outcome { physical_id: self.name.clone(), data }
     }
 }

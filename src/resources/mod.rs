@@ -109,8 +109,11 @@ impl Ctx {
 pub trait Resource: Sized + Send + Sync + 'static {
     const TYPE: &'static str;
     /// The property names the template may use (besides CloudFormation's ServiceToken/ServiceTimeout),
-    /// [`place::COMMON_PROPERTIES`] included.
+    /// [`place::COMMON_PROPERTIES`] included (written with [`place::properties`]).
     const PROPERTIES: &'static [&'static str];
+    /// The `Fn::GetAtt` attributes a SUCCESS answers, in the order of its Data: the one list the
+    /// answer ([`data`]), the lint, the demo and the README test read.
+    const ATTRIBUTES: &'static [&'static str];
     /// The resource type in its ARN (`arn:…:logs:REGION:ACCOUNT:<ARN_TYPE>:<id>`).
     const ARN_TYPE: &'static str;
     fn parse(properties: &Value) -> Result<Self, Error>;
@@ -120,6 +123,11 @@ pub trait Resource: Sized + Send + Sync + 'static {
     fn check_place(&self, _at: &Location) -> Result<(), Error> {
         Ok(())
     }
+}
+
+/// What Create, Update and Delete of a kind do against CloudWatch Logs: written once for the kinds
+/// addressed by their Name ([`named`]), and by the delivery for itself.
+pub trait Operations: Resource {
     fn create(&self, ctx: &Ctx) -> impl Future<Output = Result<Outcome, Error>> + Send;
     /// Update the resource known as `physical_id` towards `self`; a different physical id in the
     /// outcome means replacement. `old` is what the template asked for before
@@ -134,6 +142,8 @@ type Running<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Error>> + Send + 
 pub struct Kind {
     pub type_name: &'static str,
     pub properties: &'static [&'static str],
+    /// The `Fn::GetAtt` attributes it answers ([`Resource::ATTRIBUTES`]).
+    pub attributes: &'static [&'static str],
     /// Checks `ResourceProperties` as Create and Update do, without any AWS call.
     pub validate: fn(&Value) -> Result<(), Error>,
     run: for<'a> fn(&'a Env, &'a Request) -> Running<'a>,
@@ -141,10 +151,11 @@ pub struct Kind {
 }
 
 impl Kind {
-    const fn of<R: Resource>() -> Kind {
+    const fn of<R: Operations>() -> Kind {
         Kind {
             type_name: R::TYPE,
             properties: R::PROPERTIES,
+            attributes: R::ATTRIBUTES,
             validate: validate_kind::<R>,
             run: boxed_run_kind::<R>,
             check_place: check_place_of::<R>,
@@ -163,6 +174,13 @@ impl Kind {
     pub fn of_type(resource_type: &str) -> Option<&'static Kind> {
         KINDS.iter().find(|k| k.type_name == resource_type)
     }
+}
+
+/// The Data of `R`'s answer: `values` named by [`Resource::ATTRIBUTES`], in that order (one value
+/// per attribute, checked at compile time); an absent value (`None`) is left out.
+pub fn data<R: Resource, const N: usize>(values: [Option<String>; N]) -> Vec<(&'static str, String)> {
+    const { assert!(R::ATTRIBUTES.len() == N, "one value per attribute") };
+    R::ATTRIBUTES.iter().copied().zip(values).filter_map(|(name, value)| Some((name, value?))).collect()
 }
 
 fn unsupported(resource_type: &str) -> Error {
@@ -201,13 +219,13 @@ fn check_place_of<R: Resource>(properties: &Value, home: &Location) -> Result<()
     desired.check_place(&home.of(desired.common()))
 }
 
-fn boxed_run_kind<'a, R: Resource>(env: &'a Env, request: &'a Request) -> Running<'a> {
+fn boxed_run_kind<'a, R: Operations>(env: &'a Env, request: &'a Request) -> Running<'a> {
     Box::pin(run_kind::<R>(env, request))
 }
 
 /// Create and Update work where the new properties place the resource; Delete where its physical
 /// id says it is (see [`place`]), with the event's role if that reaches the resource's account.
-async fn run_kind<R: Resource>(env: &Env, request: &Request) -> Result<Outcome, Error> {
+async fn run_kind<R: Operations>(env: &Env, request: &Request) -> Result<Outcome, Error> {
     match &request.action {
         Action::Create | Action::Update { .. } => {
             let desired = R::parse(&request.properties)?;

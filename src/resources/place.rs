@@ -14,8 +14,17 @@ use crate::props::{check_arn, Props};
 use crate::text::shorten;
 use crate::Error;
 
+/// A kind's property list ([`super::Resource::PROPERTIES`]): its own names, then the ones every
+/// kind shares (read by [`Common::take`]), so the shared ones are written here only.
+macro_rules! properties {
+    ($($own:literal),* $(,)?) => {
+        &[$($own,)* "Region", "AssumeRoleArn", "ExternalId", "AdoptExisting"]
+    };
+}
+pub(crate) use properties;
+
 /// The property names every kind accepts on top of its own.
-pub const COMMON_PROPERTIES: [&str; 4] = ["Region", "AssumeRoleArn", "ExternalId", "AdoptExisting"];
+pub const COMMON_PROPERTIES: &[&str] = properties![];
 
 /// CloudWatch Logs takes every delivery call for a CloudFront source in this region only.
 pub const CLOUDFRONT_REGION: &str = "us-east-1";

@@ -15,14 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Map, Value as Json};
 
 use crate::yaml::{Entry, Node, Value};
-use cfn_logs_delivery::{known_properties, property_problems};
-
-/// The `Fn::GetAtt` attributes each type answers (the Data of `src/resources/*`, README table).
-pub const ATTRIBUTES: &[(&str, &[&str])] = &[
-    ("Custom::DeliverySource", &["Arn", "Name", "Service", "LogType", "ResourceArn", "ResourceArns"]),
-    ("Custom::DeliveryDestination", &["Arn", "Name", "DeliveryDestinationType", "OutputFormat"]),
-    ("Custom::Delivery", &["Arn", "DeliveryId", "DeliveryDestinationType"]),
-];
+use cfn_logs_delivery::{attributes, known_properties, property_problems};
 
 /// CloudFormation's bounds for `ServiceTimeout`, in seconds.
 const SERVICE_TIMEOUT: std::ops::RangeInclusive<u32> = 1..=3600;
@@ -640,7 +633,7 @@ fn check_get_atts(doc: &Node, types: &HashMap<&str, &str>) -> Vec<Finding> {
                     get_atts(value, &mut refs);
                     for (line, target, attribute, written) in refs {
                         let Some(target_type) = types.get(target.as_str()) else { continue };
-                        let answered = ATTRIBUTES.iter().find(|(t, _)| t == target_type).map_or(&[][..], |(_, a)| a);
+                        let answered = attributes(target_type).unwrap_or_default();
                         if !answered.contains(&attribute.as_str()) {
                             out.push(Finding {
                                 line,
@@ -797,7 +790,8 @@ mod tests {
     #[test]
     fn readme_lists_the_same_attributes() {
         let readme = include_str!("../../../README.md");
-        for (resource_type, attributes) in ATTRIBUTES {
+        for kind in cfn_logs_delivery::resources::KINDS {
+            let (resource_type, attributes) = (kind.type_name, kind.attributes);
             let row = readme.lines().find(|l| l.starts_with(&format!("| `{resource_type}` |"))).expect("a README table row");
             let get_att = row.trim_end_matches('|').rsplit('|').next().unwrap();
             let named: Vec<&str> =
