@@ -14,7 +14,7 @@ use super::config_template::{self, Settings};
 use super::owner::{delete_if_ours, refuse_or_adopt, Existing, Found};
 use super::place::{properties, Common};
 use super::{destination, tags, Ctx, Location, Operations, Outcome, Resource};
-use crate::props::{check_arn, check_len, check_name, Props, Tags};
+use crate::props::{check_arn, check_len, check_name, Problem, Problems, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::{Delivery as Live, DeliveryDestinationType, S3DeliveryConfiguration};
 
@@ -49,17 +49,15 @@ impl Resource for Delivery {
     const ATTRIBUTES: &'static [&'static str] = &["Arn", "DeliveryId", "DeliveryDestinationType"];
     const ARN_TYPE: &'static str = "delivery";
 
-    fn parse(properties: &Value) -> Result<Self, Error> {
+    fn parse(properties: &Value) -> Result<Self, Problems> {
         let p = Props::new(properties, Self::PROPERTIES)?;
         let source = p.take(p.required_str("DeliverySourceName").and_then(source_name));
         let destination_arn = p.take(p.required_str("DeliveryDestinationArn").and_then(|a| destination_name(a).map(|_| a)));
         let record_fields = p.take(p.optional_str_list("RecordFields", 128, 64)).flatten();
-        let field_delimiter = p
-            .take(p.optional_str("FieldDelimiter").and_then(|d| d.map(|d| check_len("FieldDelimiter", d, 1, 5).map(|_| d)).transpose()))
-            .flatten();
-        let s3_suffix_path = p
-            .take(p.optional_str("S3SuffixPath").and_then(|s| s.map(|s| check_len("S3SuffixPath", s, 1, 256).map(|_| s)).transpose()))
-            .flatten();
+        let field_delimiter =
+            p.take(p.optional_str("FieldDelimiter").and_then(|d| d.map(|d| check_len("FieldDelimiter", d, 1, 5)).transpose())).flatten();
+        let s3_suffix_path =
+            p.take(p.optional_str("S3SuffixPath").and_then(|s| s.map(|s| check_len("S3SuffixPath", s, 1, 256)).transpose())).flatten();
         let s3_hive_compatible = p.take(p.optional_bool("S3EnableHiveCompatiblePath")).flatten();
         let tags = p.take(p.tags());
         let common = Common::take(&p);
@@ -409,13 +407,13 @@ fn is_cross_account(ctx: &Ctx, destination_arn: &str) -> bool {
 
 /// DeliverySourceName: a source's name, or its ARN (what `!Ref` gives for a source made outside
 /// the provider's region or account), with where that ARN says the source is.
-fn source_name(value: &str) -> Result<(&str, Option<Location>), Error> {
+fn source_name(value: &str) -> Result<(&str, Option<Location>), Problem> {
     if !value.starts_with("arn:") {
-        return check_name("DeliverySourceName", value).map(|_| (value, None));
+        return check_name("DeliverySourceName", value).map(|name| (name, None));
     }
     let arn = check_arn("DeliverySourceName", value)?;
     let name = arn.resource.strip_prefix("delivery-source:").filter(|_| arn.service == "logs").ok_or_else(|| {
-        Error::invalid(
+        Problem::value(
             "DeliverySourceName",
             "must be a delivery source's name or ARN (arn:aws:logs:REGION:ACCOUNT:delivery-source:NAME), e.g. !Ref MySource",
         )
@@ -426,16 +424,15 @@ fn source_name(value: &str) -> Result<(&str, Option<Location>), Error> {
 }
 
 /// The destination name inside a delivery-destination ARN, which must be one.
-fn destination_name(arn: &str) -> Result<&str, Error> {
+fn destination_name(arn: &str) -> Result<&str, Problem> {
     let parsed = check_arn("DeliveryDestinationArn", arn)?;
     let name = parsed.resource.strip_prefix("delivery-destination:").filter(|_| parsed.service == "logs").ok_or_else(|| {
-        Error::invalid(
+        Problem::value(
             "DeliveryDestinationArn",
             "must be a delivery destination ARN (arn:aws:logs:REGION:ACCOUNT:delivery-destination:NAME), e.g. !GetAtt MyDestination.Arn",
         )
     })?;
-    check_name("DeliveryDestinationArn", name)?;
-    Ok(name)
+    check_name("DeliveryDestinationArn", name)
 }
 
 /// Delivery ids are alphanumeric; anything else (a marker, a placeholder) names no delivery.

@@ -10,7 +10,7 @@ use super::named::{self, Named};
 use super::owner::{Existing, Found};
 use super::place::{check_role_arn, properties, Common};
 use super::{Ctx, Outcome, Resource};
-use crate::props::{check_arn, check_name, check_one_of, Props, Tags};
+use crate::props::{check_arn, check_name, check_one_of, Problem, Problems, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::{DeliveryDestination as Live, DeliveryDestinationConfiguration, DeliveryDestinationType, OutputFormat};
 
@@ -49,9 +49,9 @@ impl Resource for DeliveryDestination {
     const ATTRIBUTES: &'static [&'static str] = &["Arn", "Name", "DeliveryDestinationType", "OutputFormat"];
     const ARN_TYPE: &'static str = "delivery-destination";
 
-    fn parse(properties: &Value) -> Result<Self, Error> {
+    fn parse(properties: &Value) -> Result<Self, Problems> {
         let p = Props::new(properties, Self::PROPERTIES)?;
-        let name = p.take(p.required_str("Name").and_then(|n| check_name("Name", n).map(|_| n)));
+        let name = p.take(p.required_str("Name").and_then(|n| check_name("Name", n)));
         let output_format = p.take(p.optional_str("OutputFormat").and_then(|f| one_of("OutputFormat", f, OUTPUT_FORMATS))).flatten();
         let given_type = p.take(p.optional_str("DeliveryDestinationType").and_then(|t| one_of("DeliveryDestinationType", t, TYPES)));
         let arn = p.take(p.optional_str("DestinationResourceArn"));
@@ -67,7 +67,7 @@ impl Resource for DeliveryDestination {
             p.take(check_format_fits(format, kind));
         }
         if p.has("RoleArn") && destination_type.as_deref().is_some_and(|t| t != "XRAY") {
-            p.take::<()>(Err(Error::invalid("RoleArn", "is only supported for X-Ray destinations (DeliveryDestinationType: XRAY)")));
+            p.take::<()>(Err(Problem::value("RoleArn", "is only supported for X-Ray destinations (DeliveryDestinationType: XRAY)")));
         }
         let policy = p.take(p.optional_json_object("DeliveryDestinationPolicy").and_then(check_policy_size)).flatten();
         let tags = p.take(p.tags());
@@ -236,8 +236,8 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<(), Error> 
 }
 
 /// `value` if it is one of `allowed` (absent stays absent).
-fn one_of<'v>(property: &str, value: Option<&'v str>, allowed: &[&str]) -> Result<Option<&'v str>, Error> {
-    value.map(|v| check_one_of(property, v, allowed).map(|_| v)).transpose()
+fn one_of<'v>(property: &str, value: Option<&'v str>, allowed: &[&str]) -> Result<Option<&'v str>, Problem> {
+    value.map(|v| check_one_of(property, v, allowed)).transpose()
 }
 
 /// The output formats each destination type accepts, from the service's vended-logs rules (the
@@ -247,7 +247,7 @@ pub const FORMATS_BY_TYPE: &[(&str, &[&str])] =
     &[("S3", &["json", "plain", "w3c", "parquet"]), ("CWL", &["json", "plain"]), ("FH", &["json", "plain", "raw"]), ("XRAY", &[])];
 
 /// An OutputFormat the destination type accepts ([`FORMATS_BY_TYPE`]).
-fn check_format_fits(format: &str, destination_type: &str) -> Result<(), Error> {
+fn check_format_fits(format: &str, destination_type: &str) -> Result<(), Problem> {
     let allowed = FORMATS_BY_TYPE.iter().find(|(t, _)| *t == destination_type).map_or(&[][..], |(_, formats)| *formats);
     if allowed.contains(&format) {
         return Ok(());
@@ -259,20 +259,20 @@ fn check_format_fits(format: &str, destination_type: &str) -> Result<(), Error> 
             allowed.join(", ")
         ),
     };
-    Err(Error::invalid("OutputFormat", message))
+    Err(Problem::value("OutputFormat", message))
 }
 
 /// The destination's type: as given (XRAY needs no ARN and refuses one), or inferred from the ARN
 /// (a given type must agree with it).
-fn destination_type(arn: Option<&str>, given: Option<&str>) -> Result<String, Error> {
+fn destination_type(arn: Option<&str>, given: Option<&str>) -> Result<String, Problem> {
     match (arn, given) {
-        (Some(_), Some("XRAY")) => Err(Error::invalid("DestinationResourceArn", "must not be set when DeliveryDestinationType is XRAY")),
+        (Some(_), Some("XRAY")) => Err(Problem::value("DestinationResourceArn", "must not be set when DeliveryDestinationType is XRAY")),
         (None, Some("XRAY")) => Ok("XRAY".to_owned()),
-        (None, _) => Err(Error::invalid("DestinationResourceArn", "is required (unless DeliveryDestinationType is XRAY)")),
+        (None, _) => Err(Problem::value("DestinationResourceArn", "is required (unless DeliveryDestinationType is XRAY)")),
         (Some(arn), given) => {
             let inferred = type_of_arn(arn)?;
             match given.filter(|g| *g != inferred) {
-                Some(given) => Err(Error::invalid(
+                Some(given) => Err(Problem::value(
                     "DeliveryDestinationType",
                     format!("'{given}' does not match DestinationResourceArn, which names a {inferred} destination"),
                 )),
@@ -282,20 +282,20 @@ fn destination_type(arn: Option<&str>, given: Option<&str>) -> Result<String, Er
     }
 }
 
-fn check_policy_size(policy: Option<Value>) -> Result<Option<Value>, Error> {
+fn check_policy_size(policy: Option<Value>) -> Result<Option<Value>, Problem> {
     if let Some(size) = policy.as_ref().map(|doc| doc.to_string().len()).filter(|size| *size > MAX_POLICY_BYTES) {
-        return Err(Error::invalid("DeliveryDestinationPolicy", format!("is {size} bytes; the service allows at most {MAX_POLICY_BYTES}")));
+        return Err(Problem::value("DeliveryDestinationPolicy", format!("is {size} bytes; the service allows at most {MAX_POLICY_BYTES}")));
     }
     Ok(policy)
 }
 
 /// The destination type an ARN implies: s3 → S3, logs → CWL, firehose → FH.
-fn type_of_arn(arn: &str) -> Result<&'static str, Error> {
+fn type_of_arn(arn: &str) -> Result<&'static str, Problem> {
     match check_arn("DestinationResourceArn", arn)?.service {
         "s3" => Ok("S3"),
         "logs" => Ok("CWL"),
         "firehose" => Ok("FH"),
-        other => Err(Error::invalid(
+        other => Err(Problem::value(
             "DestinationResourceArn",
             format!("'{other}' ARNs cannot receive logs; use an S3 bucket, a CloudWatch Logs log group or a Firehose delivery stream ARN"),
         )),

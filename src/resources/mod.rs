@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use crate::clients::Clients;
 use crate::logs::Logs;
+use crate::props::Problems;
 use crate::protocol::{Action, Request};
 use crate::text::shorten;
 use crate::Error;
@@ -116,7 +117,7 @@ pub trait Resource: Sized + Send + Sync + 'static {
     const ATTRIBUTES: &'static [&'static str];
     /// The resource type in its ARN (`arn:…:logs:REGION:ACCOUNT:<ARN_TYPE>:<id>`).
     const ARN_TYPE: &'static str;
-    fn parse(properties: &Value) -> Result<Self, Error>;
+    fn parse(properties: &Value) -> Result<Self, Problems>;
     /// The properties every kind shares (Region, AssumeRoleArn, AdoptExisting).
     fn common(&self) -> &Common;
     /// What must hold where the resource will be (`at`), checked before any call.
@@ -145,7 +146,7 @@ pub struct Kind {
     /// The `Fn::GetAtt` attributes it answers ([`Resource::ATTRIBUTES`]).
     pub attributes: &'static [&'static str],
     /// Checks `ResourceProperties` as Create and Update do, without any AWS call.
-    pub validate: fn(&Value) -> Result<(), Error>,
+    pub validate: fn(&Value) -> Result<(), Problems>,
     run: for<'a> fn(&'a Env, &'a Request) -> Running<'a>,
     check_place: fn(&Value, &Location) -> Result<(), Error>,
 }
@@ -193,7 +194,7 @@ pub fn validate(request: &Request) -> Result<(), Error> {
         return Ok(());
     }
     let kind = Kind::of_type(&request.resource_type).ok_or_else(|| unsupported(&request.resource_type))?;
-    (kind.validate)(&request.properties)
+    Ok((kind.validate)(&request.properties)?)
 }
 
 /// Runs the request against CloudWatch Logs.
@@ -209,7 +210,7 @@ pub async fn run(env: &Env, request: &Request) -> Result<Outcome, Error> {
     }
 }
 
-fn validate_kind<R: Resource>(properties: &Value) -> Result<(), Error> {
+fn validate_kind<R: Resource>(properties: &Value) -> Result<(), Problems> {
     R::parse(properties).map(drop)
 }
 

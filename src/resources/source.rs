@@ -9,7 +9,7 @@ use super::named::{self, Named};
 use super::owner::{Existing, Found};
 use super::place::{properties, Common, CLOUDFRONT_REGION};
 use super::{Ctx, Location, Outcome, Resource};
-use crate::props::{check_arn, check_len, check_name, check_word_chars, Props, Tags};
+use crate::props::{check_arn, check_len, check_name, check_word_chars, Problems, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::DeliverySource as Live;
 
@@ -30,13 +30,12 @@ impl Resource for DeliverySource {
     const ATTRIBUTES: &'static [&'static str] = &["Arn", "Name", "Service", "LogType", "ResourceArn", "ResourceArns"];
     const ARN_TYPE: &'static str = "delivery-source";
 
-    fn parse(properties: &Value) -> Result<Self, Error> {
+    fn parse(properties: &Value) -> Result<Self, Problems> {
         let p = Props::new(properties, Self::PROPERTIES)?;
-        let name = p.take(p.required_str("Name").and_then(|n| check_name("Name", n).map(|_| n)));
+        let name = p.take(p.required_str("Name").and_then(|n| check_name("Name", n)));
         let resource_arn = p.take(p.required_str("ResourceArn").and_then(|a| check_arn("ResourceArn", a).map(|_| a)));
-        let log_type = p.take(
-            p.required_str("LogType").and_then(|t| check_len("LogType", t, 1, 255).and_then(|_| check_word_chars("LogType", t)).map(|_| t)),
-        );
+        let log_type =
+            p.take(p.required_str("LogType").and_then(|t| check_len("LogType", t, 1, 255)).and_then(|t| check_word_chars("LogType", t)));
         let configuration = p.take(p.optional_str_map("DeliverySourceConfiguration", 1, 255)).flatten();
         let tags = p.take(p.tags());
         let common = Common::take(&p);
