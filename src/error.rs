@@ -17,7 +17,7 @@ pub enum Error {
     #[error("{property}: {message}")]
     InvalidProperty { property: String, message: String },
 
-    /// Several property problems, all reported at once (most important first).
+    /// Every property problem validation found, all reported at once (most important first).
     #[error("{0}")]
     InvalidProperties(crate::props::Problems),
 
@@ -116,6 +116,18 @@ impl Error {
             Error::Aws { message, .. } => message,
             _ => "",
         }
+    }
+}
+
+impl From<crate::props::Problems> for Error {
+    fn from(problems: crate::props::Problems) -> Self {
+        Error::InvalidProperties(problems)
+    }
+}
+
+impl From<crate::props::Problem> for Error {
+    fn from(problem: crate::props::Problem) -> Self {
+        Error::InvalidProperties(problem.into())
     }
 }
 

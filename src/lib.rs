@@ -38,16 +38,17 @@ pub fn known_properties(resource_type: &str) -> Option<&'static [&'static str]> 
     resources::Kind::of_type(resource_type).map(|kind| kind.properties)
 }
 
+/// The `Fn::GetAtt` attributes a resource type of this provider answers; `None` for a type it
+/// does not handle.
+pub fn attributes(resource_type: &str) -> Option<&'static [&'static str]> {
+    resources::Kind::of_type(resource_type).map(|kind| kind.attributes)
+}
+
 /// Every problem the handler's validation finds in the `ResourceProperties` of a Create of
-/// `resource_type`, as (property as the template spells it, message), most important first; empty
-/// when it would be accepted. `None` for a type the provider does not handle. No AWS call: this is
-/// what the `cfn-logs-delivery-lint` command checks templates with.
-pub fn property_problems(resource_type: &str, properties: &serde_json::Value) -> Option<Vec<(String, String)>> {
+/// `resource_type`, most important first, each with its structured path; empty when it would be
+/// accepted. `None` for a type the provider does not handle. No AWS call: this is what the
+/// `cfn-logs-delivery-lint` command checks templates with.
+pub fn property_problems(resource_type: &str, properties: &serde_json::Value) -> Option<Vec<props::Problem>> {
     let checked = (resources::Kind::of_type(resource_type)?.validate)(properties);
-    Some(match checked {
-        Ok(()) => Vec::new(),
-        Err(Error::InvalidProperty { property, message }) => vec![(property, message)],
-        Err(Error::InvalidProperties(problems)) => problems.0.into_iter().map(|p| (p.property, p.message)).collect(),
-        Err(other) => vec![("ResourceProperties".to_owned(), other.to_string())],
-    })
+    Some(checked.err().map(|problems| problems.0).unwrap_or_default())
 }

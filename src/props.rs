@@ -1,16 +1,19 @@
 //! Reading `ResourceProperties` strictly: unknown names, missing, empty or wrongly-typed values are
 //! refused with an error that names the property as the template spells it, before any AWS call.
 //! CloudFormation sends scalars as strings ("true", "5"), so that is what we accept.
+//!
+//! A problem is data ([`Problem`]): a structured [`Path`] and a [`Rank`] set where it is found. The
+//! Reason is its text; the lint finds its line by the path's steps.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::sync::LazyLock;
 
 use regex_syntax::hir::{Class, HirKind};
 use serde_json::{Map, Value};
 
 use crate::text::shorten;
-use crate::Error;
 
 /// Properties CloudFormation itself adds; accepted and ignored.
 const CLOUDFORMATION_PROPERTIES: &[&str] = &["ServiceToken", "ServiceTimeout"];
@@ -28,17 +31,14 @@ pub struct Props<'a> {
 
 impl<'a> Props<'a> {
     /// Fails at once only on a non-object; property names outside `known` are recorded.
-    pub fn new(value: &'a Value, known: &[&str]) -> Result<Self, Error> {
+    pub fn new(value: &'a Value, known: &[&str]) -> Result<Self, Problems> {
         let map = value
             .as_object()
-            .ok_or_else(|| Error::invalid("ResourceProperties", format!("must be an object, got {}", type_name(value))))?;
+            .ok_or_else(|| Problem::value("ResourceProperties", format!("must be an object, got {}", type_name(value))))?;
         let props = Props { map, problems: RefCell::new(Vec::new()) };
         for unknown in map.keys().filter(|k| !known.contains(&k.as_str()) && !CLOUDFORMATION_PROPERTIES.contains(&k.as_str())) {
-            props.record(Problem {
-                property: shorten(unknown, 100),
-                message: format!("unknown property; supported properties are {}", known.join(", ")),
-                rank: Rank::Unknown,
-            });
+            let message = format!("unknown property; supported properties are {}", known.join(", "));
+            props.record(Problem { path: Path::key(unknown), message, rank: Rank::Unknown });
         }
         Ok(props)
     }
@@ -49,32 +49,23 @@ impl<'a> Props<'a> {
     }
 
     /// The value of a check, or `None` with its problems recorded.
-    pub fn take<T>(&self, checked: Result<T, Error>) -> Option<T> {
+    pub fn take<T>(&self, checked: Result<T, impl Into<Problems>>) -> Option<T> {
         match checked {
             Ok(v) => Some(v),
-            Err(Error::InvalidProperty { property, message }) => {
-                let rank = if message == IS_REQUIRED { Rank::Missing } else { Rank::Value };
-                self.record(Problem { property, message, rank });
-                None
-            }
-            Err(Error::InvalidProperties(problems)) => {
-                problems.0.into_iter().for_each(|p| self.record(p));
-                None
-            }
-            Err(other) => {
-                self.record(Problem { property: "ResourceProperties".into(), message: other.to_string(), rank: Rank::Value });
+            Err(problems) => {
+                problems.into().0.into_iter().for_each(|p| self.record(p));
                 None
             }
         }
     }
 
     /// `value` if no problem was recorded, else every problem, most important first.
-    pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Error> {
+    pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Problems> {
         let problems = self.problems.into_inner();
         if problems.is_empty() {
             Ok(value())
         } else {
-            Err(Problems::new(problems).into_error())
+            Err(Problems::new(problems))
         }
     }
 
@@ -82,99 +73,112 @@ impl<'a> Props<'a> {
         self.problems.borrow_mut().push(problem);
     }
 
-    pub fn required_str(&self, key: &str) -> Result<&'a str, Error> {
-        self.optional_str(key)?.ok_or_else(|| Error::invalid(key, IS_REQUIRED))
+    pub fn required_str(&self, key: &str) -> Result<&'a str, Problem> {
+        self.optional_str(key)?.ok_or_else(|| Problem::missing(key))
     }
 
     /// A non-empty string, or absent (JSON null counts as absent).
-    pub fn optional_str(&self, key: &str) -> Result<Option<&'a str>, Error> {
+    pub fn optional_str(&self, key: &str) -> Result<Option<&'a str>, Problem> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Err(Error::invalid(key, "must not be empty")),
+            Some(Value::String(s)) if s.is_empty() => Err(Problem::value(key, "must not be empty")),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(Error::invalid(key, format!("must be a string, got {}", type_name(other)))),
+            Some(other) => Err(Problem::value(key, format!("must be a string, got {}", type_name(other)))),
         }
     }
 
     /// "true"/"false" as CloudFormation sends them, or a JSON boolean.
-    pub fn optional_bool(&self, key: &str) -> Result<Option<bool>, Error> {
+    pub fn optional_bool(&self, key: &str) -> Result<Option<bool>, Problem> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
             Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(other) => Err(Error::invalid(key, format!("must be \"true\" or \"false\", got {}", describe(other)))),
+            Some(other) => Err(Problem::value(key, format!("must be \"true\" or \"false\", got {}", describe(other)))),
         }
     }
 
     /// A list of at most `max_items` strings, each `1..=max_len` characters; every bad item is named.
-    pub fn optional_str_list(&self, key: &str, max_items: usize, max_len: usize) -> Result<Option<Vec<String>>, Error> {
+    pub fn optional_str_list(&self, key: &str, max_items: usize, max_len: usize) -> Result<Option<Vec<String>>, Problems> {
         let items = match self.map.get(key) {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Array(items)) => items,
-            Some(other) => return Err(Error::invalid(key, format!("must be a list of strings, got {}", type_name(other)))),
+            Some(other) => return Err(Problem::value(key, format!("must be a list of strings, got {}", type_name(other))).into()),
         };
         if items.len() > max_items {
-            return Err(Error::invalid(key, format!("at most {max_items} items are allowed, got {}", items.len())));
+            return Err(Problem::value(key, format!("at most {max_items} items are allowed, got {}", items.len())).into());
         }
-        all_of(items.iter().enumerate().map(|(i, item)| match item {
-            Value::String(s) if s.is_empty() => Err(Error::invalid(format!("{key}[{i}]"), "must not be empty")),
-            Value::String(s) => check_len(&format!("{key}[{i}]"), s, 1, max_len),
-            other => Err(Error::invalid(format!("{key}[{i}]"), format!("must be a string, got {}", type_name(other)))),
+        all_of(items.iter().enumerate().map(|(i, item)| {
+            let at = Path::key(key).index(i);
+            match item {
+                Value::String(s) if s.is_empty() => Err(Problem::value(at, "must not be empty")),
+                Value::String(s) => check_len(at, s, 1, max_len).map(drop),
+                other => Err(Problem::value(at, format!("must be a string, got {}", type_name(other)))),
+            }
         }))?;
         Ok(Some(items.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect()))
     }
 
     /// A JSON document given either as an object or as a string holding one.
-    pub fn optional_json_object(&self, key: &str) -> Result<Option<Value>, Error> {
+    pub fn optional_json_object(&self, key: &str) -> Result<Option<Value>, Problem> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(doc @ Value::Object(_)) => Ok(Some(doc.clone())),
             Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
                 Ok(doc @ Value::Object(_)) => Ok(Some(doc)),
-                Ok(other) => Err(Error::invalid(key, format!("must be a JSON object, got {}", type_name(&other)))),
-                Err(e) => Err(Error::invalid(key, format!("is not valid JSON: {e}"))),
+                Ok(other) => Err(Problem::value(key, format!("must be a JSON object, got {}", type_name(&other)))),
+                Err(e) => Err(Problem::value(key, format!("is not valid JSON: {e}"))),
             },
-            Some(other) => Err(Error::invalid(key, format!("must be a JSON object or a string holding one, got {}", type_name(other)))),
+            Some(other) => Err(Problem::value(key, format!("must be a JSON object or a string holding one, got {}", type_name(other)))),
         }
     }
 
-    /// `Tags`: a list of `{Key, Value}`, validated as the Logs API would; every bad tag is named.
-    pub fn tags(&self) -> Result<Tags, Error> {
+    /// `Tags`: a list of `{Key, Value}`, validated as the Logs API would; every problem of every tag is named.
+    pub fn tags(&self) -> Result<Tags, Problems> {
         let items = match self.map.get("Tags") {
             None | Some(Value::Null) => return Ok(Tags::default()),
             Some(Value::Array(items)) => items,
-            Some(other) => return Err(Error::invalid("Tags", format!("must be a list of {{Key, Value}}, got {}", type_name(other)))),
+            Some(other) => return Err(Problem::value("Tags", format!("must be a list of {{Key, Value}}, got {}", type_name(other))).into()),
         };
         if items.len() > MAX_USER_TAGS {
-            return Err(Error::invalid("Tags", format!("at most {MAX_USER_TAGS} tags are allowed, got {}", items.len())));
+            return Err(Problem::value("Tags", format!("at most {MAX_USER_TAGS} tags are allowed, got {}", items.len())).into());
         }
         let mut tags = BTreeMap::new();
-        all_of(items.iter().enumerate().map(|(i, item)| {
-            let (key, value) = tag_entry(i, item)?;
-            match tags.insert(key.to_owned(), value.to_owned()) {
-                Some(_) => Err(Error::invalid(format!("Tags[{i}].Key"), format!("duplicate tag key '{}'", shorten(key, 128)))),
-                None => Ok(()),
+        let mut problems = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            match tag_entry(i, item) {
+                Ok((key, value)) => {
+                    if tags.insert(key.to_owned(), value.to_owned()).is_some() {
+                        let at = Path::key("Tags").index(i).key_in("Key");
+                        problems.push(Problem::value(at, format!("duplicate tag key '{}'", shorten(key, 128))));
+                    }
+                }
+                Err(more) => problems.extend(more),
             }
-        }))?;
-        Ok(Tags(tags))
+        }
+        if problems.is_empty() {
+            Ok(Tags(tags))
+        } else {
+            Err(Problems::new(problems))
+        }
     }
 
     /// A map of strings given as a JSON object (e.g. `DeliverySourceConfiguration`), keys and
     /// values `min..=max` characters long.
-    pub fn optional_str_map(&self, key: &str, min: usize, max: usize) -> Result<Option<HashMap<String, String>>, Error> {
+    pub fn optional_str_map(&self, key: &str, min: usize, max: usize) -> Result<Option<HashMap<String, String>>, Problems> {
         let entries = match self.map.get(key) {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Object(entries)) => entries,
-            Some(other) => return Err(Error::invalid(key, format!("must be a map of strings, got {}", type_name(other)))),
+            Some(other) => return Err(Problem::value(key, format!("must be a map of strings, got {}", type_name(other))).into()),
         };
         let mut map = HashMap::new();
         all_of(entries.iter().map(|(k, v)| {
-            let at = format!("{key}.{}", shorten(k, 100));
-            check_len(&at, k, min, max)
-                .map_err(|_| Error::invalid(&at, format!("keys must be {min} to {max} characters long, got {}", k.chars().count())))?;
-            let Value::String(v) = v else { return Err(Error::invalid(&at, format!("must be a string, got {}", type_name(v)))) };
-            check_len(&at, v, min, max)?;
+            let at = Path::key(key).key_in(k);
+            check_len(at.clone(), k, min, max).map_err(|_| {
+                Problem::value(at.clone(), format!("keys must be {min} to {max} characters long, got {}", k.chars().count()))
+            })?;
+            let Value::String(v) = v else { return Err(Problem::value(at, format!("must be a string, got {}", type_name(v)))) };
+            check_len(at, v, min, max)?;
             map.insert(k.clone(), v.clone());
             Ok(())
         }))?;
@@ -182,34 +186,85 @@ impl<'a> Props<'a> {
     }
 }
 
-/// Every problem of several independent checks, as one error (none: `Ok`).
-pub fn all_of(checks: impl IntoIterator<Item = Result<(), Error>>) -> Result<(), Error> {
-    let mut problems = Vec::new();
-    for check in checks {
-        match check {
-            Ok(()) => {}
-            Err(Error::InvalidProperty { property, message }) => problems.push(Problem::value(property, message)),
-            Err(Error::InvalidProperties(more)) => problems.extend(more.0),
-            Err(other) => return Err(other),
-        }
-    }
+/// Every problem of several independent checks, as one (none: `Ok`).
+pub fn all_of(checks: impl IntoIterator<Item = Result<(), Problem>>) -> Result<(), Problems> {
+    let problems: Vec<Problem> = checks.into_iter().filter_map(Result::err).collect();
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(Problems::new(problems).into_error())
+        Err(Problems::new(problems))
     }
 }
 
-/// "is required": the most important kind of problem, reported first.
+/// "is required": the message of a missing value.
 const IS_REQUIRED: &str = "is required";
 /// At most this much of a Reason lists problems; the answer body must stay within 4096 bytes
 /// with every id echoed.
 const MAX_PROBLEMS_TEXT: usize = 2000;
+/// At most this many characters of a key a path names (a template's unknown key may be long).
+const MAX_KEY_CHARS: usize = 100;
+
+/// One step into the properties: a mapping's key (a property, a tag field, a map key) or a list position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Where a problem is, step by step; shown as the template spells it: `Tags[1].Key`,
+/// `DeliverySourceConfiguration.a.b` (a map key may hold dots: the steps, not the text, say where).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Path(pub Vec<Step>);
+
+impl Path {
+    /// The property `key`.
+    pub fn key(key: &str) -> Path {
+        Path(vec![Step::Key(key.to_owned())])
+    }
+
+    /// This path, then the mapping key `key`.
+    #[must_use]
+    pub fn key_in(mut self, key: &str) -> Path {
+        self.0.push(Step::Key(key.to_owned()));
+        self
+    }
+
+    /// This path, then list position `i`.
+    #[must_use]
+    pub fn index(mut self, i: usize) -> Path {
+        self.0.push(Step::Index(i));
+        self
+    }
+
+    /// Whether `self` is `other` or inside it.
+    pub fn starts_with(&self, other: &Path) -> bool {
+        self.0.starts_with(&other.0)
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, step) in self.0.iter().enumerate() {
+            match step {
+                Step::Key(key) if i == 0 => f.write_str(&shorten(key, MAX_KEY_CHARS))?,
+                Step::Key(key) => write!(f, ".{}", shorten(key, MAX_KEY_CHARS))?,
+                Step::Index(i) => write!(f, "[{i}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl From<&str> for Path {
+    fn from(key: &str) -> Path {
+        Path::key(key)
+    }
+}
 
 /// How much a problem matters to the user, most first: a missing property, then an unknown one
 /// (often the same typo), then a bad value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Rank {
+pub enum Rank {
     Missing,
     Unknown,
     Value,
@@ -218,14 +273,27 @@ enum Rank {
 /// One problem with one property, named as the template spells it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
-    pub property: String,
+    pub path: Path,
     pub message: String,
-    rank: Rank,
+    pub rank: Rank,
 }
 
 impl Problem {
-    fn value(property: impl Into<String>, message: impl Into<String>) -> Problem {
-        Problem { property: property.into(), message: message.into(), rank: Rank::Value }
+    /// A bad value at `path`.
+    pub fn value(path: impl Into<Path>, message: impl Into<String>) -> Problem {
+        Problem { path: path.into(), message: message.into(), rank: Rank::Value }
+    }
+
+    /// A required property that is not there.
+    pub fn missing(key: &str) -> Problem {
+        Problem { path: Path::key(key), message: IS_REQUIRED.into(), rank: Rank::Missing }
+    }
+}
+
+impl fmt::Display for Problem {
+    /// `Tags[1].Key: must be …`: the Reason of a single problem.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
     }
 }
 
@@ -238,25 +306,25 @@ impl Problems {
         problems.sort_by_key(|p| p.rank); // stable: template order within a rank
         Problems(problems)
     }
+}
 
-    /// One problem keeps the single-problem form ("Name: …"); more become one error listing all.
-    fn into_error(mut self) -> Error {
-        if self.0.len() == 1 {
-            let Problem { property, message, .. } = self.0.remove(0);
-            Error::InvalidProperty { property, message }
-        } else {
-            Error::InvalidProperties(self)
-        }
+impl From<Problem> for Problems {
+    fn from(problem: Problem) -> Problems {
+        Problems(vec![problem])
     }
 }
 
-impl std::fmt::Display for Problems {
-    /// `N problems: A: …; B: …` within [`MAX_PROBLEMS_TEXT`] bytes, then how many were left out.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for Problems {
+    /// One problem: `A: …`. More: `N problems: A: …; B: …` within [`MAX_PROBLEMS_TEXT`] bytes,
+    /// then how many were left out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let [only] = self.0.as_slice() {
+            return only.fmt(f);
+        }
         let mut text = format!("{} problems: ", self.0.len());
         let mut shown = 0;
         for (i, p) in self.0.iter().enumerate() {
-            let item = format!("{}{}: {}", if i == 0 { "" } else { "; " }, p.property, p.message);
+            let item = format!("{}{p}", if i == 0 { "" } else { "; " });
             if text.len() + item.len() > MAX_PROBLEMS_TEXT && shown > 0 {
                 break;
             }
@@ -270,43 +338,50 @@ impl std::fmt::Display for Problems {
     }
 }
 
-/// One tag; its first problem (a tag is one item to fix).
-fn tag_entry(i: usize, item: &Value) -> Result<(&str, &str), Error> {
-    let at = |field: &str| format!("Tags[{i}].{field}");
-    let obj = item
-        .as_object()
-        .ok_or_else(|| Error::invalid(format!("Tags[{i}]"), format!("must be an object with Key and Value, got {}", type_name(item))))?;
+/// One tag, with every problem it has: a field it may not have, and the first problem of its Key
+/// and of its Value (each one value to fix).
+fn tag_entry(i: usize, item: &Value) -> Result<(&str, &str), Vec<Problem>> {
+    let tag = Path::key("Tags").index(i);
+    let Some(obj) = item.as_object() else {
+        return Err(vec![Problem::value(tag, format!("must be an object with Key and Value, got {}", type_name(item)))]);
+    };
+    let mut problems = Vec::new();
     if let Some(extra) = obj.keys().find(|k| *k != "Key" && *k != "Value") {
-        return Err(Error::invalid(format!("Tags[{i}]"), format!("unknown field '{}'; a tag has only Key and Value", shorten(extra, 100))));
+        problems.push(Problem::value(tag.clone(), format!("unknown field '{}'; a tag has only Key and Value", shorten(extra, 100))));
     }
-    let key = match obj.get("Key") {
-        Some(Value::String(k)) => k.as_str(),
-        Some(other) => return Err(Error::invalid(at("Key"), format!("must be a string, got {}", type_name(other)))),
-        None => return Err(Error::invalid(at("Key"), "is required")),
+    let field = |name: &str, min: usize, max: usize| -> Result<&str, Problem> {
+        let at = tag.clone().key_in(name);
+        let text = match obj.get(name) {
+            Some(Value::String(text)) => text.as_str(),
+            Some(other) => return Err(Problem::value(at, format!("must be a string, got {}", type_name(other)))),
+            None => return Err(Problem::value(at, IS_REQUIRED)),
+        };
+        check_len(at.clone(), text, min, max)?;
+        check_tag_chars(at, text)
     };
-    let value = match obj.get("Value") {
-        Some(Value::String(v)) => v.as_str(),
-        Some(other) => return Err(Error::invalid(at("Value"), format!("must be a string, got {}", type_name(other)))),
-        None => return Err(Error::invalid(at("Value"), "is required")),
-    };
-    check_len(&at("Key"), key, 1, 128)?;
-    check_len(&at("Value"), value, 0, 256)?;
-    check_tag_chars(&at("Key"), key)?;
-    check_tag_chars(&at("Value"), value)?;
-    if let Some(prefix) = RESERVED_TAG_PREFIXES.iter().find(|p| key.to_ascii_lowercase().starts_with(*p)) {
-        return Err(Error::invalid(at("Key"), format!("keys starting with '{prefix}' are reserved")));
+    let key = field("Key", 1, 128).and_then(|key| match RESERVED_TAG_PREFIXES.iter().find(|p| key.to_ascii_lowercase().starts_with(*p)) {
+        Some(prefix) => Err(Problem::value(tag.clone().key_in("Key"), format!("keys starting with '{prefix}' are reserved"))),
+        None => Ok(key),
+    });
+    let value = field("Value", 0, 256);
+    match (key, value) {
+        (Ok(key), Ok(value)) if problems.is_empty() => Ok((key, value)),
+        (key, value) => {
+            problems.extend(key.err());
+            problems.extend(value.err());
+            Err(problems)
+        }
     }
-    Ok((key, value))
 }
 
 /// Tag keys and values as the service model allows them: `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`
 /// (docs/SERVICE-RULES.md#tag-patterns); the real API refuses anything else, moto does not check.
-fn check_tag_chars(property: &str, text: &str) -> Result<(), Error> {
+fn check_tag_chars(path: Path, text: &str) -> Result<&str, Problem> {
     let Some(bad) = text.chars().find(|&c| !is_tag_char(c)) else {
-        return Ok(());
+        return Ok(text);
     };
-    Err(Error::invalid(
-        property,
+    Err(Problem::value(
+        path,
         format!("'{}' contains {bad:?}; tags allow only letters, digits, spaces and _ . : / = + - @", shorten(text, 80)),
     ))
 }
@@ -337,8 +412,9 @@ pub struct Tags(pub BTreeMap<String, String>);
 // ---- value checks shared by the resource kinds ----
 
 /// Delivery source and destination names: 1–60 of `[A-Za-z0-9_-]`.
-pub fn check_name(property: &str, name: &str) -> Result<(), Error> {
-    check_len(property, name, 1, 60)?;
+pub fn check_name(property: impl Into<Path>, name: &str) -> Result<&str, Problem> {
+    let property = property.into();
+    check_len(property.clone(), name, 1, 60)?;
     check_word_chars(property, name)
 }
 
@@ -347,10 +423,10 @@ pub fn is_valid_name(name: &str) -> bool {
 }
 
 /// Letters, digits, `_` and `-`, as the API's `[\w-]*`.
-pub fn check_word_chars(property: &str, value: &str) -> Result<(), Error> {
+pub fn check_word_chars(property: impl Into<Path>, value: &str) -> Result<&str, Problem> {
     match value.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
-        None => Ok(()),
-        Some(bad) => Err(Error::invalid(
+        None => Ok(value),
+        Some(bad) => Err(Problem::value(
             property,
             format!("'{}' contains {bad:?}; only letters, digits, '_' and '-' are allowed", shorten(value, 80)),
         )),
@@ -358,29 +434,29 @@ pub fn check_word_chars(property: &str, value: &str) -> Result<(), Error> {
 }
 
 /// Length in characters within `min..=max`.
-pub fn check_len(property: &str, value: &str, min: usize, max: usize) -> Result<(), Error> {
+pub fn check_len(property: impl Into<Path>, value: &str, min: usize, max: usize) -> Result<&str, Problem> {
     let n = value.chars().count();
     if n < min || n > max {
         let range = if min == 0 { format!("at most {max}") } else { format!("{min} to {max}") };
-        return Err(Error::invalid(property, format!("must be {range} characters long, got {n}")));
+        return Err(Problem::value(property, format!("must be {range} characters long, got {n}")));
     }
-    Ok(())
+    Ok(value)
 }
 
 /// One of `allowed`, compared exactly.
-pub fn check_one_of(property: &str, value: &str, allowed: &[&str]) -> Result<(), Error> {
+pub fn check_one_of<'v>(property: impl Into<Path>, value: &'v str, allowed: &[&str]) -> Result<&'v str, Problem> {
     if allowed.contains(&value) {
-        Ok(())
+        Ok(value)
     } else {
-        Err(Error::invalid(property, format!("'{}' is not one of {}", shorten(value, 80), allowed.join(", "))))
+        Err(Problem::value(property, format!("'{}' is not one of {}", shorten(value, 80), allowed.join(", "))))
     }
 }
 
 /// An ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` with non-empty partition, service and
 /// resource. Returns the parsed parts for further checks.
-pub fn check_arn<'v>(property: &str, value: &'v str) -> Result<Arn<'v>, Error> {
+pub fn check_arn<'v>(property: &str, value: &'v str) -> Result<Arn<'v>, Problem> {
     let bad = |why: &str| {
-        Error::invalid(
+        Problem::value(
             property,
             format!("'{}' is not an ARN ({why}); expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE", shorten(value, 100)),
         )
@@ -447,7 +523,7 @@ mod tests {
 
     const KNOWN: &[&str] = &["Name", "Flag", "List", "Doc", "Tags"];
 
-    fn err_of(r: Result<impl std::fmt::Debug, Error>) -> String {
+    fn err_of(r: Result<impl fmt::Debug, impl fmt::Display>) -> String {
         r.expect_err("should fail").to_string()
     }
 
@@ -470,8 +546,24 @@ mod tests {
         let msg = err_of(p.finish(|| ()));
         assert_eq!(
             msg,
-            "5 problems: Name: is required; Colour: unknown property; supported properties are Name, Flag, List, Doc, Tags; \
-             Flag: must be \"true\" or \"false\", got 'maybe'; Tags[0].Value: is required; Tags[2].Key: must be 1 to 128 characters long, got 0"
+            "6 problems: Name: is required; Colour: unknown property; supported properties are Name, Flag, List, Doc, Tags; \
+             Flag: must be \"true\" or \"false\", got 'maybe'; \
+             Tags[0].Key: 'a#' contains '#'; tags allow only letters, digits, spaces and _ . : / = + - @; Tags[0].Value: is required; \
+             Tags[2].Key: must be 1 to 128 characters long, got 0"
+        );
+    }
+
+    #[test]
+    fn a_tag_reports_every_problem_with_its_path() {
+        let v = json!({"Tags": [{"Key": "aws:x", "Value": 5, "Colour": "red"}]});
+        let problems = Props::new(&v, KNOWN).unwrap().tags().unwrap_err();
+        let tag = Path::key("Tags").index(0);
+        let paths: Vec<&Path> = problems.0.iter().map(|p| &p.path).collect();
+        assert_eq!(paths, [&tag, &tag.clone().key_in("Key"), &tag.clone().key_in("Value")]);
+        assert_eq!(
+            problems.to_string(),
+            "3 problems: Tags[0]: unknown field 'Colour'; a tag has only Key and Value; Tags[0].Key: keys starting with 'aws:' are reserved; \
+             Tags[0].Value: must be a string, got a number"
         );
     }
 

@@ -2,22 +2,16 @@
 //! behind (through a counting proxy), CloudFormation-shaped events, answers read from the
 //! ResponseURL receiver.
 
-use std::path::PathBuf;
+mod common;
 
 use cfn_local::events::{create, delete, update};
 use cfn_local::{answer_check, Answer, Outcome, Stack};
+use common::{binary, DELIVERY, DESTINATION, SOURCE};
 use serde_json::{json, Value};
 
-const SOURCE: &str = "Custom::DeliverySource";
-const DESTINATION: &str = "Custom::DeliveryDestination";
-const DELIVERY: &str = "Custom::Delivery";
 const CLOUDFRONT: &str = "arn:aws:cloudfront::123456789012:distribution/E1LIFECYCLE";
 const CLOUDFRONT_2: &str = "arn:aws:cloudfront::123456789012:distribution/E2LIFECYCLE";
 const MARKER: &str = "cfn-logs-delivery:failed-create:";
-
-fn binary() -> PathBuf {
-    std::env::var_os("CFN_LOGS_DELIVERY_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_cfn-logs-delivery")))
-}
 
 fn stack() -> Stack {
     Stack::start(&binary()).expect("start moto, the runtime API and the function")
@@ -52,8 +46,9 @@ fn tags_of(stack: &Stack, arn: &str) -> Value {
     body["tags"].clone()
 }
 
+/// A source of the distribution [`CLOUDFRONT`] names.
 fn source_props(name: &str, tags: Value) -> Value {
-    json!({"Name": name, "ResourceArn": CLOUDFRONT, "LogType": "ACCESS_LOGS", "Tags": tags})
+    cfn_local::events::source_props(name, "E1LIFECYCLE", tags)
 }
 
 fn source_exists(stack: &Stack, name: &str) -> bool {

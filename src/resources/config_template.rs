@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use aws_sdk_cloudwatchlogs::types::{ConfigurationTemplate, DeliveryDestinationType};
 
 use super::Ctx;
-use crate::props::all_of;
+use crate::props::{all_of, Path, Problem, Problems};
 use crate::{Error, OrAbsent};
 
 /// The settings a CreateDelivery or UpdateDeliveryConfiguration will send; `None`: not sent.
@@ -86,7 +86,7 @@ pub(super) async fn check(
         return Ok(());
     }
     match template_for(ctx, source_name, destination_arn, destination_type).await {
-        Ok(Some(template)) => problems(&template, settings),
+        Ok(Some(template)) => Ok(problems(&template, settings)?),
         Ok(None) => Ok(()),
         Err(e) => {
             tracing::warn!(error = %e, source = source_name, "could not read the delivery's configuration template; its settings are left to CloudWatch Logs to check");
@@ -195,8 +195,8 @@ fn unbraced(variable: &str) -> &str {
     variable.trim_start_matches('{').trim_end_matches('}')
 }
 
-/// Every way `settings` break `template`, as one error (none: `Ok`).
-pub(super) fn problems(template: &Template, settings: Settings<'_>) -> Result<(), Error> {
+/// Every way `settings` break `template` (none: `Ok`).
+pub(super) fn problems(template: &Template, settings: Settings<'_>) -> Result<(), Problems> {
     let mut checks = Vec::new();
     if let Some(fields) = settings.record_fields {
         checks.extend(unknown_fields(template, fields));
@@ -212,7 +212,7 @@ pub(super) fn problems(template: &Template, settings: Settings<'_>) -> Result<()
 }
 
 /// One problem per record field the template does not list, naming the nearest allowed one.
-fn unknown_fields(template: &Template, fields: &[String]) -> Vec<Result<(), Error>> {
+fn unknown_fields(template: &Template, fields: &[String]) -> Vec<Result<(), Problem>> {
     if template.fields.is_empty() {
         return Vec::new();
     }
@@ -224,34 +224,34 @@ fn unknown_fields(template: &Template, fields: &[String]) -> Vec<Result<(), Erro
         .map(|(i, field)| {
             let nearest = allowed().max_by(|a, b| strsim::jaro_winkler(field, a).total_cmp(&strsim::jaro_winkler(field, b)));
             let hint = nearest.map_or(String::new(), |n| format!("; the nearest allowed name is '{n}'"));
-            Err(Error::invalid(format!("RecordFields[{i}]"), format!("'{field}' is not a record field of this log type{hint}")))
+            Err(Problem::value(Path::key("RecordFields").index(i), format!("'{field}' is not a record field of this log type{hint}")))
         })
         .collect()
 }
 
 /// The template's mandatory fields a stated RecordFields leaves out.
-fn mandatory_fields(template: &Template, fields: &[String]) -> Result<(), Error> {
+fn mandatory_fields(template: &Template, fields: &[String]) -> Result<(), Problem> {
     let missing: Vec<&str> =
         template.fields.iter().filter(|(name, mandatory)| *mandatory && !fields.contains(name)).map(|(name, _)| name.as_str()).collect();
     if missing.is_empty() {
         return Ok(());
     }
     let list = missing.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", ");
-    Err(Error::invalid(
+    Err(Problem::value(
         "RecordFields",
         format!("lacks the mandatory field(s) {list} of this log type: add them, or leave RecordFields out"),
     ))
 }
 
-fn delimiter_allowed(template: &Template, delimiter: &str) -> Result<(), Error> {
+fn delimiter_allowed(template: &Template, delimiter: &str) -> Result<(), Problem> {
     if template.delimiters.is_empty() || template.delimiters.iter().any(|d| d == delimiter) {
         return Ok(());
     }
     let list = template.delimiters.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join(", ");
-    Err(Error::invalid("FieldDelimiter", format!("{delimiter:?} is not allowed for this log type; use one of {list}")))
+    Err(Problem::value("FieldDelimiter", format!("{delimiter:?} is not allowed for this log type; use one of {list}")))
 }
 
-fn suffix_variables_allowed(template: &Template, path: &str) -> Result<(), Error> {
+fn suffix_variables_allowed(template: &Template, path: &str) -> Result<(), Problem> {
     if template.suffix_variables.is_empty() {
         return Ok(());
     }
@@ -262,7 +262,7 @@ fn suffix_variables_allowed(template: &Template, path: &str) -> Result<(), Error
     let braced = |vs: &[&str]| vs.iter().map(|v| format!("{{{v}}}")).collect::<Vec<_>>().join(", ");
     let allowed: Vec<&str> = template.suffix_variables.iter().map(String::as_str).collect();
     let verb = if unknown.len() == 1 { "is" } else { "are" };
-    Err(Error::invalid(
+    Err(Problem::value(
         "S3SuffixPath",
         format!("{} {verb} not allowed for this log type; the allowed variables are {}", braced(&unknown), braced(&allowed)),
     ))

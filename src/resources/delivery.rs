@@ -11,10 +11,10 @@
 use serde_json::Value;
 
 use super::config_template::{self, Settings};
-use super::owner::{delete_if_ours, refuse_or_adopt, Found};
-use super::place::Common;
-use super::{destination, tags, Ctx, LiveTags, Location, Outcome, Resource};
-use crate::props::{check_arn, check_len, check_name, Props, Tags};
+use super::owner::{delete_if_ours, refuse_or_adopt, Existing, Found};
+use super::place::{properties, Common};
+use super::{destination, tags, Ctx, Location, Operations, Outcome, Resource};
+use crate::props::{check_arn, check_len, check_name, Problem, Problems, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::{Delivery as Live, DeliveryDestinationType, S3DeliveryConfiguration};
 
@@ -37,32 +37,27 @@ pub struct Delivery {
 
 impl Resource for Delivery {
     const TYPE: &'static str = "Custom::Delivery";
-    const PROPERTIES: &'static [&'static str] = &[
+    const PROPERTIES: &'static [&'static str] = properties![
         "DeliverySourceName",
         "DeliveryDestinationArn",
         "RecordFields",
         "FieldDelimiter",
         "S3SuffixPath",
         "S3EnableHiveCompatiblePath",
-        "Tags",
-        "Region",
-        "AssumeRoleArn",
-        "ExternalId",
-        "AdoptExisting",
+        "Tags"
     ];
+    const ATTRIBUTES: &'static [&'static str] = &["Arn", "DeliveryId", "DeliveryDestinationType"];
     const ARN_TYPE: &'static str = "delivery";
 
-    fn parse(properties: &Value) -> Result<Self, Error> {
+    fn parse(properties: &Value) -> Result<Self, Problems> {
         let p = Props::new(properties, Self::PROPERTIES)?;
         let source = p.take(p.required_str("DeliverySourceName").and_then(source_name));
         let destination_arn = p.take(p.required_str("DeliveryDestinationArn").and_then(|a| destination_name(a).map(|_| a)));
         let record_fields = p.take(p.optional_str_list("RecordFields", 128, 64)).flatten();
-        let field_delimiter = p
-            .take(p.optional_str("FieldDelimiter").and_then(|d| d.map(|d| check_len("FieldDelimiter", d, 1, 5).map(|_| d)).transpose()))
-            .flatten();
-        let s3_suffix_path = p
-            .take(p.optional_str("S3SuffixPath").and_then(|s| s.map(|s| check_len("S3SuffixPath", s, 1, 256).map(|_| s)).transpose()))
-            .flatten();
+        let field_delimiter =
+            p.take(p.optional_str("FieldDelimiter").and_then(|d| d.map(|d| check_len("FieldDelimiter", d, 1, 5)).transpose())).flatten();
+        let s3_suffix_path =
+            p.take(p.optional_str("S3SuffixPath").and_then(|s| s.map(|s| check_len("S3SuffixPath", s, 1, 256)).transpose())).flatten();
         let s3_hive_compatible = p.take(p.optional_bool("S3EnableHiveCompatiblePath")).flatten();
         let tags = p.take(p.tags());
         let common = Common::take(&p);
@@ -118,7 +113,9 @@ impl Resource for Delivery {
             _ => Ok(()),
         }
     }
+}
 
+impl Operations for Delivery {
     async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
         config_template::check(ctx, &self.source_name, &self.destination_arn, None, self.settings()).await?;
         let client = &ctx.logs.client;
@@ -149,15 +146,18 @@ impl Resource for Delivery {
         // The pairing exists already: ours from an earlier attempt (a redelivered event, or a
         // retried CreateDelivery whose first attempt did succeed) is adopted; someone else's refused.
         match Found::classify(ctx, self.find_existing(ctx).await?, "GetDelivery", |d: &Live| d.arn()).await? {
-            Found::Ours(live, tags) => {
-                tracing::info!(id = live.id().unwrap_or_default(), "delivery was created earlier by this stack resource; adopting it");
-                self.converge(ctx, live, &tags).await
+            Found::Ours(existing) => {
+                tracing::info!(
+                    id = existing.live.id().unwrap_or_default(),
+                    "delivery was created earlier by this stack resource; adopting it"
+                );
+                self.converge(ctx, existing).await
             }
-            Found::Foreign(live, tags) => {
-                let id = format!("{} ({} -> {})", live.id().unwrap_or_default(), self.source_name, self.destination_arn);
-                refuse_or_adopt(&self.common, &tags, KIND, &id, "DeliverySourceName or DeliveryDestinationArn")?;
-                tracing::info!(id = live.id().unwrap_or_default(), "taking over the existing delivery (AdoptExisting)");
-                self.converge(ctx, live, &tags).await
+            Found::Foreign(existing) => {
+                let id = format!("{} ({} -> {})", existing.live.id().unwrap_or_default(), self.source_name, self.destination_arn);
+                refuse_or_adopt(&self.common, &existing.tags, KIND, &id, "DeliverySourceName or DeliveryDestinationArn")?;
+                tracing::info!(id = existing.live.id().unwrap_or_default(), "taking over the existing delivery (AdoptExisting)");
+                self.converge(ctx, existing).await
             }
             Found::Nothing => Err(refusal), // e.g. one delivery per source and destination type
         }
@@ -170,20 +170,21 @@ impl Resource for Delivery {
         if was_at != ctx.at {
             return self.create(ctx).await;
         }
-        let (live, live_tags) = match find(ctx, id).await? {
-            Found::Ours(live, tags) => (live, tags),
+        let existing = match find(ctx, id).await? {
+            Found::Ours(existing) => existing,
             Found::Foreign(..) => return Err(Error::NotOurs { kind: KIND, id: physical_id.to_owned() }),
             Found::Nothing => {
                 tracing::warn!(id = physical_id, "delivery was deleted outside CloudFormation; creating it again (new id)");
                 return self.create(ctx).await;
             }
         };
+        let live = &existing.live;
         let same_pairing = live.delivery_source_name() == Some(self.source_name.as_str())
             && live.delivery_destination_arn() == Some(self.destination_arn.as_str());
         if same_pairing {
-            self.converge(ctx, live, &live_tags).await
+            self.converge(ctx, existing).await
         } else {
-            self.replace(ctx, &live).await
+            self.replace(ctx, live).await
         }
     }
 
@@ -235,8 +236,9 @@ impl Delivery {
     }
 
     /// Applies the in-place settings that differ from the live delivery, then the tags.
-    async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags) -> Result<Outcome, Error> {
-        let change = self.configuration_change(&live);
+    async fn converge(&self, ctx: &Ctx, existing: Existing<Live>) -> Result<Outcome, Error> {
+        let live = &existing.live;
+        let change = self.configuration_change(live);
         if !change.is_empty() {
             let destination_type = live.delivery_destination_type().map(|t| t.as_str());
             let settings = Settings { suffix_path: change.s3.as_ref().and(self.s3_suffix_path.as_deref()), ..change.settings() };
@@ -255,9 +257,8 @@ impl Delivery {
                 })
                 .await?;
         }
-        let arn = live.arn().ok_or(Error::Incomplete { operation: "GetDelivery", what: "the delivery's arn" })?;
-        tags::sync(ctx, arn, live_tags, &self.tags).await?;
-        outcome(ctx, &live).await
+        existing.sync_tags(ctx, &self.tags).await?;
+        outcome(ctx, live).await
     }
 
     /// The settings a CreateDelivery sends, for the configuration-template check.
@@ -410,10 +411,9 @@ async fn outcome(ctx: &Ctx, live: &Live) -> Result<Outcome, Error> {
             }
         }
     };
-    Ok(Outcome {
-        physical_id: ctx.physical_id(Delivery::ARN_TYPE, &id),
-        data: vec![("Arn", live.arn().unwrap_or_default().to_owned()), ("DeliveryId", id), ("DeliveryDestinationType", destination_type)],
-    })
+    let physical_id = ctx.physical_id(Delivery::ARN_TYPE, &id);
+    let data = super::data::<Delivery, _>([Some(live.arn().unwrap_or_default().to_owned()), Some(id), Some(destination_type)]);
+    Ok(Outcome { physical_id, data })
 }
 
 /// A destination in another account than the delivery's: its type and settings cannot be read from here.
@@ -423,13 +423,13 @@ fn is_cross_account(ctx: &Ctx, destination_arn: &str) -> bool {
 
 /// DeliverySourceName: a source's name, or its ARN (what `!Ref` gives for a source made outside
 /// the provider's region or account), with where that ARN says the source is.
-fn source_name(value: &str) -> Result<(&str, Option<Location>), Error> {
+fn source_name(value: &str) -> Result<(&str, Option<Location>), Problem> {
     if !value.starts_with("arn:") {
-        return check_name("DeliverySourceName", value).map(|_| (value, None));
+        return check_name("DeliverySourceName", value).map(|name| (name, None));
     }
     let arn = check_arn("DeliverySourceName", value)?;
     let name = arn.resource.strip_prefix("delivery-source:").filter(|_| arn.service == "logs").ok_or_else(|| {
-        Error::invalid(
+        Problem::value(
             "DeliverySourceName",
             "must be a delivery source's name or ARN (arn:aws:logs:REGION:ACCOUNT:delivery-source:NAME), e.g. !Ref MySource",
         )
@@ -440,16 +440,15 @@ fn source_name(value: &str) -> Result<(&str, Option<Location>), Error> {
 }
 
 /// The destination name inside a delivery-destination ARN, which must be one.
-fn destination_name(arn: &str) -> Result<&str, Error> {
+fn destination_name(arn: &str) -> Result<&str, Problem> {
     let parsed = check_arn("DeliveryDestinationArn", arn)?;
     let name = parsed.resource.strip_prefix("delivery-destination:").filter(|_| parsed.service == "logs").ok_or_else(|| {
-        Error::invalid(
+        Problem::value(
             "DeliveryDestinationArn",
             "must be a delivery destination ARN (arn:aws:logs:REGION:ACCOUNT:delivery-destination:NAME), e.g. !GetAtt MyDestination.Arn",
         )
     })?;
-    check_name("DeliveryDestinationArn", name)?;
-    Ok(name)
+    check_name("DeliveryDestinationArn", name)
 }
 
 /// Delivery ids are alphanumeric; anything else (a marker, a placeholder) names no delivery.

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::named::{self, Named};
-use super::owner::Found;
-use super::place::{check_role_arn, Common};
-use super::{tags, Ctx, LiveTags, Outcome, Resource};
-use crate::props::{check_arn, check_name, check_one_of, Props, Tags};
+use super::owner::{Existing, Found};
+use super::place::{check_role_arn, properties, Common};
+use super::{Ctx, Outcome, Resource};
+use crate::props::{check_arn, check_name, check_one_of, Problem, Problems, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::{DeliveryDestination as Live, DeliveryDestinationConfiguration, DeliveryDestinationType, OutputFormat};
 
@@ -37,24 +37,21 @@ pub struct DeliveryDestination {
 
 impl Resource for DeliveryDestination {
     const TYPE: &'static str = "Custom::DeliveryDestination";
-    const PROPERTIES: &'static [&'static str] = &[
+    const PROPERTIES: &'static [&'static str] = properties![
         "Name",
         "DestinationResourceArn",
         "OutputFormat",
         "DeliveryDestinationType",
         "RoleArn",
         "DeliveryDestinationPolicy",
-        "Tags",
-        "Region",
-        "AssumeRoleArn",
-        "ExternalId",
-        "AdoptExisting",
+        "Tags"
     ];
+    const ATTRIBUTES: &'static [&'static str] = &["Arn", "Name", "DeliveryDestinationType", "OutputFormat"];
     const ARN_TYPE: &'static str = "delivery-destination";
 
-    fn parse(properties: &Value) -> Result<Self, Error> {
+    fn parse(properties: &Value) -> Result<Self, Problems> {
         let p = Props::new(properties, Self::PROPERTIES)?;
-        let name = p.take(p.required_str("Name").and_then(|n| check_name("Name", n).map(|_| n)));
+        let name = p.take(p.required_str("Name").and_then(|n| check_name("Name", n)));
         let output_format = p.take(p.optional_str("OutputFormat").and_then(|f| one_of("OutputFormat", f, OUTPUT_FORMATS))).flatten();
         let given_type = p.take(p.optional_str("DeliveryDestinationType").and_then(|t| one_of("DeliveryDestinationType", t, TYPES)));
         let arn = p.take(p.optional_str("DestinationResourceArn"));
@@ -70,7 +67,7 @@ impl Resource for DeliveryDestination {
             p.take(check_format_fits(format, kind));
         }
         if p.has("RoleArn") && destination_type.as_deref().is_some_and(|t| t != "XRAY") {
-            p.take::<()>(Err(Error::invalid("RoleArn", "is only supported for X-Ray destinations (DeliveryDestinationType: XRAY)")));
+            p.take::<()>(Err(Problem::value("RoleArn", "is only supported for X-Ray destinations (DeliveryDestinationType: XRAY)")));
         }
         let policy = p.take(p.optional_json_object("DeliveryDestinationPolicy").and_then(check_policy_size)).flatten();
         let tags = p.take(p.tags());
@@ -91,18 +88,6 @@ impl Resource for DeliveryDestination {
     fn common(&self) -> &Common {
         &self.common
     }
-
-    async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
-        named::create(self, ctx).await
-    }
-
-    async fn update(&self, ctx: &Ctx, physical_id: &str, old: Option<&Self>) -> Result<Outcome, Error> {
-        named::update(self, ctx, physical_id, old).await
-    }
-
-    async fn delete(ctx: &Ctx, physical_id: &str) -> Result<(), Error> {
-        named::delete::<Self>(ctx, physical_id).await
-    }
 }
 
 impl Named for DeliveryDestination {
@@ -115,69 +100,12 @@ impl Named for DeliveryDestination {
         &self.name
     }
 
+    fn tags(&self) -> &Tags {
+        &self.tags
+    }
+
     async fn find(ctx: &Ctx, name: &str) -> Result<Found<Live>, Error> {
         Found::classify(ctx, get(ctx, name).await?, "GetDeliveryDestination", |d: &Live| d.arn()).await
-    }
-
-    /// PutDeliveryDestination with the ownership tags.
-    async fn put_new(&self, ctx: &Ctx) -> Result<Live, Error> {
-        self.put(ctx, Some(tags::on_create(&self.tags, &ctx.owner))).await
-    }
-
-    /// The policy of a destination just made.
-    async fn finish_new(&self, ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
-        if let Some(policy) = &self.policy {
-            if let Err(e) = put_policy(ctx, &self.name, policy).await {
-                // The answer will be FAILED with a marker id, so CloudFormation would never delete
-                // this destination: undo it here rather than leave an orphan behind.
-                if let Err(undo) = Self::delete_call(ctx, &self.name).await {
-                    tracing::error!(name = %self.name, error = %undo, "could not remove the destination whose policy failed");
-                }
-                return Err(e);
-            }
-        }
-        Ok(self.outcome(&live))
-    }
-
-    /// Create-only properties must match; RoleArn, the policy and the tags change in place.
-    async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags, old: Option<&Self>) -> Result<Outcome, Error> {
-        let live_arn = live.delivery_destination_configuration().map(|c| c.destination_resource_arn());
-        if let Some(desired) = &self.destination_resource_arn {
-            if live_arn.map(without_any_suffix) != Some(desired.as_str()) {
-                return Err(self.create_only("DestinationResourceArn", live_arn.unwrap_or_default(), desired));
-            }
-        }
-        let live_type = live.delivery_destination_type().map(|t| t.as_str()).unwrap_or_default();
-        if !live_type.is_empty() && live_type != self.destination_type {
-            return Err(self.create_only("DeliveryDestinationType", live_type, &self.destination_type));
-        }
-        if let Some(desired) = &self.output_format {
-            let live_format = live.output_format().map(|f| f.as_str()).unwrap_or_default();
-            if live_format != desired {
-                return Err(self.create_only("OutputFormat", live_format, desired));
-            }
-        }
-        if self.role_changed(&live, old) {
-            self.put(ctx, None).await?;
-        }
-        self.sync_policy(ctx).await?;
-        let arn = live.arn().ok_or(Error::Incomplete { operation: "GetDeliveryDestination", what: "the destination's arn" })?;
-        tags::sync(ctx, arn, live_tags, &self.tags).await?;
-        Ok(self.outcome(&live))
-    }
-
-    async fn delete_call(ctx: &Ctx, name: &str) -> Result<(), Error> {
-        let client = &ctx.logs.client;
-        ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(name).send()).await.map(drop)
-    }
-}
-
-impl DeliveryDestination {
-    /// A stated RoleArn differs from the template's previous one (Update) or from the one the
-    /// service reports. A removed one is left: the API has no reset.
-    fn role_changed(&self, live: &Live, old: Option<&Self>) -> bool {
-        let Some(desired) = self.role_arn.as_deref() else { return false };
-        old.is_some_and(|old| old.role_arn.as_deref() != Some(desired)) || live.role_arn().is_some_and(|l| l != desired)
     }
 
     /// PutDeliveryDestination of this destination: with `tags` to create it, without to change its
@@ -207,6 +135,55 @@ impl DeliveryDestination {
         out.delivery_destination.ok_or(Error::Incomplete { operation: "PutDeliveryDestination", what: "the delivery destination" })
     }
 
+    /// The policy of a destination just made.
+    async fn finish_new(&self, ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
+        if let Some(policy) = &self.policy {
+            if let Err(e) = put_policy(ctx, &self.name, policy).await {
+                // The answer will be FAILED with a marker id, so CloudFormation would never delete
+                // this destination: undo it here rather than leave an orphan behind.
+                if let Err(undo) = Self::delete_call(ctx, &self.name).await {
+                    tracing::error!(name = %self.name, error = %undo, "could not remove the destination whose policy failed");
+                }
+                return Err(e);
+            }
+        }
+        Ok(self.outcome(&live))
+    }
+
+    /// Create-only properties must match; RoleArn, the policy and the tags change in place.
+    async fn converge(&self, ctx: &Ctx, existing: Existing<Live>, old: Option<&Self>) -> Result<Outcome, Error> {
+        let live = &existing.live;
+        let live_arn = live.delivery_destination_configuration().map(|c| c.destination_resource_arn());
+        if let Some(desired) = &self.destination_resource_arn {
+            if live_arn.map(without_any_suffix) != Some(desired.as_str()) {
+                return Err(Self::create_only("DestinationResourceArn", live_arn.unwrap_or_default(), desired));
+            }
+        }
+        let live_type = live.delivery_destination_type().map(|t| t.as_str()).unwrap_or_default();
+        if !live_type.is_empty() && live_type != self.destination_type {
+            return Err(Self::create_only("DeliveryDestinationType", live_type, &self.destination_type));
+        }
+        if let Some(desired) = &self.output_format {
+            let live_format = live.output_format().map(|f| f.as_str()).unwrap_or_default();
+            if live_format != desired {
+                return Err(Self::create_only("OutputFormat", live_format, desired));
+            }
+        }
+        if named::changed(self.role_arn.as_deref(), old.map(|old| old.role_arn.as_deref()), live.role_arn()) {
+            self.put(ctx, None).await?;
+        }
+        self.sync_policy(ctx).await?;
+        existing.sync_tags(ctx, &self.tags).await?;
+        Ok(self.outcome(live))
+    }
+
+    async fn delete_call(ctx: &Ctx, name: &str) -> Result<(), Error> {
+        let client = &ctx.logs.client;
+        ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(name).send()).await.map(drop)
+    }
+}
+
+impl DeliveryDestination {
     /// Compares documents, not strings: reformatting a policy is not a change.
     async fn sync_policy(&self, ctx: &Ctx) -> Result<(), Error> {
         let client = &ctx.logs.client;
@@ -232,22 +209,17 @@ impl DeliveryDestination {
         }
     }
 
-    fn create_only(&self, property: &'static str, current: &str, desired: &str) -> Error {
-        Error::CreateOnlyChange { kind: Self::KIND, property, current: current.into(), desired: desired.into() }
-    }
-
     fn outcome(&self, live: &Live) -> Outcome {
-        let mut data = vec![
-            ("Arn", live.arn().unwrap_or_default().to_owned()),
-            ("Name", self.name.clone()),
-            (
-                "DeliveryDestinationType",
-                live.delivery_destination_type().map(|t| t.as_str().to_owned()).unwrap_or_else(|| self.destination_type.clone()),
-            ),
-        ];
-        if let Some(format) = live.output_format().map(|f| f.as_str().to_owned()).or_else(|| self.output_format.clone()) {
-            data.push(("OutputFormat", format));
-        }
+        let destination_type =
+            live.delivery_destination_type().map(|t| t.as_str().to_owned()).unwrap_or_else(|| self.destination_type.clone());
+        // OutputFormat only when set.
+        let format = live.output_format().map(|f| f.as_str().to_owned()).or_else(|| self.output_format.clone());
+        let data = super::data::<Self, _>([
+            Some(live.arn().unwrap_or_default().to_owned()),
+            Some(self.name.clone()),
+            Some(destination_type),
+            format,
+        ]);
         Outcome { physical_id: self.name.clone(), data }
     }
 }
@@ -264,8 +236,8 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<(), Error> 
 }
 
 /// `value` if it is one of `allowed` (absent stays absent).
-fn one_of<'v>(property: &str, value: Option<&'v str>, allowed: &[&str]) -> Result<Option<&'v str>, Error> {
-    value.map(|v| check_one_of(property, v, allowed).map(|_| v)).transpose()
+fn one_of<'v>(property: &str, value: Option<&'v str>, allowed: &[&str]) -> Result<Option<&'v str>, Problem> {
+    value.map(|v| check_one_of(property, v, allowed)).transpose()
 }
 
 /// The output formats each destination type accepts, from the service's vended-logs rules (the
@@ -275,7 +247,7 @@ pub const FORMATS_BY_TYPE: &[(&str, &[&str])] =
     &[("S3", &["json", "plain", "w3c", "parquet"]), ("CWL", &["json", "plain"]), ("FH", &["json", "plain", "raw"]), ("XRAY", &[])];
 
 /// An OutputFormat the destination type accepts ([`FORMATS_BY_TYPE`]).
-fn check_format_fits(format: &str, destination_type: &str) -> Result<(), Error> {
+fn check_format_fits(format: &str, destination_type: &str) -> Result<(), Problem> {
     let allowed = FORMATS_BY_TYPE.iter().find(|(t, _)| *t == destination_type).map_or(&[][..], |(_, formats)| *formats);
     if allowed.contains(&format) {
         return Ok(());
@@ -287,20 +259,20 @@ fn check_format_fits(format: &str, destination_type: &str) -> Result<(), Error> 
             allowed.join(", ")
         ),
     };
-    Err(Error::invalid("OutputFormat", message))
+    Err(Problem::value("OutputFormat", message))
 }
 
 /// The destination's type: as given (XRAY needs no ARN and refuses one), or inferred from the ARN
 /// (a given type must agree with it).
-fn destination_type(arn: Option<&str>, given: Option<&str>) -> Result<String, Error> {
+fn destination_type(arn: Option<&str>, given: Option<&str>) -> Result<String, Problem> {
     match (arn, given) {
-        (Some(_), Some("XRAY")) => Err(Error::invalid("DestinationResourceArn", "must not be set when DeliveryDestinationType is XRAY")),
+        (Some(_), Some("XRAY")) => Err(Problem::value("DestinationResourceArn", "must not be set when DeliveryDestinationType is XRAY")),
         (None, Some("XRAY")) => Ok("XRAY".to_owned()),
-        (None, _) => Err(Error::invalid("DestinationResourceArn", "is required (unless DeliveryDestinationType is XRAY)")),
+        (None, _) => Err(Problem::value("DestinationResourceArn", "is required (unless DeliveryDestinationType is XRAY)")),
         (Some(arn), given) => {
             let inferred = type_of_arn(arn)?;
             match given.filter(|g| *g != inferred) {
-                Some(given) => Err(Error::invalid(
+                Some(given) => Err(Problem::value(
                     "DeliveryDestinationType",
                     format!("'{given}' does not match DestinationResourceArn, which names a {inferred} destination"),
                 )),
@@ -310,20 +282,20 @@ fn destination_type(arn: Option<&str>, given: Option<&str>) -> Result<String, Er
     }
 }
 
-fn check_policy_size(policy: Option<Value>) -> Result<Option<Value>, Error> {
+fn check_policy_size(policy: Option<Value>) -> Result<Option<Value>, Problem> {
     if let Some(size) = policy.as_ref().map(|doc| doc.to_string().len()).filter(|size| *size > MAX_POLICY_BYTES) {
-        return Err(Error::invalid("DeliveryDestinationPolicy", format!("is {size} bytes; the service allows at most {MAX_POLICY_BYTES}")));
+        return Err(Problem::value("DeliveryDestinationPolicy", format!("is {size} bytes; the service allows at most {MAX_POLICY_BYTES}")));
     }
     Ok(policy)
 }
 
 /// The destination type an ARN implies: s3 → S3, logs → CWL, firehose → FH.
-fn type_of_arn(arn: &str) -> Result<&'static str, Error> {
+fn type_of_arn(arn: &str) -> Result<&'static str, Problem> {
     match check_arn("DestinationResourceArn", arn)?.service {
         "s3" => Ok("S3"),
         "logs" => Ok("CWL"),
         "firehose" => Ok("FH"),
-        other => Err(Error::invalid(
+        other => Err(Problem::value(
             "DestinationResourceArn",
             format!("'{other}' ARNs cannot receive logs; use an S3 bucket, a CloudWatch Logs log group or a Firehose delivery stream ARN"),
         )),

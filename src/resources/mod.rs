@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use crate::clients::Clients;
 use crate::logs::Logs;
+use crate::props::Problems;
 use crate::protocol::{Action, Request};
 use crate::text::shorten;
 use crate::Error;
@@ -109,17 +110,25 @@ impl Ctx {
 pub trait Resource: Sized + Send + Sync + 'static {
     const TYPE: &'static str;
     /// The property names the template may use (besides CloudFormation's ServiceToken/ServiceTimeout),
-    /// [`place::COMMON_PROPERTIES`] included.
+    /// [`place::COMMON_PROPERTIES`] included (written with [`place::properties`]).
     const PROPERTIES: &'static [&'static str];
+    /// The `Fn::GetAtt` attributes a SUCCESS answers, in the order of its Data: the one list the
+    /// answer ([`data`]), the lint, the demo and the README test read.
+    const ATTRIBUTES: &'static [&'static str];
     /// The resource type in its ARN (`arn:…:logs:REGION:ACCOUNT:<ARN_TYPE>:<id>`).
     const ARN_TYPE: &'static str;
-    fn parse(properties: &Value) -> Result<Self, Error>;
+    fn parse(properties: &Value) -> Result<Self, Problems>;
     /// The properties every kind shares (Region, AssumeRoleArn, AdoptExisting).
     fn common(&self) -> &Common;
     /// What must hold where the resource will be (`at`), checked before any call.
     fn check_place(&self, _at: &Location) -> Result<(), Error> {
         Ok(())
     }
+}
+
+/// What Create, Update and Delete of a kind do against CloudWatch Logs: written once for the kinds
+/// addressed by their Name ([`named`]), and by the delivery for itself.
+pub trait Operations: Resource {
     fn create(&self, ctx: &Ctx) -> impl Future<Output = Result<Outcome, Error>> + Send;
     /// Update the resource known as `physical_id` towards `self`; a different physical id in the
     /// outcome means replacement. `old` is what the template asked for before
@@ -134,17 +143,20 @@ type Running<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Error>> + Send + 
 pub struct Kind {
     pub type_name: &'static str,
     pub properties: &'static [&'static str],
+    /// The `Fn::GetAtt` attributes it answers ([`Resource::ATTRIBUTES`]).
+    pub attributes: &'static [&'static str],
     /// Checks `ResourceProperties` as Create and Update do, without any AWS call.
-    pub validate: fn(&Value) -> Result<(), Error>,
+    pub validate: fn(&Value) -> Result<(), Problems>,
     run: for<'a> fn(&'a Env, &'a Request) -> Running<'a>,
     check_place: fn(&Value, &Location) -> Result<(), Error>,
 }
 
 impl Kind {
-    const fn of<R: Resource>() -> Kind {
+    const fn of<R: Operations>() -> Kind {
         Kind {
             type_name: R::TYPE,
             properties: R::PROPERTIES,
+            attributes: R::ATTRIBUTES,
             validate: validate_kind::<R>,
             run: boxed_run_kind::<R>,
             check_place: check_place_of::<R>,
@@ -165,6 +177,13 @@ impl Kind {
     }
 }
 
+/// The Data of `R`'s answer: `values` named by [`Resource::ATTRIBUTES`], in that order (one value
+/// per attribute, checked at compile time); an absent value (`None`) is left out.
+pub fn data<R: Resource, const N: usize>(values: [Option<String>; N]) -> Vec<(&'static str, String)> {
+    const { assert!(R::ATTRIBUTES.len() == N, "one value per attribute") };
+    R::ATTRIBUTES.iter().copied().zip(values).filter_map(|(name, value)| Some((name, value?))).collect()
+}
+
 fn unsupported(resource_type: &str) -> Error {
     Error::UnsupportedResourceType { resource_type: shorten(resource_type, 100), supported: &SUPPORTED_TYPES }
 }
@@ -175,7 +194,7 @@ pub fn validate(request: &Request) -> Result<(), Error> {
         return Ok(());
     }
     let kind = Kind::of_type(&request.resource_type).ok_or_else(|| unsupported(&request.resource_type))?;
-    (kind.validate)(&request.properties)
+    Ok((kind.validate)(&request.properties)?)
 }
 
 /// Runs the request against CloudWatch Logs.
@@ -191,7 +210,7 @@ pub async fn run(env: &Env, request: &Request) -> Result<Outcome, Error> {
     }
 }
 
-fn validate_kind<R: Resource>(properties: &Value) -> Result<(), Error> {
+fn validate_kind<R: Resource>(properties: &Value) -> Result<(), Problems> {
     R::parse(properties).map(drop)
 }
 
@@ -201,13 +220,13 @@ fn check_place_of<R: Resource>(properties: &Value, home: &Location) -> Result<()
     desired.check_place(&home.of(desired.common()))
 }
 
-fn boxed_run_kind<'a, R: Resource>(env: &'a Env, request: &'a Request) -> Running<'a> {
+fn boxed_run_kind<'a, R: Operations>(env: &'a Env, request: &'a Request) -> Running<'a> {
     Box::pin(run_kind::<R>(env, request))
 }
 
 /// Create and Update work where the new properties place the resource; Delete where its physical
 /// id says it is (see [`place`]), with the event's role if that reaches the resource's account.
-async fn run_kind<R: Resource>(env: &Env, request: &Request) -> Result<Outcome, Error> {
+async fn run_kind<R: Operations>(env: &Env, request: &Request) -> Result<Outcome, Error> {
     match &request.action {
         Action::Create | Action::Update { .. } => {
             let desired = R::parse(&request.properties)?;

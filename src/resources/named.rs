@@ -4,11 +4,12 @@
 //! conflict ("Tags can only be provided when a resource is being created", "already exists"), so
 //! on a conflict the resource is read again and adopted if its ownership tags say it is ours.
 
+use std::collections::HashMap;
 use std::future::Future;
 
-use super::owner::{delete_if_ours, refuse_or_adopt, Found};
-use super::{Ctx, LiveTags, Outcome, Resource};
-use crate::props::is_valid_name;
+use super::owner::{delete_if_ours, refuse_or_adopt, Existing, Found};
+use super::{tags, Ctx, Operations, Outcome, Resource};
+use crate::props::{is_valid_name, Tags};
 use crate::Error;
 
 /// What a kind addressed by its Name supplies; [`create`], [`update`] and [`delete`] do the rest.
@@ -23,10 +24,13 @@ pub trait Named: Resource {
     type Live: Send;
 
     fn name(&self) -> &str;
+    /// The template's tags.
+    fn tags(&self) -> &Tags;
     /// The resource of that name and whose it is (Get, then ListTagsForResource).
     fn find(ctx: &Ctx, name: &str) -> impl Future<Output = Result<Found<Self::Live>, Error>> + Send;
-    /// The Put that creates it with the ownership tags.
-    fn put_new(&self, ctx: &Ctx) -> impl Future<Output = Result<Self::Live, Error>> + Send;
+    /// The Put of this resource: with `tags` to create it, without to change it in place (the
+    /// service takes tags only on create).
+    fn put(&self, ctx: &Ctx, tags: Option<HashMap<String, String>>) -> impl Future<Output = Result<Self::Live, Error>> + Send;
     /// What follows a successful Put (a destination's policy) and the answer.
     fn finish_new(&self, ctx: &Ctx, live: Self::Live) -> impl Future<Output = Result<Outcome, Error>> + Send;
     /// Brings an existing resource in line: create-only properties must match, the rest changes in
@@ -34,8 +38,7 @@ pub trait Named: Resource {
     fn converge(
         &self,
         ctx: &Ctx,
-        live: Self::Live,
-        live_tags: &LiveTags,
+        existing: Existing<Self::Live>,
         old: Option<&Self>,
     ) -> impl Future<Output = Result<Outcome, Error>> + Send;
     fn delete_call(ctx: &Ctx, name: &str) -> impl Future<Output = Result<(), Error>> + Send;
@@ -49,14 +52,41 @@ pub trait Named: Resource {
     fn explain_conflict(&self, refusal: Error) -> Error {
         refusal
     }
+
+    /// The refusal of an Update that would change `property`, which the service cannot change in place.
+    fn create_only(property: &'static str, current: impl Into<String>, desired: impl Into<String>) -> Error {
+        Error::CreateOnlyChange { kind: Self::KIND, property, current: current.into(), desired: desired.into() }
+    }
+}
+
+/// A value the template states, to be changed in place when it differs from what the template said
+/// before (`old`, on Update) or from what the service reports (`live`, when it reports one). An
+/// unstated one is left as it is: the service's APIs have no reset.
+pub fn changed<T: PartialEq + ?Sized>(desired: Option<&T>, old: Option<Option<&T>>, live: Option<&T>) -> bool {
+    let Some(desired) = desired else { return false };
+    old.is_some_and(|old| old != Some(desired)) || live.is_some_and(|live| live != desired)
+}
+
+impl<R: Named> Operations for R {
+    async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
+        create(self, ctx).await
+    }
+
+    async fn update(&self, ctx: &Ctx, physical_id: &str, old: Option<&Self>) -> Result<Outcome, Error> {
+        update(self, ctx, physical_id, old).await
+    }
+
+    async fn delete(ctx: &Ctx, physical_id: &str) -> Result<(), Error> {
+        delete::<Self>(ctx, physical_id).await
+    }
 }
 
 /// The answer names the resource by its physical id where it is (its name at home, else its ARN).
 pub async fn create<R: Named>(desired: &R, ctx: &Ctx) -> Result<Outcome, Error> {
     let outcome = match R::find(ctx, desired.name()).await? {
         Found::Nothing => put_new(desired, ctx).await,
-        Found::Ours(live, tags) => adopt_ours(desired, ctx, live, &tags).await,
-        Found::Foreign(live, tags) => take_over(desired, ctx, live, &tags).await,
+        Found::Ours(existing) => adopt_ours(desired, ctx, existing).await,
+        Found::Foreign(existing) => take_over(desired, ctx, existing).await,
     };
     outcome.map(|o| placed::<R>(ctx, o))
 }
@@ -73,7 +103,7 @@ pub async fn update<R: Named>(desired: &R, ctx: &Ctx, physical_id: &str, old: Op
         return create(desired, ctx).await;
     }
     let outcome = match R::find(ctx, desired.name()).await? {
-        Found::Ours(live, tags) => desired.converge(ctx, live, &tags, old).await,
+        Found::Ours(existing) => desired.converge(ctx, existing, old).await,
         Found::Foreign(..) => Err(Error::NotOurs { kind: R::KIND, id: desired.name().to_owned() }),
         Found::Nothing => {
             tracing::warn!(name = %desired.name(), "{} was deleted outside CloudFormation; recreating it", R::KIND);
@@ -93,9 +123,9 @@ pub async fn delete<R: Named>(ctx: &Ctx, physical_id: &str) -> Result<(), Error>
     delete_if_ours(found, R::KIND, physical_id, R::DELETE, || R::delete_call(ctx, name)).await
 }
 
-/// The Put; on a conflict, the resource read again and adopted if it is ours.
+/// The Put with the ownership tags; on a conflict, the resource read again and adopted if it is ours.
 async fn put_new<R: Named>(desired: &R, ctx: &Ctx) -> Result<Outcome, Error> {
-    let refusal = match desired.put_new(ctx).await {
+    let refusal = match desired.put(ctx, Some(tags::on_create(desired.tags(), &ctx.owner))).await {
         Ok(live) => return desired.finish_new(ctx, live).await,
         Err(e) if e.is_conflict() => e,
         Err(e) => return Err(e),
@@ -103,24 +133,24 @@ async fn put_new<R: Named>(desired: &R, ctx: &Ctx) -> Result<Outcome, Error> {
     tracing::info!(name = %desired.name(), error = %refusal, "{} conflicted; reading the {} again", R::PUT, R::KIND);
     match R::find(ctx, desired.name()).await? {
         Found::Nothing => Err(desired.explain_conflict(refusal)),
-        Found::Ours(live, tags) => adopt_ours(desired, ctx, live, &tags).await,
-        Found::Foreign(live, tags) => take_over(desired, ctx, live, &tags).await,
+        Found::Ours(existing) => adopt_ours(desired, ctx, existing).await,
+        Found::Foreign(existing) => take_over(desired, ctx, existing).await,
     }
 }
 
 /// Made earlier by this stack resource (a redelivered event, a retried Put that had succeeded, a
 /// rollback): adopted and brought in line.
-async fn adopt_ours<R: Named>(desired: &R, ctx: &Ctx, live: R::Live, tags: &LiveTags) -> Result<Outcome, Error> {
+async fn adopt_ours<R: Named>(desired: &R, ctx: &Ctx, existing: Existing<R::Live>) -> Result<Outcome, Error> {
     tracing::info!(name = %desired.name(), "{} was created earlier by this stack resource; adopting it", R::KIND);
-    desired.converge(ctx, live, tags, None).await
+    desired.converge(ctx, existing, None).await
 }
 
 /// Someone else's: taken over only with `AdoptExisting` and when no other stack resource owns it;
 /// converging it adds the ownership tags.
-async fn take_over<R: Named>(desired: &R, ctx: &Ctx, live: R::Live, tags: &LiveTags) -> Result<Outcome, Error> {
-    refuse_or_adopt(desired.common(), tags, R::KIND, desired.name(), "Name")?;
+async fn take_over<R: Named>(desired: &R, ctx: &Ctx, existing: Existing<R::Live>) -> Result<Outcome, Error> {
+    refuse_or_adopt(desired.common(), &existing.tags, R::KIND, desired.name(), "Name")?;
     tracing::info!(name = %desired.name(), "taking over the existing {} (AdoptExisting)", R::KIND);
-    desired.converge(ctx, live, tags, None).await
+    desired.converge(ctx, existing, None).await
 }
 
 fn placed<R: Named>(ctx: &Ctx, outcome: Outcome) -> Outcome {

@@ -12,7 +12,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use super::{Common, Ctx};
+use super::{tags, Common, Ctx};
+use crate::props::Tags;
 use crate::{Error, OrAbsent};
 
 pub const STACK_TAG: &str = "cfn-logs-delivery:stack-id";
@@ -43,11 +44,26 @@ impl Owner {
 pub enum Found<T> {
     Nothing,
     /// Created earlier by this same stack resource (a retried event, a rollback): safe to adopt.
-    /// Its live tags come along, so the tag diff needs no second read.
-    Ours(T, LiveTags),
+    Ours(Existing<T>),
     /// Someone else's: never overwritten or deleted; adopted only by a Create with `AdoptExisting`
     /// (see [`refuse_or_adopt`]). Its live tags say whose it is.
-    Foreign(T, LiveTags),
+    Foreign(Existing<T>),
+}
+
+/// A resource found, with what reading its ownership learnt: its ARN (checked present once, here)
+/// and its live tags (so the tag diff needs no second read).
+#[derive(Debug)]
+pub struct Existing<T> {
+    pub live: T,
+    pub arn: String,
+    pub tags: LiveTags,
+}
+
+impl<T> Existing<T> {
+    /// Brings its tags to `desired` plus the ownership tags ([`tags::sync`]).
+    pub async fn sync_tags(&self, ctx: &Ctx, desired: &Tags) -> Result<(), Error> {
+        tags::sync(ctx, &self.arn, &self.tags, desired).await
+    }
 }
 
 impl<T> Found<T> {
@@ -61,12 +77,11 @@ impl<T> Found<T> {
         arn_of: impl Fn(&T) -> Option<&str>,
     ) -> Result<Self, Error> {
         let Some(resource) = existing else { return Ok(Found::Nothing) };
-        let arn = arn_of(&resource).ok_or(Error::Incomplete { operation, what: "the resource's arn" })?;
-        match live_tags(ctx, arn).await? {
-            None => Ok(Found::Nothing),
-            Some(tags) if ctx.owner.owns(&tags) => Ok(Found::Ours(resource, tags)),
-            Some(tags) => Ok(Found::Foreign(resource, tags)),
-        }
+        let arn = arn_of(&resource).ok_or(Error::Incomplete { operation, what: "the resource's arn" })?.to_owned();
+        let Some(tags) = live_tags(ctx, &arn).await? else { return Ok(Found::Nothing) };
+        let ours = ctx.owner.owns(&tags);
+        let existing = Existing { live: resource, arn, tags };
+        Ok(if ours { Found::Ours(existing) } else { Found::Foreign(existing) })
     }
 }
 

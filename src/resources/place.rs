@@ -10,12 +10,20 @@
 
 use serde_json::Value;
 
-use crate::props::{check_arn, Props};
+use crate::props::{check_arn, Problem, Props};
 use crate::text::shorten;
-use crate::Error;
+
+/// A kind's property list ([`super::Resource::PROPERTIES`]): its own names, then the ones every
+/// kind shares (read by [`Common::take`]), so the shared ones are written here only.
+macro_rules! properties {
+    ($($own:literal),* $(,)?) => {
+        &[$($own,)* "Region", "AssumeRoleArn", "ExternalId", "AdoptExisting"]
+    };
+}
+pub(crate) use properties;
 
 /// The property names every kind accepts on top of its own.
-pub const COMMON_PROPERTIES: [&str; 4] = ["Region", "AssumeRoleArn", "ExternalId", "AdoptExisting"];
+pub const COMMON_PROPERTIES: &[&str] = properties![];
 
 /// CloudWatch Logs takes every delivery call for a CloudFront source in this region only.
 pub const CLOUDFRONT_REGION: &str = "us-east-1";
@@ -47,7 +55,7 @@ impl Common {
         let role_arn = p.take(p.optional_str("AssumeRoleArn").and_then(|a| a.map(|a| check_role_arn("AssumeRoleArn", a)).transpose()));
         let external_id = p.take(p.optional_str("ExternalId").and_then(|e| e.map(check_external_id).transpose())).flatten();
         if external_id.is_some() && !p.has("AssumeRoleArn") {
-            p.take::<()>(Err(Error::invalid("ExternalId", "is only used with AssumeRoleArn; set AssumeRoleArn too, or remove ExternalId")));
+            p.take::<()>(Err(Problem::value("ExternalId", "is only used with AssumeRoleArn; set AssumeRoleArn too, or remove ExternalId")));
         }
         let adopt_existing = p.take(p.optional_bool("AdoptExisting")).flatten().unwrap_or(false);
         let role = role_arn.flatten().map(|(arn, account)| Role {
@@ -130,7 +138,7 @@ pub fn locate<'a>(home: &Location, arn_type: &str, physical_id: &'a str) -> (Loc
 
 /// A region name as AWS spells them: lowercase words and a number, joined by hyphens
 /// (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`).
-pub fn check_region(region: &str) -> Result<&str, Error> {
+pub fn check_region(region: &str) -> Result<&str, Problem> {
     let parts: Vec<&str> = region.split('-').collect();
     let words_ok = parts.len() >= 3
         && parts[..parts.len() - 1].iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
@@ -139,27 +147,27 @@ pub fn check_region(region: &str) -> Result<&str, Error> {
     if words_ok && number_ok && region.len() <= 32 {
         Ok(region)
     } else {
-        Err(Error::invalid("Region", format!("'{}' is not a region name (e.g. us-east-1, eu-west-1)", shorten(region, 60))))
+        Err(Problem::value("Region", format!("'{}' is not a region name (e.g. us-east-1, eu-west-1)", shorten(region, 60))))
     }
 }
 
 /// An IAM role ARN (`arn:aws:iam::ACCOUNT:role/NAME`), with its account.
-pub fn check_role_arn<'v>(property: &str, arn: &'v str) -> Result<(&'v str, &'v str), Error> {
+pub fn check_role_arn<'v>(property: &str, arn: &'v str) -> Result<(&'v str, &'v str), Problem> {
     let parsed = check_arn(property, arn)?;
     if parsed.service == "iam" && parsed.account.len() == 12 && parsed.resource.starts_with("role/") && parsed.resource.len() > 5 {
         Ok((arn, parsed.account))
     } else {
-        Err(Error::invalid(property, format!("'{}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", shorten(arn, 100))))
+        Err(Problem::value(property, format!("'{}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", shorten(arn, 100))))
     }
 }
 
 /// STS's pattern for an external id: 2 to 1224 of `[\w+=,.@:/-]`.
-fn check_external_id(id: &str) -> Result<&str, Error> {
+fn check_external_id(id: &str) -> Result<&str, Problem> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c);
     if (2..=1224).contains(&id.len()) && id.chars().all(allowed) {
         Ok(id)
     } else {
-        Err(Error::invalid("ExternalId", "must be 2 to 1224 characters of letters, digits and _+=,.@:/-"))
+        Err(Problem::value("ExternalId", "must be 2 to 1224 characters of letters, digits and _+=,.@:/-"))
     }
 }
 
@@ -182,11 +190,12 @@ pub fn session_name(stack_id: &str, logical_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::props::Problems;
     use serde_json::json;
 
     const STACK: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/shop/guid";
 
-    fn common(props: Value) -> Result<Common, Error> {
+    fn common(props: Value) -> Result<Common, Problems> {
         let known: Vec<&str> = COMMON_PROPERTIES.to_vec();
         let p = Props::new(&props, &known)?;
         let common = Common::take(&p);

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::named::{self, Named};
-use super::owner::Found;
-use super::place::{Common, CLOUDFRONT_REGION};
-use super::{tags, Ctx, LiveTags, Location, Outcome, Resource};
-use crate::props::{check_arn, check_len, check_name, check_word_chars, Props, Tags};
+use super::owner::{Existing, Found};
+use super::place::{properties, Common, CLOUDFRONT_REGION};
+use super::{Ctx, Location, Outcome, Resource};
+use crate::props::{check_arn, check_len, check_name, check_word_chars, Problems, Props, Tags};
 use crate::{Error, OrAbsent};
 use aws_sdk_cloudwatchlogs::types::DeliverySource as Live;
 
@@ -26,26 +26,16 @@ pub struct DeliverySource {
 
 impl Resource for DeliverySource {
     const TYPE: &'static str = "Custom::DeliverySource";
-    const PROPERTIES: &'static [&'static str] = &[
-        "Name",
-        "ResourceArn",
-        "LogType",
-        "DeliverySourceConfiguration",
-        "Tags",
-        "Region",
-        "AssumeRoleArn",
-        "ExternalId",
-        "AdoptExisting",
-    ];
+    const PROPERTIES: &'static [&'static str] = properties!["Name", "ResourceArn", "LogType", "DeliverySourceConfiguration", "Tags"];
+    const ATTRIBUTES: &'static [&'static str] = &["Arn", "Name", "Service", "LogType", "ResourceArn", "ResourceArns"];
     const ARN_TYPE: &'static str = "delivery-source";
 
-    fn parse(properties: &Value) -> Result<Self, Error> {
+    fn parse(properties: &Value) -> Result<Self, Problems> {
         let p = Props::new(properties, Self::PROPERTIES)?;
-        let name = p.take(p.required_str("Name").and_then(|n| check_name("Name", n).map(|_| n)));
+        let name = p.take(p.required_str("Name").and_then(|n| check_name("Name", n)));
         let resource_arn = p.take(p.required_str("ResourceArn").and_then(|a| check_arn("ResourceArn", a).map(|_| a)));
-        let log_type = p.take(
-            p.required_str("LogType").and_then(|t| check_len("LogType", t, 1, 255).and_then(|_| check_word_chars("LogType", t)).map(|_| t)),
-        );
+        let log_type =
+            p.take(p.required_str("LogType").and_then(|t| check_len("LogType", t, 1, 255)).and_then(|t| check_word_chars("LogType", t)));
         let configuration = p.take(p.optional_str_map("DeliverySourceConfiguration", 1, 255)).flatten();
         let tags = p.take(p.tags());
         let common = Common::take(&p);
@@ -84,18 +74,6 @@ impl Resource for DeliverySource {
             ),
         ))
     }
-
-    async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
-        named::create(self, ctx).await
-    }
-
-    async fn update(&self, ctx: &Ctx, physical_id: &str, old: Option<&Self>) -> Result<Outcome, Error> {
-        named::update(self, ctx, physical_id, old).await
-    }
-
-    async fn delete(ctx: &Ctx, physical_id: &str) -> Result<(), Error> {
-        named::delete::<Self>(ctx, physical_id).await
-    }
 }
 
 impl Named for DeliverySource {
@@ -108,6 +86,10 @@ impl Named for DeliverySource {
         &self.name
     }
 
+    fn tags(&self) -> &Tags {
+        &self.tags
+    }
+
     /// The source of that name and whose it is (GetDeliverySource, then ListTagsForResource).
     async fn find(ctx: &Ctx, name: &str) -> Result<Found<Live>, Error> {
         let client = &ctx.logs.client;
@@ -115,8 +97,24 @@ impl Named for DeliverySource {
         Found::classify(ctx, out.and_then(|o| o.delivery_source), "GetDeliverySource", |s: &Live| s.arn()).await
     }
 
-    async fn put_new(&self, ctx: &Ctx) -> Result<Live, Error> {
-        self.put(ctx, Some(tags::on_create(&self.tags, &ctx.owner))).await
+    /// PutDeliverySource of this source: with `tags` to create it, without to change its
+    /// configuration in place (tags are only accepted on create).
+    async fn put(&self, ctx: &Ctx, tags: Option<HashMap<String, String>>) -> Result<Live, Error> {
+        let client = &ctx.logs.client;
+        let out = ctx
+            .logs
+            .call("PutDeliverySource", || {
+                client
+                    .put_delivery_source()
+                    .name(&self.name)
+                    .resource_arn(&self.resource_arn)
+                    .log_type(&self.log_type)
+                    .set_delivery_source_configuration(self.configuration.clone())
+                    .set_tags(tags.clone())
+                    .send()
+            })
+            .await?;
+        out.delivery_source.ok_or(Error::Incomplete { operation: "PutDeliverySource", what: "the delivery source" })
     }
 
     async fn finish_new(&self, _ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
@@ -126,32 +124,24 @@ impl Named for DeliverySource {
     /// Brings an existing source in line: create-only properties must match, the configuration
     /// is changed in place (Put without tags) when it changed, tags are synced. `old`: the
     /// template's previous properties, on Update.
-    async fn converge(&self, ctx: &Ctx, live: Live, live_tags: &LiveTags, old: Option<&Self>) -> Result<Outcome, Error> {
+    async fn converge(&self, ctx: &Ctx, existing: Existing<Live>, old: Option<&Self>) -> Result<Outcome, Error> {
+        let live = &existing.live;
         if !live.resource_arns().iter().any(|a| a == &self.resource_arn) {
-            return Err(Error::CreateOnlyChange {
-                kind: Self::KIND,
-                property: "ResourceArn",
-                current: live.resource_arns().join(","),
-                desired: self.resource_arn.clone(),
-            });
+            return Err(Self::create_only("ResourceArn", live.resource_arns().join(","), &self.resource_arn));
         }
         if live.log_type() != Some(self.log_type.as_str()) {
-            return Err(Error::CreateOnlyChange {
-                kind: Self::KIND,
-                property: "LogType",
-                current: live.log_type().unwrap_or_default().into(),
-                desired: self.log_type.clone(),
-            });
+            return Err(Self::create_only("LogType", live.log_type().unwrap_or_default(), &self.log_type));
         }
-        let arn = live.arn().ok_or(Error::Incomplete { operation: "GetDeliverySource", what: "the source's arn" })?.to_owned();
-        let live = if self.configuration_changed(&live, old) {
+        let old_configuration = old.map(|old| old.configuration.as_ref());
+        let changed = named::changed(self.configuration.as_ref(), old_configuration, live.delivery_source_configuration());
+        let put = if changed {
             tracing::info!(name = %self.name, "changing the delivery source configuration in place");
-            self.put(ctx, None).await?
+            Some(self.put(ctx, None).await?)
         } else {
-            live
+            None
         };
-        tags::sync(ctx, &arn, live_tags, &self.tags).await?;
-        Ok(self.outcome(&live))
+        existing.sync_tags(ctx, &self.tags).await?;
+        Ok(self.outcome(put.as_ref().unwrap_or(live)))
     }
 
     async fn delete_call(ctx: &Ctx, name: &str) -> Result<(), Error> {
@@ -189,53 +179,22 @@ impl Named for DeliverySource {
 }
 
 impl DeliverySource {
-    /// A stated configuration differs from what the template said before (Update), or from what
-    /// the service reports when it reports one. A removed one leaves the service's value: the API
-    /// has no reset.
-    fn configuration_changed(&self, live: &Live, old: Option<&Self>) -> bool {
-        let Some(desired) = &self.configuration else { return false };
-        let template_changed = old.is_some_and(|old| old.configuration.as_ref() != Some(desired));
-        let live_differs = live.delivery_source_configuration().is_some_and(|l| l != desired);
-        template_changed || live_differs
-    }
-
-    /// PutDeliverySource of this source: with `tags` to create it, without to change its
-    /// configuration in place (tags are only accepted on create).
-    async fn put(&self, ctx: &Ctx, tags: Option<HashMap<String, String>>) -> Result<Live, Error> {
-        let client = &ctx.logs.client;
-        let out = ctx
-            .logs
-            .call("PutDeliverySource", || {
-                client
-                    .put_delivery_source()
-                    .name(&self.name)
-                    .resource_arn(&self.resource_arn)
-                    .log_type(&self.log_type)
-                    .set_delivery_source_configuration(self.configuration.clone())
-                    .set_tags(tags.clone())
-                    .send()
-            })
-            .await?;
-        out.delivery_source.ok_or(Error::Incomplete { operation: "PutDeliverySource", what: "the delivery source" })
-    }
-
     fn outcome(&self, live: &Live) -> Outcome {
         // The service names the source's service; if an answer ever leaves it out, the
         // ResourceArn's service part is the same value.
         let service =
             live.service().map(str::to_owned).or_else(|| check_arn("ResourceArn", &self.resource_arn).ok().map(|a| a.service.to_owned()));
-        Outcome {
-            physical_id: self.name.clone(),
-            data: vec![
-                ("Arn", live.arn().unwrap_or_default().to_owned()),
-                ("Name", self.name.clone()),
-                ("Service", service.unwrap_or_default()),
-                ("LogType", self.log_type.clone()),
-                ("ResourceArn", self.resource_arn.clone()),
-                // A list in the native type; Data values are strings: `!Split [",", !GetAtt Src.ResourceArns]`.
-                ("ResourceArns", if live.resource_arns().is_empty() { self.resource_arn.clone() } else { live.resource_arns().join(",") }),
-            ],
-        }
+        // A list in the native type; Data values are strings: `!Split [",", !GetAtt Src.ResourceArns]`.
+        let resource_arns = if live.resource_arns().is_empty() { self.resource_arn.clone() } else { live.resource_arns().join(",") };
+        let data = super::data::<Self, _>([
+            Some(live.arn().unwrap_or_default().to_owned()),
+            Some(self.name.clone()),
+            Some(service.unwrap_or_default()),
+            Some(self.log_type.clone()),
+            Some(self.resource_arn.clone()),
+            Some(resource_arns),
+        ]);
+        Outcome { physical_id: self.name.clone(), data }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Shared helpers for the reliability tests (`faults`, `hostile_input`, `fuzz`, `log_scan`).
+//! Shared helpers of the integration tests that drive the binary (`faults`, `hostile_input`, `fuzz`,
+//! `lifecycle`, `log_scan`, …).
 //!
 //! - [`start_stack`]: the real binary behind the Lambda Runtime API emulator, with its own moto,
 //!   counting Logs proxy and ResponseURL receiver.
@@ -13,9 +14,7 @@ use std::time::{Duration, Instant};
 use cfn_local::{LambdaProcess, LogsProxy, Moto, Receiver, Stack, FAKE_SIGNATURE};
 use serde_json::{json, Value};
 
-pub const SOURCE: &str = "Custom::DeliverySource";
-pub const DESTINATION: &str = "Custom::DeliveryDestination";
-pub const DELIVERY: &str = "Custom::Delivery";
+pub use cfn_local::events::{DELIVERY, DESTINATION, SOURCE};
 
 /// A source ARN moto accepts (its allow-list of vended-log services includes CloudFront).
 pub fn source_arn(suffix: &str) -> String {

@@ -10,19 +10,13 @@
 //! (the other intrinsics still placeholders), and what only that branch gets wrong is reported
 //! with the condition that chooses it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json};
 
 use crate::yaml::{Entry, Node, Value};
-use cfn_logs_delivery::{known_properties, property_problems};
-
-/// The `Fn::GetAtt` attributes each type answers (the Data of `src/resources/*`, README table).
-pub const ATTRIBUTES: &[(&str, &[&str])] = &[
-    ("Custom::DeliverySource", &["Arn", "Name", "Service", "LogType", "ResourceArn", "ResourceArns"]),
-    ("Custom::DeliveryDestination", &["Arn", "Name", "DeliveryDestinationType", "OutputFormat"]),
-    ("Custom::Delivery", &["Arn", "DeliveryId", "DeliveryDestinationType"]),
-];
+use cfn_logs_delivery::props::{Path, Step as PathStep};
+use cfn_logs_delivery::{attributes, known_properties, property_problems};
 
 /// CloudFormation's bounds for `ServiceTimeout`, in seconds.
 const SERVICE_TIMEOUT: std::ops::RangeInclusive<u32> = 1..=3600;
@@ -168,8 +162,8 @@ fn check_resource(r: &Resource) -> Vec<Finding> {
     // The handler's validation, with intrinsics decided at deploy time.
     let base = validate(resource_type, known, &props, props_line);
     let conditional = if_branches(resource_type, known, &props, props_line, &base);
-    for (property, message, line) in base.into_iter().chain(conditional) {
-        findings.push(r.finding(line, property, message, Severity::Error));
+    for (path, message, line) in base.into_iter().chain(conditional) {
+        findings.push(r.finding(line, path.to_string(), message, Severity::Error));
     }
     findings
 }
@@ -273,18 +267,20 @@ fn service_properties(r: &Resource, props: &Node, props_line: usize) -> Vec<Find
     out
 }
 
-/// The handler's problems with `props` as (property, message, line), minus those at a value
-/// decided at deploy time.
-fn validate(resource_type: &str, known: &[&str], props: &Node, props_line: usize) -> Vec<(String, String, usize)> {
-    let mut conv = Conv { known, opaque: Vec::new(), placeholders: 0 };
-    let json = conv.json(props, "").unwrap_or_else(|| Json::Object(Map::new()));
+/// A problem of the handler's validation: where (its structured path), what, and its line.
+type Located = (Path, String, usize);
+
+/// The handler's problems with `props`, minus those at a value decided at deploy time.
+fn validate(resource_type: &str, known: &[&str], props: &Node, props_line: usize) -> Vec<Located> {
+    let mut conv = Conv { known, opaque: Vec::new() };
+    let json = conv.json(props, &Path::default()).unwrap_or_else(|| Json::Object(Map::new()));
     let problems = property_problems(resource_type, &json).unwrap_or_default();
     problems
         .into_iter()
-        .filter(|(property, _)| !conv.is_opaque(property))
-        .map(|(property, message)| {
-            let line = locate(props, &property).0.unwrap_or(props_line);
-            (property, message, line)
+        .filter(|p| !conv.is_opaque(&p.path))
+        .map(|p| {
+            let line = locate(props, &p.path).0.unwrap_or(props_line);
+            (p.path, p.message, line)
         })
         .collect()
 }
@@ -293,13 +289,12 @@ fn validate(resource_type: &str, known: &[&str], props: &Node, props_line: usize
 /// noting which paths hold a value decided at deploy time (or a null, reported already).
 struct Conv<'k> {
     known: &'k [&'k str],
-    opaque: Vec<String>,
-    placeholders: usize,
+    opaque: Vec<Path>,
 }
 
 impl Conv<'_> {
     /// `None`: the value is `!Ref AWS::NoValue`, which removes it.
-    fn json(&mut self, node: &Node, path: &str) -> Option<Json> {
+    fn json(&mut self, node: &Node, path: &Path) -> Option<Json> {
         Some(match &node.value {
             Value::Null => {
                 self.mark(path);
@@ -309,7 +304,7 @@ impl Conv<'_> {
             Value::Seq(items) => {
                 let mut out = Vec::new();
                 for item in items {
-                    let at = format!("{path}[{}]", out.len());
+                    let at = path.clone().index(out.len());
                     out.extend(self.json(item, &at));
                 }
                 Json::Array(out)
@@ -317,7 +312,7 @@ impl Conv<'_> {
             Value::Map(entries) => {
                 let mut out = Map::new();
                 for e in entries {
-                    if let Some(v) = self.json(&e.value, &child(path, &e.key)) {
+                    if let Some(v) = self.json(&e.value, &path.clone().key_in(&e.key)) {
                         out.insert(e.key.clone(), v);
                     }
                 }
@@ -328,7 +323,8 @@ impl Conv<'_> {
                 Some(text) => Json::String(text),
                 None => {
                     self.mark(path);
-                    self.placeholder(path)
+                    // A value every check refuses, so no check that depends on it runs.
+                    Json::String(String::new())
                 }
             },
         })
@@ -336,32 +332,15 @@ impl Conv<'_> {
 
     /// Problems at `path` (or under it) are not reported: unless it is under a property the kind
     /// does not know, whose "unknown property" must still be said.
-    fn mark(&mut self, path: &str) {
-        let top = path.split(['.', '[']).next().unwrap_or_default();
-        if self.known.contains(&top) {
-            self.opaque.push(path.to_owned());
+    fn mark(&mut self, path: &Path) {
+        if matches!(path.0.first(), Some(PathStep::Key(top)) if self.known.contains(&top.as_str())) {
+            self.opaque.push(path.clone());
         }
     }
 
-    /// A value every check refuses: the empty string. Except a tag key's, where the tag's Value
-    /// must still be checked (a tag reports one problem): a unique valid key.
-    fn placeholder(&mut self, path: &str) -> Json {
-        if path.starts_with("Tags[") && path.ends_with("].Key") && path.matches('.').count() == 1 {
-            self.placeholders += 1;
-            Json::String(format!("DecidedAtDeployTime{}", self.placeholders))
-        } else {
-            Json::String(String::new())
-        }
+    fn is_opaque(&self, path: &Path) -> bool {
+        self.opaque.iter().any(|o| path.starts_with(o))
     }
-
-    fn is_opaque(&self, property: &str) -> bool {
-        self.opaque.iter().any(|o| under(property, o))
-    }
-}
-
-/// Whether `property` is `path` or inside it.
-fn under(property: &str, path: &str) -> bool {
-    property.strip_prefix(path).is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
 }
 
 /// `!Sub "text"` without `${…}` is just that text (`${!x}` is the literal `${x}`).
@@ -377,37 +356,24 @@ fn literal_sub(name: &str, arg: &Node) -> Option<String> {
     Some(text.replace("${!", "${"))
 }
 
-/// Where a property path as the validator spells it (`Tags[1].Key`,
-/// `DeliverySourceConfiguration.samplingRate`) is in `root`: the line of the deepest part found,
-/// and whether all of it was found. Items removed by `!Ref AWS::NoValue` do not count, as in the
-/// properties CloudFormation sends.
-fn locate(root: &Node, path: &str) -> (Option<usize>, bool) {
-    let (mut node, mut rest, mut line) = (root, path, None);
-    loop {
-        if rest.is_empty() {
-            return (line, true);
-        }
-        match &node.value {
-            Value::Map(entries) => {
-                let want = rest.strip_prefix('.').unwrap_or(rest);
-                let found = entries.iter().filter(|e| !e.value.is_no_value() && under(want, &e.key)).max_by_key(|e| e.key.len()); // the longest key: map keys may hold dots; the last of equals
-                let Some(e) = found else { return (line, false) };
-                line = Some(e.line);
-                node = &e.value;
-                rest = &want[e.key.len()..];
+/// Where the validator's `path` is in `root`: the line of the deepest step found, and whether all
+/// of it was found. Items removed by `!Ref AWS::NoValue` do not count, as in the properties
+/// CloudFormation sends; of a key given twice, the last counts.
+fn locate(root: &Node, path: &Path) -> (Option<usize>, bool) {
+    let (mut node, mut line) = (root, None);
+    for step in &path.0 {
+        let next = match (&node.value, step) {
+            (Value::Map(entries), PathStep::Key(key)) => {
+                entries.iter().rfind(|e| !e.value.is_no_value() && e.key == *key).map(|e| (e.line, &e.value))
             }
-            Value::Seq(items) => {
-                let Some((index, after)) = rest.strip_prefix('[').and_then(|r| r.split_once(']')) else { return (line, false) };
-                let Some(item) = index.parse::<usize>().ok().and_then(|i| items.iter().filter(|it| !it.is_no_value()).nth(i)) else {
-                    return (line, false);
-                };
-                line = Some(item.line);
-                node = item;
-                rest = after;
-            }
-            _ => return (line, false),
-        }
+            (Value::Seq(items), PathStep::Index(i)) => items.iter().filter(|it| !it.is_no_value()).nth(*i).map(|it| (it.line, it)),
+            _ => None,
+        };
+        let Some((at, inner)) = next else { return (line, false) };
+        line = Some(at);
+        node = inner;
     }
+    (line, true)
 }
 
 /// A step into a tree: a mapping key or a raw sequence position.
@@ -431,16 +397,10 @@ struct IfSite {
 /// undecided, does not have), with the condition that leads there (none when both branches have
 /// it). A problem at the `Fn::If`'s path is on its branch's line; one elsewhere (a property the
 /// branch makes required, say) where the validator puts it.
-fn if_branches(
-    resource_type: &str,
-    known: &[&str],
-    props: &Node,
-    props_line: usize,
-    base: &[(String, String, usize)],
-) -> Vec<(String, String, usize)> {
+fn if_branches(resource_type: &str, known: &[&str], props: &Node, props_line: usize, base: &[Located]) -> Vec<Located> {
     let mut sites = Vec::new();
     find_ifs(props, &mut Vec::new(), false, &mut sites);
-    let mut out: Vec<(String, String, usize)> = Vec::new();
+    let mut out: Vec<Located> = Vec::new();
     for site in sites {
         let top = match site.steps.first() {
             Some(Step::Key(k)) => k.as_str(),
@@ -449,9 +409,8 @@ fn if_branches(
         if !known.contains(&top) {
             continue; // an unknown property: reported as such, its value is not checked
         }
-        // problem -> (line, branches that have it)
-        let mut seen: BTreeMap<(String, String), (usize, [bool; 2])> = BTreeMap::new();
-        let mut order = Vec::new();
+        // Each problem a branch brings, with its line and which branches have it.
+        let mut seen: Vec<(Path, String, usize, [bool; 2])> = Vec::new();
         for (b, branch) in site.branches.iter().enumerate() {
             if site.in_list && branch.is_no_value() {
                 continue; // the item is gone; what follows moves up and is checked as it stands
@@ -459,36 +418,36 @@ fn if_branches(
             let mut tree = props.clone();
             replace(&mut tree, &site.steps, branch.clone());
             let Some(path) = path_of(&tree, &site.steps) else { continue };
-            for (property, message, line) in validate(resource_type, known, &tree, props_line) {
-                if base.iter().any(|(p, m, _)| *p == property && *m == message) {
+            for (problem, message, line) in validate(resource_type, known, &tree, props_line) {
+                if base.iter().any(|(p, m, _)| *p == problem && *m == message) {
                     continue;
                 }
-                let line = if under(&property, &path) {
-                    match locate(&tree, &property) {
+                let line = if problem.starts_with(&path) {
+                    match locate(&tree, &problem) {
                         (Some(line), true) => line,
                         _ => site.line, // removed by !Ref AWS::NoValue: the Fn::If's line
                     }
                 } else {
                     line
                 };
-                let key = (property, message);
-                let entry = seen.entry(key.clone()).or_insert_with(|| {
-                    order.push(key);
-                    (line, [false; 2])
-                });
-                entry.1[b] = true;
+                match seen.iter_mut().find(|(p, m, ..)| *p == problem && *m == message) {
+                    Some(entry) => entry.3[b] = true,
+                    None => {
+                        let mut branches = [false; 2];
+                        branches[b] = true;
+                        seen.push((problem, message, line, branches));
+                    }
+                }
             }
         }
-        for key in order {
-            let (line, branches) = seen[&key];
-            let (property, message) = key;
+        for (problem, message, line, branches) in seen {
             let message = match (branches, &site.condition) {
                 ([true, true], _) => message,
                 ([first, _], Some(c)) => format!("{message} (when condition {c} is {first})"),
                 ([first, _], None) => format!("{message} (in the {} branch of Fn::If)", if first { "first" } else { "second" }),
             };
-            if !out.iter().any(|(p, m, _)| *p == property && *m == message) {
-                out.push((property, message, line));
+            if !out.iter().any(|(p, m, _)| *p == problem && *m == message) {
+                out.push((problem, message, line));
             }
         }
     }
@@ -543,20 +502,20 @@ fn replace(node: &mut Node, steps: &[Step], with: Node) {
     }
 }
 
-/// The validator's spelling of the path `steps` lead to in `root` (list positions as
-/// CloudFormation sends them, after `!Ref AWS::NoValue` items are gone).
-fn path_of(root: &Node, steps: &[Step]) -> Option<String> {
-    let mut path = String::new();
+/// The validator's path of what `steps` lead to in `root` (list positions as CloudFormation sends
+/// them, after `!Ref AWS::NoValue` items are gone).
+fn path_of(root: &Node, steps: &[Step]) -> Option<Path> {
+    let mut path = Path::default();
     let mut node = root;
     for step in steps {
         match (&node.value, step) {
             (Value::Map(entries), Step::Key(k)) => {
-                path = child(&path, k);
+                path = path.key_in(k);
                 node = &entries.iter().rev().find(|e| &e.key == k)?.value;
             }
             (Value::Seq(items), Step::Index(i)) => {
                 let kept = items[..*i].iter().filter(|it| !it.is_no_value()).count();
-                path = format!("{path}[{kept}]");
+                path = path.index(kept);
                 node = items.get(*i)?;
             }
             _ => return None,
@@ -641,7 +600,7 @@ fn check_get_atts(doc: &Node, types: &HashMap<&str, &str>) -> Vec<Finding> {
                     get_atts(value, &mut refs);
                     for (line, target, attribute, written) in refs {
                         let Some(target_type) = types.get(target.as_str()) else { continue };
-                        let answered = ATTRIBUTES.iter().find(|(t, _)| t == target_type).map_or(&[][..], |(_, a)| a);
+                        let answered = attributes(target_type).unwrap_or_default();
                         if !answered.contains(&attribute.as_str()) {
                             out.push(Finding {
                                 line,
@@ -739,11 +698,12 @@ mod tests {
     #[test]
     fn paths_are_located() {
         let doc = parse("Name: x\nTags:\n  - !Ref AWS::NoValue\n  - Key: a\n    Value: b\nConf:\n  a.b: c\n").unwrap();
-        assert_eq!(locate(&doc, "Name"), (Some(1), true));
-        assert_eq!(locate(&doc, "Tags[0].Value"), (Some(5), true), "NoValue items do not count");
-        assert_eq!(locate(&doc, "Tags[1]"), (Some(2), false));
-        assert_eq!(locate(&doc, "Conf.a.b"), (Some(7), true));
-        assert_eq!(locate(&doc, "Missing"), (None, false));
+        let at = |key: &str| Path::key(key);
+        assert_eq!(locate(&doc, &at("Name")), (Some(1), true));
+        assert_eq!(locate(&doc, &at("Tags").index(0).key_in("Value")), (Some(5), true), "NoValue items do not count");
+        assert_eq!(locate(&doc, &at("Tags").index(1)), (Some(2), false));
+        assert_eq!(locate(&doc, &at("Conf").key_in("a.b")), (Some(7), true), "a map key with a dot is one step");
+        assert_eq!(locate(&doc, &at("Missing")), (None, false));
     }
 
     #[test]
@@ -798,7 +758,8 @@ mod tests {
     #[test]
     fn readme_lists_the_same_attributes() {
         let readme = include_str!("../../../README.md");
-        for (resource_type, attributes) in ATTRIBUTES {
+        for kind in cfn_logs_delivery::resources::KINDS {
+            let (resource_type, attributes) = (kind.type_name, kind.attributes);
             let row = readme.lines().find(|l| l.starts_with(&format!("| `{resource_type}` |"))).expect("a README table row");
             let get_att = row.trim_end_matches('|').rsplit('|').next().unwrap();
             let named: Vec<&str> =

@@ -96,9 +96,10 @@ fn delivery_props(source_name: &str, destination_arn: &str) -> Value {
     }))
 }
 
-const SOURCE_DATA: &[&str] = &["Arn", "Name", "Service", "LogType", "ResourceArn"];
-const DESTINATION_DATA: &[&str] = &["Arn", "Name", "DeliveryDestinationType", "OutputFormat"];
-const DELIVERY_DATA: &[&str] = &["Arn", "DeliveryId", "DeliveryDestinationType"];
+/// The Data keys a SUCCESS of `resource_type` carries: the provider's own list of its attributes.
+fn data_of(resource_type: &str) -> &'static [&'static str] {
+    cfn_logs_delivery::attributes(resource_type).expect("a resource type of the provider")
+}
 
 /// Runs the demo against `binary`; `Ok(true)` if every answer and check was as expected.
 pub fn run(binary: &Path, extra_env: &[(&str, &str)], semantics: Semantics) -> io::Result<bool> {
@@ -127,18 +128,18 @@ impl Demo<'_> {
         let dst_props = destination_props("demo-destination");
 
         println!("== stack create (stack and provider in {STACK_REGION}; CloudFront's delivery resources in {CLOUDFRONT_REGION})");
-        let src = self.create(SOURCE, "AccessLogsSource", &src_props, Expect::Success(SOURCE_DATA));
+        let src = self.create(SOURCE, "AccessLogsSource", &src_props, Expect::Success(data_of(SOURCE)));
         let (src_id, src_name, src_arn) = (id_or(&src, "demo-source"), data_or(&src, "Name", "demo-source"), data_or(&src, "Arn", ""));
-        let dst = self.create(DESTINATION, "AccessLogsDestination", &dst_props, Expect::Success(DESTINATION_DATA));
+        let dst = self.create(DESTINATION, "AccessLogsDestination", &dst_props, Expect::Success(data_of(DESTINATION)));
         let (dst_id, dst_arn) = (id_or(&dst, "demo-destination"), data_or(&dst, "Arn", ""));
         let dlv_props = delivery_props(&src_name, &dst_arn);
-        let dlv = self.create(DELIVERY, "AccessLogsDelivery", &dlv_props, Expect::Success(DELIVERY_DATA));
+        let dlv = self.create(DELIVERY, "AccessLogsDelivery", &dlv_props, Expect::Success(data_of(DELIVERY)));
         let dlv_id = id_or(&dlv, "");
 
         println!("== stack update: new tags on the source (in place)");
         let mut src_props_v2 = src_props.clone();
         src_props_v2["Tags"] = json!([{"Key": "team", "Value": "observability"}, {"Key": "env", "Value": "demo"}]);
-        self.update(SOURCE, "AccessLogsSource", &src_id, &src_props_v2, &src_props, Expect::SameId(src_id.clone(), SOURCE_DATA));
+        self.update(SOURCE, "AccessLogsSource", &src_id, &src_props_v2, &src_props, Expect::SameId(src_id.clone(), data_of(SOURCE)));
         self.check_tags(&src_arn, json!({"team": "observability", "env": "demo"}));
 
         println!("== stack update: source renamed, same ResourceArn (one source per resource: refused before any call), rollback");
@@ -147,23 +148,23 @@ impl Demo<'_> {
         self.stack.proxy.reset_counts();
         self.update(SOURCE, "AccessLogsSource", &src_id, &renamed, &src_props_v2, Expect::Failed("ResourceArn"));
         self.check_no_calls("no Logs call for the refused rename", &[]);
-        self.update(SOURCE, "AccessLogsSource", &src_id, &src_props_v2, &renamed, Expect::SameId(src_id.clone(), SOURCE_DATA));
+        self.update(SOURCE, "AccessLogsSource", &src_id, &src_props_v2, &renamed, Expect::SameId(src_id.clone(), data_of(SOURCE)));
 
         println!("== stack update: new tags on the delivery (the suffix path CloudFront's prefix changed is no change)");
         let mut dlv_props_v2 = dlv_props.clone();
         dlv_props_v2["Tags"] = json!([{"Key": "team", "Value": "observability"}]);
         self.stack.proxy.reset_counts();
-        self.update(DELIVERY, "AccessLogsDelivery", &dlv_id, &dlv_props_v2, &dlv_props, Expect::SameId(dlv_id.clone(), DELIVERY_DATA));
+        self.update(DELIVERY, "AccessLogsDelivery", &dlv_id, &dlv_props_v2, &dlv_props, Expect::SameId(dlv_id.clone(), data_of(DELIVERY)));
         self.check_no_calls("no configuration call for a tags-only update", &["UpdateDeliveryConfiguration", "CreateDelivery"]);
         let dlv_props = dlv_props_v2;
 
         println!("== stack update: destination renamed (replacement), delivery follows (replacement), cleanup");
         let dst2_props = destination_props("demo-destination-v2");
-        let replaced = Expect::NewId(dst_id.clone(), DESTINATION_DATA);
+        let replaced = Expect::NewId(dst_id.clone(), data_of(DESTINATION));
         let dst2 = self.update(DESTINATION, "AccessLogsDestination", &dst_id, &dst2_props, &dst_props, replaced);
         let (dst2_id, dst2_arn) = (id_or(&dst2, "demo-destination-v2"), data_or(&dst2, "Arn", ""));
         let dlv2_props = delivery_props(&src_name, &dst2_arn);
-        let replaced = Expect::NewId(dlv_id.clone(), DELIVERY_DATA);
+        let replaced = Expect::NewId(dlv_id.clone(), data_of(DELIVERY));
         let dlv2_id = id_or(&self.update(DELIVERY, "AccessLogsDelivery", &dlv_id, &dlv2_props, &dlv_props, replaced), "");
         self.delete(DELIVERY, "AccessLogsDelivery", &dlv_id, &dlv_props);
         self.delete(DESTINATION, "AccessLogsDestination", &dst_id, &dst_props);
