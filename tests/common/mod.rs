@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use cfn_local::{LambdaProcess, LogsProxy, Moto, Receiver, Stack, FAKE_SIGNATURE};
 use serde_json::{json, Value};
 
+#[allow(unused_imports)] // not every test binary names every kind
 pub use cfn_local::events::{DELIVERY, DESTINATION, SOURCE};
 
 /// A source ARN moto accepts (its allow-list of vended-log services includes CloudFront).
