@@ -23,7 +23,12 @@ fn random_unit() -> f64 {
     use std::collections::hash_map::RandomState;
     use std::hash::{BuildHasher, Hasher};
     let mut h = RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -45,6 +50,9 @@ mod tests {
     #[test]
     fn no_delay_past_the_deadline() {
         let soon = Instant::now() + Duration::from_millis(10);
-        assert_eq!(delay_within(5, Duration::from_millis(100), Duration::from_secs(5), soon), None);
+        assert_eq!(
+            delay_within(5, Duration::from_millis(100), Duration::from_secs(5), soon),
+            None
+        );
     }
 }

@@ -38,14 +38,29 @@ impl Clients {
     /// `config`: what `home` was built from (needed to assume roles).
     pub fn new(home: Client, config: Option<SdkConfig>) -> Clients {
         let home_region = home.config().region().map(|r| r.to_string()).unwrap_or_default();
-        Clients { home, config, unavailable: None, home_region, away: Mutex::default() }
+        Clients {
+            home,
+            config,
+            unavailable: None,
+            home_region,
+            away: Mutex::default(),
+        }
     }
 
     /// Clients that make no call; `why` says why (startup.rs). The function's region is still
     /// known from the environment, so the place checks before any call hold as ever.
     pub fn unavailable(refusing: Client, why: String) -> Clients {
-        let home_region = ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().find_map(|v| std::env::var(v).ok()).unwrap_or_default();
-        Clients { home: refusing, config: None, unavailable: Some(why), home_region, away: Mutex::default() }
+        let home_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok())
+            .unwrap_or_default();
+        Clients {
+            home: refusing,
+            config: None,
+            unavailable: Some(why),
+            home_region,
+            away: Mutex::default(),
+        }
     }
 
     /// Why no call can be made, if none can.
@@ -64,20 +79,34 @@ impl Clients {
         if self.unavailable.is_some() || (role.is_none() && region == self.home_region) {
             return Ok(self.home.clone());
         }
-        let key = Key { region: region.to_owned(), role: role.map(|r| (r.clone(), session.to_owned())) };
+        let key = Key {
+            region: region.to_owned(),
+            role: role.map(|r| (r.clone(), session.to_owned())),
+        };
         if let Some(client) = self.away.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(client.clone());
         }
         let mut config = self.home.config().to_builder().region(Region::new(region.to_owned()));
         if let Some(role) = role {
-            let sdk = self.config.as_ref().ok_or("this provider was built without an AWS configuration to assume roles with")?;
-            let mut provider = AssumeRoleProvider::builder(&role.arn).region(Region::new(region.to_owned())).session_name(session);
+            let sdk = self
+                .config
+                .as_ref()
+                .ok_or("this provider was built without an AWS configuration to assume roles with")?;
+            let mut provider = AssumeRoleProvider::builder(&role.arn)
+                .region(Region::new(region.to_owned()))
+                .session_name(session);
             if let Some(id) = &role.external_id {
                 provider = provider.external_id(id);
             }
             config = config.credentials_provider(SharedCredentialsProvider::new(provider.configure(sdk).build().await));
         }
         let client = Client::from_conf(config.build());
-        Ok(self.away.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_insert(client).clone())
+        Ok(self
+            .away
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_insert(client)
+            .clone())
     }
 }

@@ -93,7 +93,11 @@ impl Failures {
 
 impl Logs {
     pub fn new(client: Client, deadline: Instant) -> Self {
-        Logs { client, deadline, role: None }
+        Logs {
+            client,
+            deadline,
+            role: None,
+        }
     }
 
     pub fn with_role(self, role: Option<String>) -> Self {
@@ -111,7 +115,14 @@ impl Logs {
         while let Some(e) = cur {
             if let Some(refused) = e.downcast_ref::<CredentialsError>() {
                 let detail = DisplayErrorContext(refused).to_string();
-                return Some((Error::AssumeRole { role: role.clone(), operation, detail }, Retry::Never));
+                return Some((
+                    Error::AssumeRole {
+                        role: role.clone(),
+                        operation,
+                        detail,
+                    },
+                    Retry::Never,
+                ));
             }
             cur = e.source();
         }
@@ -138,7 +149,9 @@ impl Logs {
                 }
                 Err(err) => err,
             };
-            let (error, retry) = self.assume_role_error(operation, &err).unwrap_or_else(|| classify(operation, &err, attempt));
+            let (error, retry) = self
+                .assume_role_error(operation, &err)
+                .unwrap_or_else(|| classify(operation, &err, attempt));
             match retry.delay(failures.count(&error), self.deadline) {
                 Some(delay) => {
                     tracing::warn!(operation, attempt, elapsed_ms, error = %error, retry_in_ms = delay.as_millis() as u64, "transient CloudWatch Logs error, retrying");
@@ -161,7 +174,14 @@ where
     match err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
             let detail = root_cause(err);
-            (Error::Unreachable { operation, detail, attempts }, Retry::UpTo(MAX_DISPATCH_ATTEMPTS))
+            (
+                Error::Unreachable {
+                    operation,
+                    detail,
+                    attempts,
+                },
+                Retry::UpTo(MAX_DISPATCH_ATTEMPTS),
+            )
         }
         _ => {
             let status = err.raw_response().map(|r| r.status().as_u16());
@@ -171,14 +191,24 @@ where
             });
             let message = err.message().map(str::to_owned).unwrap_or_else(|| root_cause(err));
             let retry = retry_for(&code, &message, status);
-            (Error::Aws { operation, code, message, attempts }, retry)
+            (
+                Error::Aws {
+                    operation,
+                    code,
+                    message,
+                    attempts,
+                },
+                retry,
+            )
         }
     }
 }
 
 fn retry_for(code: &str, message: &str, status: Option<u16>) -> Retry {
     match code {
-        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "ServiceUnavailableException" => Retry::UntilDeadline,
+        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "ServiceUnavailableException" => {
+            Retry::UntilDeadline
+        }
         // The service's transient conflict when changes to the account's configuration overlap.
         "ConflictException" if is_transient_conflict(message) => Retry::WhileBusy,
         _ => match status {
@@ -217,30 +247,62 @@ mod tests {
 
     #[test]
     fn throttling_and_transient_conflicts_retry_until_the_deadline() {
-        assert_eq!(retry_for("ThrottlingException", "Rate exceeded", Some(400)), Retry::UntilDeadline);
-        assert_eq!(retry_for("ServiceUnavailableException", "", Some(503)), Retry::UntilDeadline);
         assert_eq!(
-            retry_for("ConflictException", "Delivery Source is currently being updated. Please try again later", Some(400)),
+            retry_for("ThrottlingException", "Rate exceeded", Some(400)),
+            Retry::UntilDeadline
+        );
+        assert_eq!(
+            retry_for("ServiceUnavailableException", "", Some(503)),
+            Retry::UntilDeadline
+        );
+        assert_eq!(
+            retry_for(
+                "ConflictException",
+                "Delivery Source is currently being updated. Please try again later",
+                Some(400)
+            ),
             Retry::WhileBusy
         );
         assert_eq!(
-            retry_for("ConflictException", "Requested resource is currently being updated. Please try again later.", Some(400)),
+            retry_for(
+                "ConflictException",
+                "Requested resource is currently being updated. Please try again later.",
+                Some(400)
+            ),
             Retry::WhileBusy
         );
     }
 
     #[test]
     fn real_conflicts_and_client_errors_are_not_retried() {
-        assert_eq!(retry_for("ConflictException", "The specified Delivery already exists", Some(400)), Retry::Never);
         assert_eq!(
-            retry_for("ConflictException", "This ResourceId has already been used in another Delivery Source in this account.", Some(400)),
+            retry_for("ConflictException", "The specified Delivery already exists", Some(400)),
             Retry::Never
         );
         assert_eq!(
-            retry_for("ConflictException", "Tags can only be provided when a resource is being created, not updated.", Some(400)),
+            retry_for(
+                "ConflictException",
+                "This ResourceId has already been used in another Delivery Source in this account.",
+                Some(400)
+            ),
             Retry::Never
         );
-        assert_eq!(retry_for("ConflictException", "Please try again after deleting the delivery", Some(400)), Retry::Never);
+        assert_eq!(
+            retry_for(
+                "ConflictException",
+                "Tags can only be provided when a resource is being created, not updated.",
+                Some(400)
+            ),
+            Retry::Never
+        );
+        assert_eq!(
+            retry_for(
+                "ConflictException",
+                "Please try again after deleting the delivery",
+                Some(400)
+            ),
+            Retry::Never
+        );
         assert_eq!(retry_for("ValidationException", "bad", Some(400)), Retry::Never);
         assert_eq!(retry_for("AccessDeniedException", "no", Some(400)), Retry::Never);
         assert_eq!(retry_for("ResourceNotFoundException", "gone", Some(400)), Retry::Never);
@@ -248,16 +310,28 @@ mod tests {
 
     #[test]
     fn server_errors_retry_a_few_times() {
-        assert_eq!(retry_for("HTTP 500", "boom", Some(500)), Retry::UpTo(MAX_SERVER_ERROR_ATTEMPTS));
+        assert_eq!(
+            retry_for("HTTP 500", "boom", Some(500)),
+            Retry::UpTo(MAX_SERVER_ERROR_ATTEMPTS)
+        );
         assert_eq!(retry_for("HTTP 503", "", Some(503)), Retry::UntilDeadline);
     }
 
     fn aws(code: &str) -> Error {
-        Error::Aws { operation: "PutDeliverySource", code: code.into(), message: String::new(), attempts: 1 }
+        Error::Aws {
+            operation: "PutDeliverySource",
+            code: code.into(),
+            message: String::new(),
+            attempts: 1,
+        }
     }
 
     fn unreachable() -> Error {
-        Error::Unreachable { operation: "PutDeliverySource", detail: "connection closed".into(), attempts: 1 }
+        Error::Unreachable {
+            operation: "PutDeliverySource",
+            detail: "connection closed".into(),
+            attempts: 1,
+        }
     }
 
     #[test]
@@ -294,17 +368,27 @@ mod tests {
         let far = Instant::now() + Duration::from_secs(3600);
         for n in 1..50 {
             let busy = Retry::WhileBusy.delay(n, far).unwrap();
-            assert!(busy >= BUSY_BASE_DELAY && busy <= BUSY_MAX_DELAY, "conflict {n}: {busy:?}");
+            assert!(
+                busy >= BUSY_BASE_DELAY && busy <= BUSY_MAX_DELAY,
+                "conflict {n}: {busy:?}"
+            );
         }
         let throttled: Vec<Duration> = (1..50).filter_map(|n| Retry::UntilDeadline.delay(n, far)).collect();
         assert_eq!(throttled.len(), 49, "throttling is retried until the deadline");
-        assert!(throttled[10..].iter().all(|d| *d >= MAX_DELAY / 2 && *d <= MAX_DELAY), "{throttled:?}");
+        assert!(
+            throttled[10..].iter().all(|d| *d >= MAX_DELAY / 2 && *d <= MAX_DELAY),
+            "{throttled:?}"
+        );
     }
 
     #[test]
     fn no_retry_sleeps_past_the_deadline() {
         let soon = Instant::now() + Duration::from_millis(40);
-        for retry in [Retry::WhileBusy, Retry::UntilDeadline, Retry::UpTo(MAX_SERVER_ERROR_ATTEMPTS)] {
+        for retry in [
+            Retry::WhileBusy,
+            Retry::UntilDeadline,
+            Retry::UpTo(MAX_SERVER_ERROR_ATTEMPTS),
+        ] {
             assert_eq!(retry.delay(1, soon), None, "{retry:?}");
         }
     }

@@ -30,9 +30,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 /// directives it adds are not needed, and its regex engine cost ~0.3 MB of resident code.)
 /// The runtime logs raw event payloads (with the ResponseURL) at TRACE: that level is never let through for it.
 fn init_logging() {
-    let targets = log_filter(std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).ok());
+    let targets = log_filter(
+        std::env::var("AWS_LAMBDA_LOG_LEVEL")
+            .or_else(|_| std::env::var("RUST_LOG"))
+            .ok(),
+    );
     let no_payload_traces = filter::filter_fn(|meta| {
-        !(*meta.level() == tracing::Level::TRACE && (meta.target().starts_with("lambda_runtime") || meta.target().starts_with("reqwest")))
+        !(*meta.level() == tracing::Level::TRACE
+            && (meta.target().starts_with("lambda_runtime") || meta.target().starts_with("reqwest")))
     });
     let json = tracing_subscriber::fmt::layer()
         .json()
@@ -41,7 +46,9 @@ fn init_logging() {
         .with_span_list(false)
         .with_target(false)
         .with_ansi(false);
-    tracing_subscriber::registry().with(json.with_filter(targets).with_filter(no_payload_traces)).init();
+    tracing_subscriber::registry()
+        .with(json.with_filter(targets).with_filter(no_payload_traces))
+        .init();
     std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
 }
 
@@ -53,7 +60,10 @@ fn log_filter(setting: Option<String>) -> Targets {
     if directives.is_empty() {
         return Targets::new();
     }
-    directives.join(",").parse().unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO))
+    directives
+        .join(",")
+        .parse()
+        .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO))
 }
 
 #[cfg(test)]
@@ -63,14 +73,32 @@ mod tests {
 
     #[test]
     fn log_settings_read_as_before() {
-        let enables =
-            |setting: Option<&str>, target: &str, level: Level| log_filter(setting.map(String::from)).would_enable(target, &level);
+        let enables = |setting: Option<&str>, target: &str, level: Level| {
+            log_filter(setting.map(String::from)).would_enable(target, &level)
+        };
         assert!(enables(None, "cfn_logs_delivery", Level::INFO) && !enables(None, "cfn_logs_delivery", Level::DEBUG));
         assert!(enables(Some("DEBUG"), "aws_smithy_runtime", Level::DEBUG));
-        assert!(enables(Some("info,"), "x", Level::INFO) && !enables(Some("info,"), "x", Level::TRACE), "an empty directive adds nothing");
-        assert!(!enables(Some(""), "x", Level::ERROR), "an empty setting enables nothing");
-        assert!(enables(Some("warn,cfn_logs_delivery=debug"), "cfn_logs_delivery::logs", Level::DEBUG));
-        assert!(!enables(Some("warn,cfn_logs_delivery=debug"), "aws_config", Level::INFO));
-        assert!(enables(Some("a=b=c"), "x", Level::INFO) && !enables(Some("a=b=c"), "x", Level::DEBUG), "unreadable: info");
+        assert!(
+            enables(Some("info,"), "x", Level::INFO) && !enables(Some("info,"), "x", Level::TRACE),
+            "an empty directive adds nothing"
+        );
+        assert!(
+            !enables(Some(""), "x", Level::ERROR),
+            "an empty setting enables nothing"
+        );
+        assert!(enables(
+            Some("warn,cfn_logs_delivery=debug"),
+            "cfn_logs_delivery::logs",
+            Level::DEBUG
+        ));
+        assert!(!enables(
+            Some("warn,cfn_logs_delivery=debug"),
+            "aws_config",
+            Level::INFO
+        ));
+        assert!(
+            enables(Some("a=b=c"), "x", Level::INFO) && !enables(Some("a=b=c"), "x", Level::DEBUG),
+            "unreadable: info"
+        );
     }
 }

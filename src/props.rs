@@ -32,13 +32,26 @@ pub struct Props<'a> {
 impl<'a> Props<'a> {
     /// Fails at once only on a non-object; property names outside `known` are recorded.
     pub fn new(value: &'a Value, known: &[&str]) -> Result<Self, Problems> {
-        let map = value
-            .as_object()
-            .ok_or_else(|| Problem::value("ResourceProperties", format!("must be an object, got {}", type_name(value))))?;
-        let props = Props { map, problems: RefCell::new(Vec::new()) };
-        for unknown in map.keys().filter(|k| !known.contains(&k.as_str()) && !CLOUDFORMATION_PROPERTIES.contains(&k.as_str())) {
+        let map = value.as_object().ok_or_else(|| {
+            Problem::value(
+                "ResourceProperties",
+                format!("must be an object, got {}", type_name(value)),
+            )
+        })?;
+        let props = Props {
+            map,
+            problems: RefCell::new(Vec::new()),
+        };
+        for unknown in map
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()) && !CLOUDFORMATION_PROPERTIES.contains(&k.as_str()))
+        {
             let message = format!("unknown property; supported properties are {}", known.join(", "));
-            props.record(Problem { path: Path::key(unknown), message, rank: Rank::Unknown });
+            props.record(Problem {
+                path: Path::key(unknown),
+                message,
+                rank: Rank::Unknown,
+            });
         }
         Ok(props)
     }
@@ -83,7 +96,10 @@ impl<'a> Props<'a> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Err(Problem::value(key, "must not be empty")),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(Problem::value(key, format!("must be a string, got {}", type_name(other)))),
+            Some(other) => Err(Problem::value(
+                key,
+                format!("must be a string, got {}", type_name(other)),
+            )),
         }
     }
 
@@ -94,29 +110,51 @@ impl<'a> Props<'a> {
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
             Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(other) => Err(Problem::value(key, format!("must be \"true\" or \"false\", got {}", describe(other)))),
+            Some(other) => Err(Problem::value(
+                key,
+                format!("must be \"true\" or \"false\", got {}", describe(other)),
+            )),
         }
     }
 
     /// A list of at most `max_items` strings, each `1..=max_len` characters; every bad item is named.
-    pub fn optional_str_list(&self, key: &str, max_items: usize, max_len: usize) -> Result<Option<Vec<String>>, Problems> {
+    pub fn optional_str_list(
+        &self,
+        key: &str,
+        max_items: usize,
+        max_len: usize,
+    ) -> Result<Option<Vec<String>>, Problems> {
         let items = match self.map.get(key) {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Array(items)) => items,
-            Some(other) => return Err(Problem::value(key, format!("must be a list of strings, got {}", type_name(other))).into()),
+            Some(other) => {
+                return Err(Problem::value(key, format!("must be a list of strings, got {}", type_name(other))).into())
+            }
         };
         if items.len() > max_items {
-            return Err(Problem::value(key, format!("at most {max_items} items are allowed, got {}", items.len())).into());
+            return Err(Problem::value(
+                key,
+                format!("at most {max_items} items are allowed, got {}", items.len()),
+            )
+            .into());
         }
         all_of(items.iter().enumerate().map(|(i, item)| {
             let at = Path::key(key).index(i);
             match item {
                 Value::String(s) if s.is_empty() => Err(Problem::value(at, "must not be empty")),
                 Value::String(s) => check_len(at, s, 1, max_len).map(drop),
-                other => Err(Problem::value(at, format!("must be a string, got {}", type_name(other)))),
+                other => Err(Problem::value(
+                    at,
+                    format!("must be a string, got {}", type_name(other)),
+                )),
             }
         }))?;
-        Ok(Some(items.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect()))
+        Ok(Some(
+            items
+                .iter()
+                .filter_map(|item| item.as_str().map(str::to_owned))
+                .collect(),
+        ))
     }
 
     /// A JSON document given either as an object or as a string holding one.
@@ -126,10 +164,19 @@ impl<'a> Props<'a> {
             Some(doc @ Value::Object(_)) => Ok(Some(doc.clone())),
             Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
                 Ok(doc @ Value::Object(_)) => Ok(Some(doc)),
-                Ok(other) => Err(Problem::value(key, format!("must be a JSON object, got {}", type_name(&other)))),
+                Ok(other) => Err(Problem::value(
+                    key,
+                    format!("must be a JSON object, got {}", type_name(&other)),
+                )),
                 Err(e) => Err(Problem::value(key, format!("is not valid JSON: {e}"))),
             },
-            Some(other) => Err(Problem::value(key, format!("must be a JSON object or a string holding one, got {}", type_name(other)))),
+            Some(other) => Err(Problem::value(
+                key,
+                format!(
+                    "must be a JSON object or a string holding one, got {}",
+                    type_name(other)
+                ),
+            )),
         }
     }
 
@@ -138,10 +185,20 @@ impl<'a> Props<'a> {
         let items = match self.map.get("Tags") {
             None | Some(Value::Null) => return Ok(Tags::default()),
             Some(Value::Array(items)) => items,
-            Some(other) => return Err(Problem::value("Tags", format!("must be a list of {{Key, Value}}, got {}", type_name(other))).into()),
+            Some(other) => {
+                return Err(Problem::value(
+                    "Tags",
+                    format!("must be a list of {{Key, Value}}, got {}", type_name(other)),
+                )
+                .into())
+            }
         };
         if items.len() > MAX_USER_TAGS {
-            return Err(Problem::value("Tags", format!("at most {MAX_USER_TAGS} tags are allowed, got {}", items.len())).into());
+            return Err(Problem::value(
+                "Tags",
+                format!("at most {MAX_USER_TAGS} tags are allowed, got {}", items.len()),
+            )
+            .into());
         }
         let mut tags = BTreeMap::new();
         let mut problems = Vec::new();
@@ -165,19 +222,31 @@ impl<'a> Props<'a> {
 
     /// A map of strings given as a JSON object (e.g. `DeliverySourceConfiguration`), keys and
     /// values `min..=max` characters long.
-    pub fn optional_str_map(&self, key: &str, min: usize, max: usize) -> Result<Option<HashMap<String, String>>, Problems> {
+    pub fn optional_str_map(
+        &self,
+        key: &str,
+        min: usize,
+        max: usize,
+    ) -> Result<Option<HashMap<String, String>>, Problems> {
         let entries = match self.map.get(key) {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Object(entries)) => entries,
-            Some(other) => return Err(Problem::value(key, format!("must be a map of strings, got {}", type_name(other))).into()),
+            Some(other) => {
+                return Err(Problem::value(key, format!("must be a map of strings, got {}", type_name(other))).into())
+            }
         };
         let mut map = HashMap::new();
         all_of(entries.iter().map(|(k, v)| {
             let at = Path::key(key).key_in(k);
             check_len(at.clone(), k, min, max).map_err(|_| {
-                Problem::value(at.clone(), format!("keys must be {min} to {max} characters long, got {}", k.chars().count()))
+                Problem::value(
+                    at.clone(),
+                    format!("keys must be {min} to {max} characters long, got {}", k.chars().count()),
+                )
             })?;
-            let Value::String(v) = v else { return Err(Problem::value(at, format!("must be a string, got {}", type_name(v)))) };
+            let Value::String(v) = v else {
+                return Err(Problem::value(at, format!("must be a string, got {}", type_name(v))));
+            };
             check_len(at, v, min, max)?;
             map.insert(k.clone(), v.clone());
             Ok(())
@@ -281,12 +350,20 @@ pub struct Problem {
 impl Problem {
     /// A bad value at `path`.
     pub fn value(path: impl Into<Path>, message: impl Into<String>) -> Problem {
-        Problem { path: path.into(), message: message.into(), rank: Rank::Value }
+        Problem {
+            path: path.into(),
+            message: message.into(),
+            rank: Rank::Value,
+        }
     }
 
     /// A required property that is not there.
     pub fn missing(key: &str) -> Problem {
-        Problem { path: Path::key(key), message: IS_REQUIRED.into(), rank: Rank::Missing }
+        Problem {
+            path: Path::key(key),
+            message: IS_REQUIRED.into(),
+            rank: Rank::Missing,
+        }
     }
 }
 
@@ -343,25 +420,44 @@ impl fmt::Display for Problems {
 fn tag_entry(i: usize, item: &Value) -> Result<(&str, &str), Vec<Problem>> {
     let tag = Path::key("Tags").index(i);
     let Some(obj) = item.as_object() else {
-        return Err(vec![Problem::value(tag, format!("must be an object with Key and Value, got {}", type_name(item)))]);
+        return Err(vec![Problem::value(
+            tag,
+            format!("must be an object with Key and Value, got {}", type_name(item)),
+        )]);
     };
     let mut problems = Vec::new();
     if let Some(extra) = obj.keys().find(|k| *k != "Key" && *k != "Value") {
-        problems.push(Problem::value(tag.clone(), format!("unknown field '{}'; a tag has only Key and Value", shorten(extra, 100))));
+        problems.push(Problem::value(
+            tag.clone(),
+            format!("unknown field '{}'; a tag has only Key and Value", shorten(extra, 100)),
+        ));
     }
     let field = |name: &str, min: usize, max: usize| -> Result<&str, Problem> {
         let at = tag.clone().key_in(name);
         let text = match obj.get(name) {
             Some(Value::String(text)) => text.as_str(),
-            Some(other) => return Err(Problem::value(at, format!("must be a string, got {}", type_name(other)))),
+            Some(other) => {
+                return Err(Problem::value(
+                    at,
+                    format!("must be a string, got {}", type_name(other)),
+                ))
+            }
             None => return Err(Problem::value(at, IS_REQUIRED)),
         };
         check_len(at.clone(), text, min, max)?;
         check_tag_chars(at, text)
     };
-    let key = field("Key", 1, 128).and_then(|key| match RESERVED_TAG_PREFIXES.iter().find(|p| key.to_ascii_lowercase().starts_with(*p)) {
-        Some(prefix) => Err(Problem::value(tag.clone().key_in("Key"), format!("keys starting with '{prefix}' are reserved"))),
-        None => Ok(key),
+    let key = field("Key", 1, 128).and_then(|key| {
+        match RESERVED_TAG_PREFIXES
+            .iter()
+            .find(|p| key.to_ascii_lowercase().starts_with(*p))
+        {
+            Some(prefix) => Err(Problem::value(
+                tag.clone().key_in("Key"),
+                format!("keys starting with '{prefix}' are reserved"),
+            )),
+            None => Ok(key),
+        }
     });
     let value = field("Value", 0, 256);
     match (key, value) {
@@ -382,7 +478,10 @@ fn check_tag_chars(path: Path, text: &str) -> Result<&str, Problem> {
     };
     Err(Problem::value(
         path,
-        format!("'{}' contains {bad:?}; tags allow only letters, digits, spaces and _ . : / = + - @", shorten(text, 80)),
+        format!(
+            "'{}' contains {bad:?}; tags allow only letters, digits, spaces and _ . : / = + - @",
+            shorten(text, 80)
+        ),
     ))
 }
 
@@ -397,7 +496,9 @@ fn is_tag_char(c: char) -> bool {
     }
     static LETTERS_SPACES_NUMBERS: LazyLock<Vec<(char, char)>> = LazyLock::new(|| {
         let class = regex_syntax::parse(r"[\p{L}\p{Z}\p{N}]").expect("a valid class");
-        let HirKind::Class(Class::Unicode(class)) = class.kind() else { unreachable!("a Unicode class parses to one") };
+        let HirKind::Class(Class::Unicode(class)) = class.kind() else {
+            unreachable!("a Unicode class parses to one")
+        };
         class.ranges().iter().map(|r| (r.start(), r.end())).collect()
     });
     // The ranges are sorted and disjoint (regex-syntax keeps a class canonical).
@@ -424,11 +525,17 @@ pub fn is_valid_name(name: &str) -> bool {
 
 /// Letters, digits, `_` and `-`, as the API's `[\w-]*`.
 pub fn check_word_chars(property: impl Into<Path>, value: &str) -> Result<&str, Problem> {
-    match value.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
+    match value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
         None => Ok(value),
         Some(bad) => Err(Problem::value(
             property,
-            format!("'{}' contains {bad:?}; only letters, digits, '_' and '-' are allowed", shorten(value, 80)),
+            format!(
+                "'{}' contains {bad:?}; only letters, digits, '_' and '-' are allowed",
+                shorten(value, 80)
+            ),
         )),
     }
 }
@@ -437,8 +544,15 @@ pub fn check_word_chars(property: impl Into<Path>, value: &str) -> Result<&str, 
 pub fn check_len(property: impl Into<Path>, value: &str, min: usize, max: usize) -> Result<&str, Problem> {
     let n = value.chars().count();
     if n < min || n > max {
-        let range = if min == 0 { format!("at most {max}") } else { format!("{min} to {max}") };
-        return Err(Problem::value(property, format!("must be {range} characters long, got {n}")));
+        let range = if min == 0 {
+            format!("at most {max}")
+        } else {
+            format!("{min} to {max}")
+        };
+        return Err(Problem::value(
+            property,
+            format!("must be {range} characters long, got {n}"),
+        ));
     }
     Ok(value)
 }
@@ -448,7 +562,10 @@ pub fn check_one_of<'v>(property: impl Into<Path>, value: &'v str, allowed: &[&s
     if allowed.contains(&value) {
         Ok(value)
     } else {
-        Err(Problem::value(property, format!("'{}' is not one of {}", shorten(value, 80), allowed.join(", "))))
+        Err(Problem::value(
+            property,
+            format!("'{}' is not one of {}", shorten(value, 80), allowed.join(", ")),
+        ))
     }
 }
 
@@ -458,7 +575,10 @@ pub fn check_arn<'v>(property: &str, value: &'v str) -> Result<Arn<'v>, Problem>
     let bad = |why: &str| {
         Problem::value(
             property,
-            format!("'{}' is not an ARN ({why}); expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE", shorten(value, 100)),
+            format!(
+                "'{}' is not an ARN ({why}); expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE",
+                shorten(value, 100)
+            ),
         )
     };
     check_len(property, value, 1, 2048)?;
@@ -466,7 +586,8 @@ pub fn check_arn<'v>(property: &str, value: &'v str) -> Result<Arn<'v>, Problem>
     if parts.len() < 6 || parts[0] != "arn" {
         return Err(bad("wrong shape"));
     }
-    let [_, partition, service, region, account, resource] = [parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]];
+    let [_, partition, service, region, account, resource] =
+        [parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]];
     if !partition.starts_with("aws") || !is_arn_token(partition) {
         return Err(bad("unknown partition"));
     }
@@ -482,11 +603,17 @@ pub fn check_arn<'v>(property: &str, value: &'v str) -> Result<Arn<'v>, Problem>
     if resource.is_empty() || resource.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(bad("bad resource part"));
     }
-    Ok(Arn { service, region, account, resource })
+    Ok(Arn {
+        service,
+        region,
+        account,
+        resource,
+    })
 }
 
 fn is_arn_token(s: &str) -> bool {
-    s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    s.chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// The parts of an ARN the handler looks at.
@@ -569,7 +696,10 @@ mod tests {
 
     #[test]
     fn a_long_list_of_problems_is_cut_with_a_count() {
-        let v: Value = (0..200).map(|i| (format!("Unknown{i}"), json!("x"))).collect::<Map<_, _>>().into();
+        let v: Value = (0..200)
+            .map(|i| (format!("Unknown{i}"), json!("x")))
+            .collect::<Map<_, _>>()
+            .into();
         let msg = err_of(Props::new(&v, KNOWN).unwrap().finish(|| ()));
         assert!(msg.starts_with("200 problems: Unknown0: unknown property"), "{msg}");
         assert!(msg.len() <= MAX_PROBLEMS_TEXT + 40, "{} bytes", msg.len());
@@ -580,27 +710,46 @@ mod tests {
     #[test]
     fn strings_must_be_strings_and_not_empty() {
         let v = json!({"Name": 5});
-        assert_eq!(err_of(Props::new(&v, KNOWN).unwrap().required_str("Name")), "Name: must be a string, got a number");
+        assert_eq!(
+            err_of(Props::new(&v, KNOWN).unwrap().required_str("Name")),
+            "Name: must be a string, got a number"
+        );
         let v = json!({"Name": ""});
-        assert_eq!(err_of(Props::new(&v, KNOWN).unwrap().required_str("Name")), "Name: must not be empty");
+        assert_eq!(
+            err_of(Props::new(&v, KNOWN).unwrap().required_str("Name")),
+            "Name: must not be empty"
+        );
         let v = json!({});
-        assert_eq!(err_of(Props::new(&v, KNOWN).unwrap().required_str("Name")), "Name: is required");
+        assert_eq!(
+            err_of(Props::new(&v, KNOWN).unwrap().required_str("Name")),
+            "Name: is required"
+        );
     }
 
     #[test]
     fn booleans_come_as_strings() {
         let v = json!({"Flag": "true"});
-        assert_eq!(Props::new(&v, KNOWN).unwrap().optional_bool("Flag").unwrap(), Some(true));
+        assert_eq!(
+            Props::new(&v, KNOWN).unwrap().optional_bool("Flag").unwrap(),
+            Some(true)
+        );
         let v = json!({"Flag": false});
-        assert_eq!(Props::new(&v, KNOWN).unwrap().optional_bool("Flag").unwrap(), Some(false));
+        assert_eq!(
+            Props::new(&v, KNOWN).unwrap().optional_bool("Flag").unwrap(),
+            Some(false)
+        );
         let v = json!({"Flag": "yes"});
-        assert!(err_of(Props::new(&v, KNOWN).unwrap().optional_bool("Flag")).starts_with("Flag: must be \"true\" or \"false\""));
+        assert!(err_of(Props::new(&v, KNOWN).unwrap().optional_bool("Flag"))
+            .starts_with("Flag: must be \"true\" or \"false\""));
     }
 
     #[test]
     fn lists_name_the_bad_item() {
         let v = json!({"List": ["a", 3]});
-        assert_eq!(err_of(Props::new(&v, KNOWN).unwrap().optional_str_list("List", 5, 10)), "List[1]: must be a string, got a number");
+        assert_eq!(
+            err_of(Props::new(&v, KNOWN).unwrap().optional_str_list("List", 5, 10)),
+            "List[1]: must be a string, got a number"
+        );
     }
 
     #[test]
@@ -611,9 +760,12 @@ mod tests {
         let b = Props::new(&v, KNOWN).unwrap().optional_json_object("Doc").unwrap();
         assert_eq!(a, b);
         let v = json!({"Doc": "{not json"});
-        assert!(err_of(Props::new(&v, KNOWN).unwrap().optional_json_object("Doc")).starts_with("Doc: is not valid JSON"));
+        assert!(
+            err_of(Props::new(&v, KNOWN).unwrap().optional_json_object("Doc")).starts_with("Doc: is not valid JSON")
+        );
         let v = json!({"Doc": "[1]"});
-        assert!(err_of(Props::new(&v, KNOWN).unwrap().optional_json_object("Doc")).starts_with("Doc: must be a JSON object"));
+        assert!(err_of(Props::new(&v, KNOWN).unwrap().optional_json_object("Doc"))
+            .starts_with("Doc: must be a JSON object"));
     }
 
     #[test]
@@ -624,18 +776,42 @@ mod tests {
         let cases = [
             (json!({"Tags": {"team": "a"}}), "Tags: must be a list"),
             (json!({"Tags": [{"Key": "a"}]}), "Tags[0].Value: is required"),
-            (json!({"Tags": [{"Key": "", "Value": "x"}]}), "Tags[0].Key: must be 1 to 128"),
-            (json!({"Tags": [{"Key": "a", "Value": "x"}, {"Key": "a", "Value": "y"}]}), "Tags[1].Key: duplicate tag key 'a'"),
-            (json!({"Tags": [{"Key": "aws:x", "Value": "x"}]}), "Tags[0].Key: keys starting with 'aws:' are reserved"),
+            (
+                json!({"Tags": [{"Key": "", "Value": "x"}]}),
+                "Tags[0].Key: must be 1 to 128",
+            ),
+            (
+                json!({"Tags": [{"Key": "a", "Value": "x"}, {"Key": "a", "Value": "y"}]}),
+                "Tags[1].Key: duplicate tag key 'a'",
+            ),
+            (
+                json!({"Tags": [{"Key": "aws:x", "Value": "x"}]}),
+                "Tags[0].Key: keys starting with 'aws:' are reserved",
+            ),
             (
                 json!({"Tags": [{"Key": "cfn-logs-delivery:stack-id", "Value": "x"}]}),
                 "Tags[0].Key: keys starting with 'cfn-logs-delivery:'",
             ),
-            (json!({"Tags": [{"Key": "a", "Value": 1}]}), "Tags[0].Value: must be a string"),
-            (json!({"Tags": [{"Key": "a", "Value": "b", "Extra": 1}]}), "Tags[0]: unknown field 'Extra'"),
-            (json!({"Tags": [{"Key": "team#1", "Value": "x"}]}), "Tags[0].Key: 'team#1' contains '#'"),
-            (json!({"Tags": [{"Key": "team", "Value": "a,b"}]}), "Tags[0].Value: 'a,b' contains ','"),
-            (json!({"Tags": [{"Key": "k", "Value": "line\nbreak"}]}), "Tags[0].Value: "),
+            (
+                json!({"Tags": [{"Key": "a", "Value": 1}]}),
+                "Tags[0].Value: must be a string",
+            ),
+            (
+                json!({"Tags": [{"Key": "a", "Value": "b", "Extra": 1}]}),
+                "Tags[0]: unknown field 'Extra'",
+            ),
+            (
+                json!({"Tags": [{"Key": "team#1", "Value": "x"}]}),
+                "Tags[0].Key: 'team#1' contains '#'",
+            ),
+            (
+                json!({"Tags": [{"Key": "team", "Value": "a,b"}]}),
+                "Tags[0].Value: 'a,b' contains ','",
+            ),
+            (
+                json!({"Tags": [{"Key": "k", "Value": "line\nbreak"}]}),
+                "Tags[0].Value: ",
+            ),
             (json!({"Tags": [{"Key": "emoji😀", "Value": "x"}]}), "Tags[0].Key: "),
         ];
         for (v, want) in cases {
@@ -654,7 +830,12 @@ mod tests {
         let pattern = regex::Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]$").unwrap();
         let mut buf = [0; 4];
         for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
-            assert_eq!(is_tag_char(c), pattern.is_match(c.encode_utf8(&mut buf)), "{c:?} (U+{:04X})", u32::from(c));
+            assert_eq!(
+                is_tag_char(c),
+                pattern.is_match(c.encode_utf8(&mut buf)),
+                "{c:?} (U+{:04X})",
+                u32::from(c)
+            );
         }
     }
 
@@ -662,7 +843,10 @@ mod tests {
     fn names_follow_the_api_pattern() {
         assert!(check_name("Name", "my-source_01").is_ok());
         assert!(check_name("Name", &"a".repeat(60)).is_ok());
-        assert!(check_name("Name", &"a".repeat(61)).unwrap_err().to_string().contains("1 to 60"));
+        assert!(check_name("Name", &"a".repeat(61))
+            .unwrap_err()
+            .to_string()
+            .contains("1 to 60"));
         assert!(check_name("Name", "has space").unwrap_err().to_string().contains("' '"));
         assert!(check_name("Name", "émoji").is_err());
     }
@@ -673,9 +857,15 @@ mod tests {
         assert_eq!(arn.service, "cloudfront");
         assert_eq!(check_arn("X", "arn:aws:s3:::bucket").unwrap().resource, "bucket");
         assert!(check_arn("X", "arn:aws-cn:logs:cn-north-1:123456789012:delivery-destination:d").is_ok());
-        for bad in
-            ["bucket", "arn:aws:s3", "arn:aws::::x", "arn:foo:s3:::b", "arn:aws:s3:::", "arn:aws:logs:us-east-1:12:x:y", "arn:aws:s3:::a b"]
-        {
+        for bad in [
+            "bucket",
+            "arn:aws:s3",
+            "arn:aws::::x",
+            "arn:foo:s3:::b",
+            "arn:aws:s3:::",
+            "arn:aws:logs:us-east-1:12:x:y",
+            "arn:aws:s3:::a b",
+        ] {
             let msg = check_arn("X", bad).unwrap_err().to_string();
             assert!(msg.starts_with("X: "), "{bad}: {msg}");
         }

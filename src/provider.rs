@@ -38,7 +38,11 @@ async fn run(clients: Arc<Clients>, request: Request, deadline: Instant) -> Resu
 /// The error of an operation run without a Logs client: the call it needed names why it was not made.
 fn without_logs(e: Error, why: String) -> Error {
     match e {
-        Error::Aws { operation, .. } | Error::Unreachable { operation, .. } => Error::Unreachable { operation, detail: why, attempts: 1 },
+        Error::Aws { operation, .. } | Error::Unreachable { operation, .. } => Error::Unreachable {
+            operation,
+            detail: why,
+            attempts: 1,
+        },
         other => other,
     }
 }

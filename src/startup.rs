@@ -27,7 +27,9 @@ use aws_sdk_cloudwatchlogs::config::interceptors::BeforeSerializationInterceptor
 use aws_sdk_cloudwatchlogs::config::{ConfigBag, Intercept};
 use aws_sdk_cloudwatchlogs::error::BoxError;
 use aws_sdk_cloudwatchlogs::Client;
-use aws_smithy_runtime_api::client::http::{http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector};
+use aws_smithy_runtime_api::client::http::{
+    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector,
+};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
@@ -41,7 +43,10 @@ use crate::Handler;
 /// fails without a panic, and Lambda's retries and the on-failure destination get their chance.
 pub async fn build_handler() -> Result<Handler, Unanswered> {
     let allowed = AllowedHosts::from_env();
-    let (sender, logs) = match trust_store().and_then(ResponseSender::tls_config).and_then(ResponseSender::with_tls) {
+    let (sender, logs) = match trust_store()
+        .and_then(ResponseSender::tls_config)
+        .and_then(ResponseSender::with_tls)
+    {
         Ok(sender) => {
             let logs = logs_client(sender.http_client().clone()).await;
             (sender, logs)
@@ -53,7 +58,8 @@ pub async fn build_handler() -> Result<Handler, Unanswered> {
                 ca_settings()
             );
             tracing::error!(error = %why, "answering with the CA roots built into the binary; no CloudWatch Logs call will be made");
-            let sender = ResponseSender::with_bundled_roots().map_err(|bundled| Unanswered::NotStarted(format!("{why}; {bundled}")))?;
+            let sender = ResponseSender::with_bundled_roots()
+                .map_err(|bundled| Unanswered::NotStarted(format!("{why}; {bundled}")))?;
             (sender, Err(why))
         }
     };
@@ -67,7 +73,9 @@ pub async fn build_handler() -> Result<Handler, Unanswered> {
 /// The roots both clients trust, loaded once. The compiled-in Mozilla roots unless `SSL_CERT_FILE`
 /// or `SSL_CERT_DIR` is set: then only the store they name, as OpenSSL would read it.
 fn trust_store() -> Result<rustls::RootCertStore, String> {
-    let named = ["SSL_CERT_FILE", "SSL_CERT_DIR"].iter().any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    let named = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
     if !named {
         return Ok(ResponseSender::bundled_roots());
     }
@@ -100,7 +108,10 @@ async fn logs_client(http: reqwest::Client) -> Result<(Client, SdkConfig), Strin
             // Retries are ours (bounded by the Lambda deadline, incl. transient conflicts): see logs.rs.
             .retry_config(RetryConfig::disabled())
             .timeout_config(
-                TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(20)).build(),
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(20))
+                    .build(),
             )
             .load()
             .await;
@@ -109,7 +120,10 @@ async fn logs_client(http: reqwest::Client) -> Result<(Client, SdkConfig), Strin
     .await;
     built.map_err(|e| {
         let why = match e.try_into_panic() {
-            Ok(panic) => format!("building the CloudWatch Logs client panicked ({})", crate::text::panic_text(panic.as_ref())),
+            Ok(panic) => format!(
+                "building the CloudWatch Logs client panicked ({})",
+                crate::text::panic_text(panic.as_ref())
+            ),
             Err(e) => format!("building the CloudWatch Logs client failed ({e})"),
         };
         tracing::error!(error = %why, "no CloudWatch Logs call will be made");
@@ -144,14 +158,19 @@ impl HttpConnector for ReqwestTransport {
         let http = self.0.clone();
         HttpConnectorFuture::new(async move {
             // The Logs API's requests are JSON documents, always in memory.
-            let body = request.body().bytes().ok_or_else(|| ConnectorError::user("a streaming request body is not supported".into()))?;
-            let method = reqwest::Method::from_bytes(request.method().as_bytes()).map_err(|e| ConnectorError::user(e.into()))?;
+            let body = request
+                .body()
+                .bytes()
+                .ok_or_else(|| ConnectorError::user("a streaming request body is not supported".into()))?;
+            let method =
+                reqwest::Method::from_bytes(request.method().as_bytes()).map_err(|e| ConnectorError::user(e.into()))?;
             let mut builder = http.request(method, request.uri()).body(body.to_vec());
             for (name, value) in request.headers() {
                 builder = builder.header(name, value);
             }
             let response = builder.send().await.map_err(connector_error)?;
-            let status = StatusCode::try_from(response.status().as_u16()).map_err(|e| ConnectorError::other(e.into(), None))?;
+            let status =
+                StatusCode::try_from(response.status().as_u16()).map_err(|e| ConnectorError::other(e.into(), None))?;
             let headers = response.headers().clone();
             let body = response.bytes().await.map_err(connector_error)?;
             let mut answer = HttpResponse::new(status, SdkBody::from(body));
@@ -209,7 +228,11 @@ impl Intercept for RefuseEveryCall {
     }
 
     /// The first hook of every call: failing here, the SDK skips the call itself.
-    fn read_before_execution(&self, _: &BeforeSerializationInterceptorContextRef<'_>, _: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         Err(self.0.clone().into())
     }
 }
@@ -218,7 +241,11 @@ impl Intercept for RefuseEveryCall {
 fn ca_settings() -> String {
     ["SSL_CERT_FILE", "SSL_CERT_DIR"]
         .iter()
-        .filter_map(|name| std::env::var(name).ok().map(|v| format!("; {name}={}", crate::text::shorten(&v, 200))))
+        .filter_map(|name| {
+            std::env::var(name)
+                .ok()
+                .map(|v| format!("; {name}={}", crate::text::shorten(&v, 200)))
+        })
         .collect()
 }
 

@@ -12,7 +12,10 @@ pub fn shorten(s: &str, max_chars: usize) -> String {
 
 /// A panic's message (a `&str` or `String` payload), shortened; "no message" for any other payload.
 pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    let text = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned());
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned());
     shorten(text.as_deref().unwrap_or("no message"), 300)
 }
 

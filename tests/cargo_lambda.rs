@@ -25,7 +25,8 @@ const README_DIR: &str = "/tmp/";
 /// yet, the first invoke waits for a clean release build (about 4 minutes on 2 cores).
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// moto accepts any signature; the header only has to name S3 for its router.
-const S3_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+const S3_AUTHORIZATION: &str =
+    "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
 
 fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,25 +35,40 @@ fn workspace() -> &'static Path {
 /// The shell blocks of the README's "With cargo lambda" section, in order.
 fn readme_blocks() -> Vec<String> {
     let readme = std::fs::read_to_string(workspace().join("events/README.md")).expect("read events/README.md");
-    let section = readme.split("### With cargo lambda").nth(1).expect("events/README.md has a \"### With cargo lambda\" section");
+    let section = readme
+        .split("### With cargo lambda")
+        .nth(1)
+        .expect("events/README.md has a \"### With cargo lambda\" section");
     let section = section.split("\n### ").next().unwrap_or(section);
-    section.split("```sh\n").skip(1).map(|b| b.split("```").next().unwrap_or_default().to_string()).collect()
+    section
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap_or_default().to_string())
+        .collect()
 }
 
 /// The block's commands: lines that are neither blank nor comments.
 fn commands(block: &str) -> Vec<&str> {
-    block.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+    block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
 }
 
 /// `program` on PATH, else in the workspace's `.venv/bin`: the directory it is in.
 fn tool_dir(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).chain([workspace().join(".venv/bin")]).find(|dir| dir.join(program).is_file())
+    std::env::split_paths(&path)
+        .chain([workspace().join(".venv/bin")])
+        .find(|dir| dir.join(program).is_file())
 }
 
 /// `./scripts/test` sets `CFN_LOGS_DELIVERY_BIN`; CI sets `CI`. There a missing tool is a failure.
 fn tools_required() -> bool {
-    ["CFN_LOGS_DELIVERY_BIN", "CI"].iter().any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
+    ["CFN_LOGS_DELIVERY_BIN", "CI"]
+        .iter()
+        .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
 }
 
 /// PATH for the commands: the tools' directories first, as `source .venv/bin/activate` would.
@@ -70,7 +86,10 @@ struct Watch {
 impl Watch {
     fn start(command: &str, path: &std::ffi::OsString, log: PathBuf) -> Watch {
         use std::os::unix::process::CommandExt;
-        assert!(!command.contains(['"', '\'', '$', '\\']), "the watch command is run without a shell: {command}");
+        assert!(
+            !command.contains(['"', '\'', '$', '\\']),
+            "the watch command is run without a shell: {command}"
+        );
         let mut words = command.split_whitespace();
         let program = words.next().expect("a command");
         let out = std::fs::File::create(&log).expect("watch log");
@@ -111,7 +130,10 @@ impl Drop for Watch {
         while Instant::now() < end && self.child.try_wait().ok().flatten().is_none() {
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -135,7 +157,9 @@ fn run_script(label: &str, script: &str, path: &std::ffi::OsString, watch: &Watc
         match bash.try_wait().expect("wait for bash") {
             Some(status) if status.success() => break None,
             Some(status) => break Some(format!("failed ({status})")),
-            None if watch.function_failed() => break Some("stopped: the function failed to build or start".to_string()),
+            None if watch.function_failed() => {
+                break Some("stopped: the function failed to build or start".to_string())
+            }
             None if started.elapsed() > SCRIPT_TIMEOUT => break Some(format!("timed out after {SCRIPT_TIMEOUT:?}")),
             None => std::thread::sleep(Duration::from_millis(200)),
         }
@@ -155,12 +179,29 @@ fn run_script(label: &str, script: &str, path: &std::ffi::OsString, watch: &Watc
 
 /// The answer the handler PUT for this event file, read back from moto's S3.
 fn answer_of(moto: &Moto, event_name: &str) -> Value {
-    let event: Value = serde_json::from_slice(&std::fs::read(workspace().join(format!("events/{event_name}.json"))).unwrap()).unwrap();
-    let url = format!("{}/cfn-responses/{}", moto.endpoint(), event["RequestId"].as_str().unwrap());
-    let (status, _, body) = cfn_local::http::request("GET", &url, &[("Authorization", S3_AUTHORIZATION)], b"", Duration::from_secs(10))
-        .expect("GET the answer");
-    assert_eq!(status, 200, "no answer stored for {event_name}: {}", String::from_utf8_lossy(&body));
-    let answer: Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{event_name}: the answer is not JSON ({e})"));
+    let event: Value =
+        serde_json::from_slice(&std::fs::read(workspace().join(format!("events/{event_name}.json"))).unwrap()).unwrap();
+    let url = format!(
+        "{}/cfn-responses/{}",
+        moto.endpoint(),
+        event["RequestId"].as_str().unwrap()
+    );
+    let (status, _, body) = cfn_local::http::request(
+        "GET",
+        &url,
+        &[("Authorization", S3_AUTHORIZATION)],
+        b"",
+        Duration::from_secs(10),
+    )
+    .expect("GET the answer");
+    assert_eq!(
+        status,
+        200,
+        "no answer stored for {event_name}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let answer: Value =
+        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{event_name}: the answer is not JSON ({e})"));
     assert_eq!(answer["Status"], "SUCCESS", "{event_name}: {answer}");
     assert_eq!(answer["RequestId"], event["RequestId"], "{event_name}: {answer}");
     answer
@@ -174,10 +215,15 @@ fn listed(moto: &Moto, operation: &str, key: &str) -> Vec<Value> {
 
 #[test]
 fn lifecycle_under_cargo_lambda_watch_and_invoke_as_events_readme_says() {
-    let missing: Vec<&str> = ["cargo-lambda", "jq", "curl"].into_iter().filter(|p| tool_dir(p).is_none()).collect();
+    let missing: Vec<&str> = ["cargo-lambda", "jq", "curl"]
+        .into_iter()
+        .filter(|p| tool_dir(p).is_none())
+        .collect();
     if !missing.is_empty() {
-        let message =
-            format!("{} not found (./scripts/tools installs cargo-lambda into .venv; jq and curl come with the OS)", missing.join(", "));
+        let message = format!(
+            "{} not found (./scripts/tools installs cargo-lambda into .venv; jq and curl come with the OS)",
+            missing.join(", ")
+        );
         assert!(!tools_required(), "{message}");
         eprintln!("SKIPPED: {message}");
         return;
@@ -192,31 +238,63 @@ fn lifecycle_under_cargo_lambda_watch_and_invoke_as_events_readme_says() {
     };
 
     let blocks = readme_blocks();
-    assert_eq!(blocks.len(), 5, "events/README.md, With cargo lambda: moto, watch, the invoke helper, create/update, delete: {blocks:#?}");
-    assert_eq!(commands(&blocks[0]), ["moto_server -H 127.0.0.1 -p 5000"], "what cfn_local::Moto runs");
+    assert_eq!(
+        blocks.len(),
+        5,
+        "events/README.md, With cargo lambda: moto, watch, the invoke helper, create/update, delete: {blocks:#?}"
+    );
+    assert_eq!(
+        commands(&blocks[0]),
+        ["moto_server -H 127.0.0.1 -p 5000"],
+        "what cfn_local::Moto runs"
+    );
     let watch_command = commands(&blocks[1]);
-    assert!(watch_command.len() == 1 && watch_command[0].starts_with("cargo lambda watch "), "{watch_command:?}");
+    assert!(
+        watch_command.len() == 1 && watch_command[0].starts_with("cargo lambda watch "),
+        "{watch_command:?}"
+    );
     let (helper, create_update, delete) = (local(&blocks[2]), local(&blocks[3]), local(&blocks[4]));
 
-    let tools: Vec<PathBuf> = ["cargo-lambda", "jq", "curl"].iter().filter_map(|p| tool_dir(p)).collect();
+    let tools: Vec<PathBuf> = ["cargo-lambda", "jq", "curl"]
+        .iter()
+        .filter_map(|p| tool_dir(p))
+        .collect();
     let path = path_with_tools(&tools);
     eprintln!(
         "cargo lambda watch builds the release binary first: seconds when ./scripts/demo or ./scripts/test built it, minutes otherwise"
     );
     let watch = Watch::start(&local(watch_command[0]), &path, dir.path().join("watch.log"));
 
-    let create_update_output = run_script("create-and-update", &format!("{helper}\n{create_update}"), &path, &watch, dir.path());
+    let create_update_output = run_script(
+        "create-and-update",
+        &format!("{helper}\n{create_update}"),
+        &path,
+        &watch,
+        dir.path(),
+    );
 
     let source = answer_of(&moto, "delivery-source-create");
     let destination = answer_of(&moto, "delivery-destination-create");
     let delivery = answer_of(&moto, "delivery-create");
-    let delivery_id = delivery["PhysicalResourceId"].as_str().expect("the delivery's id").to_string();
+    let delivery_id = delivery["PhysicalResourceId"]
+        .as_str()
+        .expect("the delivery's id")
+        .to_string();
     assert_ne!(delivery_id, "Kq3vW9xLmT2pB7nR", "the id is moto's, not the sample's");
-    assert!(create_update_output.contains(&delivery_id), "invoke prints the answers:\n{create_update_output}");
+    assert!(
+        create_update_output.contains(&delivery_id),
+        "invoke prints the answers:\n{create_update_output}"
+    );
     let source_update = answer_of(&moto, "delivery-source-update");
-    assert_eq!(source_update["PhysicalResourceId"], source["PhysicalResourceId"], "an in-place update keeps the id");
+    assert_eq!(
+        source_update["PhysicalResourceId"], source["PhysicalResourceId"],
+        "an in-place update keeps the id"
+    );
     let destination_update = answer_of(&moto, "delivery-destination-update");
-    assert_eq!(destination_update["PhysicalResourceId"], destination["PhysicalResourceId"]);
+    assert_eq!(
+        destination_update["PhysicalResourceId"],
+        destination["PhysicalResourceId"]
+    );
 
     let source_arn = source["Data"]["Arn"].as_str().expect("the source's Arn");
     let (_, tags) = moto.logs_call("ListTagsForResource", json!({"resourceArn": source_arn}));
@@ -227,7 +305,11 @@ fn lifecycle_under_cargo_lambda_watch_and_invoke_as_events_readme_says() {
 
     run_script("delete", &format!("{helper}\n{delete}"), &path, &watch, dir.path());
     let deleted = answer_of(&moto, "delivery-delete");
-    assert_eq!(deleted["PhysicalResourceId"], delivery_id.as_str(), "the delete names the delivery its create made");
+    assert_eq!(
+        deleted["PhysicalResourceId"],
+        delivery_id.as_str(),
+        "the delete names the delivery its create made"
+    );
     answer_of(&moto, "delivery-destination-delete");
     answer_of(&moto, "delivery-source-delete");
     for (operation, key) in [
@@ -235,7 +317,11 @@ fn lifecycle_under_cargo_lambda_watch_and_invoke_as_events_readme_says() {
         ("DescribeDeliveryDestinations", "deliveryDestinations"),
         ("DescribeDeliverySources", "deliverySources"),
     ] {
-        assert_eq!(listed(&moto, operation, key), Vec::<Value>::new(), "{operation}: all deleted");
+        assert_eq!(
+            listed(&moto, operation, key),
+            Vec::<Value>::new(),
+            "{operation}: all deleted"
+        );
     }
     drop(watch);
 }

@@ -16,13 +16,19 @@ const LOG_GROUP: &str = "arn:aws:logs:us-east-1:123456789012:log-group:settings-
 fn stack_with_source_and_bucket(name: &str) -> Stack {
     let stack = start_stack(&[]);
     must_succeed(&stack, create(&stack, SOURCE, "Src", source_props(name)));
-    must_succeed(&stack, create(&stack, DESTINATION, "S3Dest", destination_props(&format!("{name}-s3"))));
+    must_succeed(
+        &stack,
+        create(&stack, DESTINATION, "S3Dest", destination_props(&format!("{name}-s3"))),
+    );
     stack
 }
 
 fn delivery(source: &str, destination: &str, settings: Value) -> Value {
     let mut props = json!({"DeliverySourceName": source, "DeliveryDestinationArn": destination_arn(destination)});
-    props.as_object_mut().unwrap().extend(settings.as_object().unwrap().clone());
+    props
+        .as_object_mut()
+        .unwrap()
+        .extend(settings.as_object().unwrap().clone());
     props
 }
 
@@ -51,31 +57,61 @@ fn failed_reason(stack: &Stack, event: Value) -> String {
 #[test]
 fn record_fields_only_update_of_a_cloudfront_s3_delivery_keeps_the_prefixed_path() {
     let stack = stack_with_source_and_bucket("set-rf");
-    let v1 = delivery("set-rf", "set-rf-s3", json!({"RecordFields": ["date", "time"], "S3SuffixPath": "{DistributionId}/{yyyy}"}));
+    let v1 = delivery(
+        "set-rf",
+        "set-rf-s3",
+        json!({"RecordFields": ["date", "time"], "S3SuffixPath": "{DistributionId}/{yyyy}"}),
+    );
     let (id, _) = must_succeed(&stack, create(&stack, DELIVERY, "Delivery", v1.clone()));
     let prefixed = format!("{PREFIX}{{DistributionId}}/{{yyyy}}");
-    assert_eq!(live_delivery(&stack, &id)["s3DeliveryConfiguration"]["suffixPath"], prefixed.as_str(), "the service added its prefix");
+    assert_eq!(
+        live_delivery(&stack, &id)["s3DeliveryConfiguration"]["suffixPath"],
+        prefixed.as_str(),
+        "the service added its prefix"
+    );
 
     let mut v2 = v1.clone();
     v2["RecordFields"] = json!(["date", "time", "c-ip"]);
     update_delivery(&stack, &id, v2.clone(), v1);
-    assert_eq!(stack.proxy.call_count("UpdateDeliveryConfiguration"), 1, "{:?}", stack.proxy.calls());
+    assert_eq!(
+        stack.proxy.call_count("UpdateDeliveryConfiguration"),
+        1,
+        "{:?}",
+        stack.proxy.calls()
+    );
     let sent = stack.proxy.last_body("UpdateDeliveryConfiguration").unwrap();
-    assert_eq!(sent, json!({"id": id, "recordFields": ["date", "time", "c-ip"]}), "only what changed is sent");
+    assert_eq!(
+        sent,
+        json!({"id": id, "recordFields": ["date", "time", "c-ip"]}),
+        "only what changed is sent"
+    );
     let live = live_delivery(&stack, &id);
     assert_eq!(live["recordFields"], json!(["date", "time", "c-ip"]));
-    assert_eq!(live["s3DeliveryConfiguration"]["suffixPath"], prefixed.as_str(), "the logs stay where they were");
+    assert_eq!(
+        live["s3DeliveryConfiguration"]["suffixPath"],
+        prefixed.as_str(),
+        "the logs stay where they were"
+    );
 
     // The same template again: nothing differs, nothing is sent.
     update_delivery(&stack, &id, v2.clone(), v2);
-    assert_eq!(stack.proxy.call_count("UpdateDeliveryConfiguration"), 0, "{:?}", stack.proxy.calls());
+    assert_eq!(
+        stack.proxy.call_count("UpdateDeliveryConfiguration"),
+        0,
+        "{:?}",
+        stack.proxy.calls()
+    );
     scan_log("delivery_settings_record_fields", &stack.lambda);
 }
 
 #[test]
 fn a_suffix_path_update_lands_under_the_service_prefix() {
     let stack = stack_with_source_and_bucket("set-sp");
-    let v1 = delivery("set-sp", "set-sp-s3", json!({"S3SuffixPath": "{DistributionId}/{yyyy}", "S3EnableHiveCompatiblePath": "false"}));
+    let v1 = delivery(
+        "set-sp",
+        "set-sp-s3",
+        json!({"S3SuffixPath": "{DistributionId}/{yyyy}", "S3EnableHiveCompatiblePath": "false"}),
+    );
     let (id, _) = must_succeed(&stack, create(&stack, DELIVERY, "Delivery", v1.clone()));
 
     let mut v2 = v1.clone();
@@ -83,13 +119,29 @@ fn a_suffix_path_update_lands_under_the_service_prefix() {
     update_delivery(&stack, &id, v2.clone(), v1);
     let expected = format!("{PREFIX}{{DistributionId}}/{{yyyy}}/{{MM}}/{{dd}}");
     let sent = stack.proxy.last_body("UpdateDeliveryConfiguration").unwrap();
-    assert_eq!(sent["s3DeliveryConfiguration"], json!({"suffixPath": expected, "enableHiveCompatiblePath": false}), "{sent}");
-    assert!(sent.get("recordFields").is_none() && sent.get("fieldDelimiter").is_none(), "{sent}");
-    assert_eq!(live_delivery(&stack, &id)["s3DeliveryConfiguration"]["suffixPath"], expected.as_str(), "where a new stack would put them");
+    assert_eq!(
+        sent["s3DeliveryConfiguration"],
+        json!({"suffixPath": expected, "enableHiveCompatiblePath": false}),
+        "{sent}"
+    );
+    assert!(
+        sent.get("recordFields").is_none() && sent.get("fieldDelimiter").is_none(),
+        "{sent}"
+    );
+    assert_eq!(
+        live_delivery(&stack, &id)["s3DeliveryConfiguration"]["suffixPath"],
+        expected.as_str(),
+        "where a new stack would put them"
+    );
 
     // Compared with the template's path, the prefixed live path is no change.
     update_delivery(&stack, &id, v2.clone(), v2);
-    assert_eq!(stack.proxy.call_count("UpdateDeliveryConfiguration"), 0, "{:?}", stack.proxy.calls());
+    assert_eq!(
+        stack.proxy.call_count("UpdateDeliveryConfiguration"),
+        0,
+        "{:?}",
+        stack.proxy.calls()
+    );
     scan_log("delivery_settings_suffix_path", &stack.lambda);
 }
 
@@ -107,7 +159,11 @@ fn a_record_fields_update_of_a_cwl_delivery_sends_no_s3_block() {
         "UpdateDeliveryConfiguration",
         json!({"id": id, "recordFields": ["date"], "s3DeliveryConfiguration": {"enableHiveCompatiblePath": false}}),
     );
-    assert_eq!((status, refusal["message"].as_str()), (400, Some(cfn_local::real_service_settings::S3_BLOCK_REFUSED)), "{refusal}");
+    assert_eq!(
+        (status, refusal["message"].as_str()),
+        (400, Some(cfn_local::real_service_settings::S3_BLOCK_REFUSED)),
+        "{refusal}"
+    );
 
     // A template that states S3 settings too (shared between destinations, say): they are not sent.
     let v2 = delivery(
@@ -129,15 +185,29 @@ fn output_formats_that_do_not_fit_the_destination_type_make_nothing() {
     let stack = start_stack(&[]);
     let cases = [
         ("parquet", LOG_GROUP, "CWL"),
-        ("w3c", "arn:aws:firehose:us-east-1:123456789012:deliverystream/settings", "FH"),
+        (
+            "w3c",
+            "arn:aws:firehose:us-east-1:123456789012:deliverystream/settings",
+            "FH",
+        ),
         ("raw", "arn:aws:s3:::settings-bucket", "S3"),
     ];
     for (format, arn, kind) in cases {
         let props = json!({"Name": format!("set-{format}"), "DestinationResourceArn": arn, "OutputFormat": format});
         let reason = failed_reason(&stack, create(&stack, DESTINATION, "Dest", props));
-        assert!(reason.starts_with(&format!("OutputFormat: '{format}' is not accepted by {kind} destinations")), "{reason}");
+        assert!(
+            reason.starts_with(&format!(
+                "OutputFormat: '{format}' is not accepted by {kind} destinations"
+            )),
+            "{reason}"
+        );
     }
-    assert_eq!(stack.proxy.total_calls(), 0, "refused before any call: {:?}", stack.proxy.calls());
+    assert_eq!(
+        stack.proxy.total_calls(),
+        0,
+        "refused before any call: {:?}",
+        stack.proxy.calls()
+    );
     let (_, listed) = stack.moto.logs_call("DescribeDeliveryDestinations", json!({}));
     assert_eq!(listed["deliveryDestinations"], json!([]), "nothing was made");
     scan_log("delivery_settings_output_formats", &stack.lambda);
@@ -159,20 +229,34 @@ fn settings_are_checked_against_the_configuration_template_once_read() {
         "{reason}"
     );
     assert!(
-        reason.contains(r#"FieldDelimiter: ";" is not allowed"#) && reason.contains("S3SuffixPath: {minute} is not allowed"),
+        reason.contains(r#"FieldDelimiter: ";" is not allowed"#)
+            && reason.contains("S3SuffixPath: {minute} is not allowed"),
         "{reason}"
     );
     let calls = stack.proxy.calls();
     assert_eq!(stack.proxy.call_count("CreateDelivery"), 0, "{calls:?}");
-    for read in ["GetDeliverySource", "GetDeliveryDestination", "DescribeConfigurationTemplates"] {
+    for read in [
+        "GetDeliverySource",
+        "GetDeliveryDestination",
+        "DescribeConfigurationTemplates",
+    ] {
         assert_eq!(stack.proxy.call_count(read), 1, "{read}: {calls:?}");
     }
 
     // The template is kept by the process: the next delivery's check reads only source and destination.
     stack.proxy.reset_counts();
-    let good = delivery("set-tpl", "set-tpl-s3", json!({"RecordFields": ["date", "cs-method"], "FieldDelimiter": "|"}));
+    let good = delivery(
+        "set-tpl",
+        "set-tpl-s3",
+        json!({"RecordFields": ["date", "cs-method"], "FieldDelimiter": "|"}),
+    );
     let (id, _) = must_succeed(&stack, create(&stack, DELIVERY, "Delivery", good));
-    assert_eq!(stack.proxy.call_count("DescribeConfigurationTemplates"), 0, "{:?}", stack.proxy.calls());
+    assert_eq!(
+        stack.proxy.call_count("DescribeConfigurationTemplates"),
+        0,
+        "{:?}",
+        stack.proxy.calls()
+    );
     assert_eq!(live_delivery(&stack, &id)["recordFields"], json!(["date", "cs-method"]));
     scan_log("delivery_settings_template", &stack.lambda);
 }
@@ -183,7 +267,9 @@ fn settings_are_checked_against_the_configuration_template_once_read() {
 fn the_saved_delivery_update_event_succeeds_in_place() {
     let stack = start_stack(&[]);
     let event = |file: &str| -> Value {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(file);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("events")
+            .join(file);
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
     };
     must_succeed(&stack, event("delivery-source-create.json"));
@@ -193,11 +279,20 @@ fn the_saved_delivery_update_event_succeeds_in_place() {
     updated["PhysicalResourceId"] = json!(id);
     stack.proxy.reset_counts();
     must_succeed(&stack, updated.clone());
-    let sent = stack.proxy.last_body("UpdateDeliveryConfiguration").expect("UpdateDeliveryConfiguration was called");
+    let sent = stack
+        .proxy
+        .last_body("UpdateDeliveryConfiguration")
+        .expect("UpdateDeliveryConfiguration was called");
     assert_eq!(sent["recordFields"], updated["ResourceProperties"]["RecordFields"]);
     assert_eq!(sent["fieldDelimiter"], "|");
-    assert!(sent.get("s3DeliveryConfiguration").is_none(), "the S3 settings did not change: {sent}");
+    assert!(
+        sent.get("s3DeliveryConfiguration").is_none(),
+        "the S3 settings did not change: {sent}"
+    );
     let live = live_delivery(&stack, &id);
-    assert_eq!(live["s3DeliveryConfiguration"]["suffixPath"], format!("{PREFIX}{{DistributionId}}/{{yyyy}}/{{MM}}/{{dd}}/{{HH}}").as_str());
+    assert_eq!(
+        live["s3DeliveryConfiguration"]["suffixPath"],
+        format!("{PREFIX}{{DistributionId}}/{{yyyy}}/{{MM}}/{{dd}}/{{HH}}").as_str()
+    );
     scan_log("delivery_settings_saved_events", &stack.lambda);
 }

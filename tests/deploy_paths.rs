@@ -70,13 +70,24 @@ impl Moto {
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ACCOUNT_ID", ACCOUNT)
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
-        let moto = Moto { process: Process::spawn(&mut cmd, "moto_server").unwrap(), endpoint: format!("http://127.0.0.1:{port}") };
+        let moto = Moto {
+            process: Process::spawn(&mut cmd, "moto_server").unwrap(),
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(30) {
-            assert!(moto.process.is_running(), "moto_server exited:\n{}", moto.process.log_text());
-            if let Ok((200, _, _)) =
-                cfn_local::http::request("GET", &format!("{}/moto-api/", moto.endpoint), &[], b"", Duration::from_secs(2))
-            {
+            assert!(
+                moto.process.is_running(),
+                "moto_server exited:\n{}",
+                moto.process.log_text()
+            );
+            if let Ok((200, _, _)) = cfn_local::http::request(
+                "GET",
+                &format!("{}/moto-api/", moto.endpoint),
+                &[],
+                b"",
+                Duration::from_secs(2),
+            ) {
                 return moto;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -86,8 +97,14 @@ impl Moto {
 
     /// Forgets every function, role and log group.
     fn reset(&self) {
-        let (status, _, body) =
-            cfn_local::http::request("POST", &format!("{}/moto-api/reset", self.endpoint), &[], b"", Duration::from_secs(10)).unwrap();
+        let (status, _, body) = cfn_local::http::request(
+            "POST",
+            &format!("{}/moto-api/reset", self.endpoint),
+            &[],
+            b"",
+            Duration::from_secs(10),
+        )
+        .unwrap();
         assert_eq!(status, 200, "moto reset: {}", String::from_utf8_lossy(&body));
     }
 }
@@ -119,7 +136,11 @@ impl Shell {
             ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
             ("AWS_PAGER", String::new()),
         ]);
-        Shell { path: docs::path_with(&tools), env, dir: dir.to_path_buf() }
+        Shell {
+            path: docs::path_with(&tools),
+            env,
+            dir: dir.to_path_buf(),
+        }
     }
 
     fn command(&self, program: &str) -> Command {
@@ -127,14 +148,20 @@ impl Shell {
         for (key, _) in std::env::vars_os().filter(|(k, _)| is_aws_setting(k) || set_by_cargo_test(k)) {
             cmd.env_remove(key);
         }
-        cmd.current_dir(docs::workspace()).env("PATH", &self.path).envs(&self.env).stdin(Stdio::null());
+        cmd.current_dir(docs::workspace())
+            .env("PATH", &self.path)
+            .envs(&self.env)
+            .stdin(Stdio::null());
         cmd
     }
 
     /// Runs `script` with `bash -euo pipefail`; its stdout. Panics with everything it printed if it
     /// fails or outlives `timeout`.
     fn run(&self, label: &str, script: &str, timeout: Duration) -> String {
-        let (out, err) = (self.dir.join(format!("{label}.stdout")), self.dir.join(format!("{label}.stderr")));
+        let (out, err) = (
+            self.dir.join(format!("{label}.stdout")),
+            self.dir.join(format!("{label}.stderr")),
+        );
         let mut child = self
             .command("bash")
             .args(["-euo", "pipefail", "-c", script])
@@ -164,8 +191,18 @@ impl Shell {
 
     /// `aws ARGS... --output json` through the same stand-ins, parsed.
     fn aws(&self, args: &[&str]) -> Value {
-        let out = self.command("aws").args(args).args(["--output", "json"]).output().expect("run aws");
-        assert!(out.status.success(), "aws {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        let out = self
+            .command("aws")
+            .args(args)
+            .args(["--output", "json"])
+            .output()
+            .expect("run aws");
+        assert!(
+            out.status.success(),
+            "aws {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("aws {}: not JSON ({e})", args.join(" ")))
     }
 }
@@ -197,15 +234,23 @@ fn set_by_cargo_test(name: &std::ffi::OsStr) -> bool {
 /// network, which the tests do not have).
 fn arm64_std_installed() -> bool {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output().expect("rustc --print sysroot");
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc --print sysroot");
     let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
-    Path::new(&sysroot).join("lib/rustlib/aarch64-unknown-linux-gnu/lib").is_dir()
+    Path::new(&sysroot)
+        .join("lib/rustlib/aarch64-unknown-linux-gnu/lib")
+        .is_dir()
 }
 
 /// The build command as the docs write it, or for x86_64 when arm64 cannot be built here; and the
 /// architecture cargo lambda deploy will then read from the binary.
 fn build_command(documented: &str) -> (String, &'static str) {
-    assert!(documented.contains(" --arm64"), "the docs build for arm64, as template.yaml deploys: {documented}");
+    assert!(
+        documented.contains(" --arm64"),
+        "the docs build for arm64, as template.yaml deploys: {documented}"
+    );
     if arm64_std_installed() {
         return (documented.to_string(), "arm64");
     }
@@ -228,17 +273,32 @@ fn deploy_section() -> DeploySection {
     let sh = docs::blocks_under("docs/DEPLOY.md", heading, "sh");
     let json = docs::blocks_under("docs/DEPLOY.md", heading, "json");
     let [build, role, deploy, service_token, failsafe] = <[docs::Block; 5]>::try_from(sh).unwrap_or_else(|sh| {
-        panic!("docs/DEPLOY.md {heading}: 5 sh blocks (build, role, deploy, ServiceToken, failsafe), found {}: {sh:#?}", sh.len())
+        panic!(
+            "docs/DEPLOY.md {heading}: 5 sh blocks (build, role, deploy, ServiceToken, failsafe), found {}: {sh:#?}",
+            sh.len()
+        )
     });
-    let [policy] = <[docs::Block; 1]>::try_from(json).unwrap_or_else(|j| panic!("docs/DEPLOY.md {heading}: one json block: {j:#?}"));
-    DeploySection { build, role, deploy, service_token, failsafe, policy }
+    let [policy] = <[docs::Block; 1]>::try_from(json)
+        .unwrap_or_else(|j| panic!("docs/DEPLOY.md {heading}: one json block: {j:#?}"));
+    DeploySection {
+        build,
+        role,
+        deploy,
+        service_token,
+        failsafe,
+        policy,
+    }
 }
 
 /// README.md "## Deploy": the sh block of "With cargo-lambda alone" (its first command is the build).
 fn readme_block() -> docs::Block {
     docs::blocks_under("README.md", "## Deploy", "sh")
         .into_iter()
-        .find(|b| b.commands().first().is_some_and(|c| c.starts_with("cargo lambda build")))
+        .find(|b| {
+            b.commands()
+                .first()
+                .is_some_and(|c| c.starts_with("cargo lambda build"))
+        })
         .expect("README.md ## Deploy: a sh block starting with `cargo lambda build`")
 }
 
@@ -262,9 +322,15 @@ fn assert_function(config: &Value, what: &str, arch: &str, role: &str) {
     assert_eq!(config["Handler"], "bootstrap", "{what}: {config:#}");
     assert_eq!(config["Architectures"], serde_json::json!([arch]), "{what}: {config:#}");
     assert_eq!(config["Role"], role_arn(role), "{what}: {config:#}");
-    let variables = config["Environment"]["Variables"].as_object().map(|v| v.len()).unwrap_or(0);
+    let variables = config["Environment"]["Variables"]
+        .as_object()
+        .map(|v| v.len())
+        .unwrap_or(0);
     assert_eq!(variables, 0, "{what}: no environment variables: {config:#}");
-    assert!(config["CodeSize"].as_u64().unwrap_or(0) > 1_000_000, "{what}: the zip holds the release binary: {config:#}");
+    assert!(
+        config["CodeSize"].as_u64().unwrap_or(0) > 1_000_000,
+        "{what}: the zip holds the release binary: {config:#}"
+    );
 }
 
 fn assert_settings(config: &Value, what: &str, memory: u64, timeout: u64) {
@@ -279,7 +345,9 @@ fn assert_logging_config(config: &Value) {
             assert_eq!(logging["ApplicationLogLevel"], "INFO", "{config:#}");
             assert_eq!(logging["SystemLogLevel"], "WARN", "{config:#}");
         }
-        None => eprintln!("NOT READ BACK: moto does not keep LoggingConfig (update-function-configuration --logging-config ran)"),
+        None => eprintln!(
+            "NOT READ BACK: moto does not keep LoggingConfig (update-function-configuration --logging-config ran)"
+        ),
     }
 }
 
@@ -289,9 +357,17 @@ fn readme_path(shell: &Shell, readme: &docs::Block, section: &DeploySection, rol
     let commands = readme.commands();
     assert_eq!(commands.len(), 2, "{}: build and deploy: {commands:?}", readme.at());
     let deploy = commands[1];
-    assert!(deploy.contains("ACCOUNT") && deploy.contains("ROLE"), "{}: {deploy}", readme.at());
+    assert!(
+        deploy.contains("ACCOUNT") && deploy.contains("ROLE"),
+        "{}: {deploy}",
+        readme.at()
+    );
     let deploy = deploy.replace("ACCOUNT", ACCOUNT).replace("ROLE", PROVIDER);
-    eprintln!("STAND-IN: {}: ACCOUNT={ACCOUNT}, ROLE={PROVIDER} (made by {})", readme.at(), section.role.at());
+    eprintln!(
+        "STAND-IN: {}: ACCOUNT={ACCOUNT}, ROLE={PROVIDER} (made by {})",
+        readme.at(),
+        section.role.at()
+    );
     shell.run("readme-role", role_script, SCRIPT_TIMEOUT);
     shell.run("readme-deploy", &deploy, SCRIPT_TIMEOUT);
     let config = configuration(shell, PROVIDER);
@@ -302,16 +378,31 @@ fn readme_path(shell: &Shell, readme: &docs::Block, section: &DeploySection, rol
 /// The role block with the policy file where the test wrote it.
 fn role_script(section: &DeploySection, dir: &Path) -> String {
     let reference = format!("file://{POLICY_FILE}");
-    assert!(section.role.text.contains(&reference), "{}: the role block reads {reference}", section.role.at());
+    assert!(
+        section.role.text.contains(&reference),
+        "{}: the role block reads {reference}",
+        section.role.at()
+    );
     let policy_file = dir.join(POLICY_FILE);
     std::fs::write(&policy_file, &section.policy.text).unwrap();
-    eprintln!("STAND-IN: {}: {reference} is {} ({}'s block)", section.role.at(), policy_file.display(), section.policy.at());
-    section.role.text.replace(&reference, &format!("file://{}", policy_file.display()))
+    eprintln!(
+        "STAND-IN: {}: {reference} is {} ({}'s block)",
+        section.role.at(),
+        policy_file.display(),
+        section.policy.at()
+    );
+    section
+        .role
+        .text
+        .replace(&reference, &format!("file://{}", policy_file.display()))
 }
 
 #[test]
 fn the_documented_cargo_lambda_deploys_land_in_lambda_as_template_yaml_has_them() {
-    if !docs::have_tools(&["cargo-lambda", "aws", "moto_server"], "./scripts/tools installs them into .venv") {
+    if !docs::have_tools(
+        &["cargo-lambda", "aws", "moto_server"],
+        "./scripts/tools installs them into .venv",
+    ) {
         return;
     }
     let section = deploy_section();
@@ -334,7 +425,10 @@ fn the_documented_cargo_lambda_deploys_land_in_lambda_as_template_yaml_has_them(
         "STAND-IN: AWS is moto at {} (account {ACCOUNT}, region {REGION}, credentials test/test), for the aws CLI and cargo lambda alike",
         moto.endpoint
     );
-    eprintln!("{}: {build} (a release build for the target triple: minutes from clean, seconds when up to date)", section.build.at());
+    eprintln!(
+        "{}: {build} (a release build for the target triple: minutes from clean, seconds when up to date)",
+        section.build.at()
+    );
     shell.run("build", &build, BUILD_TIMEOUT);
 
     let role_script = role_script(&section, dir.path());
@@ -344,7 +438,12 @@ fn the_documented_cargo_lambda_deploys_land_in_lambda_as_template_yaml_has_them(
     shell.run("role", &role_script, SCRIPT_TIMEOUT);
     shell.run("deploy", &section.deploy.text, SCRIPT_TIMEOUT);
     let service_token = shell.run("service-token", &section.service_token.text, SCRIPT_TIMEOUT);
-    assert_eq!(service_token.trim(), function_arn(PROVIDER), "{}: prints the ServiceToken", section.service_token.at());
+    assert_eq!(
+        service_token.trim(),
+        function_arn(PROVIDER),
+        "{}: prints the ServiceToken",
+        section.service_token.at()
+    );
     shell.run("failsafe", &section.failsafe.text, SCRIPT_TIMEOUT);
 
     let provider = configuration(&shell, PROVIDER);
@@ -353,34 +452,93 @@ fn the_documented_cargo_lambda_deploys_land_in_lambda_as_template_yaml_has_them(
     assert_logging_config(&provider);
     let failsafe = configuration(&shell, FAILSAFE_FUNCTION_NAME);
     assert_function(&failsafe, "the failsafe", arch, FAILSAFE_FUNCTION_NAME);
-    assert_settings(&failsafe, "the failsafe", FAILSAFE_MEMORY_MB, FAILSAFE_TIMEOUT.as_secs());
-    assert_eq!(failsafe["CodeSha256"], provider["CodeSha256"], "the failsafe is the same bootstrap");
+    assert_settings(
+        &failsafe,
+        "the failsafe",
+        FAILSAFE_MEMORY_MB,
+        FAILSAFE_TIMEOUT.as_secs(),
+    );
+    assert_eq!(
+        failsafe["CodeSha256"], provider["CodeSha256"],
+        "the failsafe is the same bootstrap"
+    );
 
-    let invoke_config = shell.aws(&["lambda", "get-function-event-invoke-config", "--function-name", PROVIDER]);
-    assert_eq!(invoke_config["MaximumRetryAttempts"], MAXIMUM_RETRY_ATTEMPTS, "{invoke_config:#}");
-    assert_eq!(invoke_config["MaximumEventAgeInSeconds"], MAXIMUM_EVENT_AGE.as_secs(), "{invoke_config:#}");
-    assert_eq!(invoke_config["DestinationConfig"]["OnFailure"]["Destination"], failsafe["FunctionArn"], "{invoke_config:#}");
+    let invoke_config = shell.aws(&[
+        "lambda",
+        "get-function-event-invoke-config",
+        "--function-name",
+        PROVIDER,
+    ]);
+    assert_eq!(
+        invoke_config["MaximumRetryAttempts"], MAXIMUM_RETRY_ATTEMPTS,
+        "{invoke_config:#}"
+    );
+    assert_eq!(
+        invoke_config["MaximumEventAgeInSeconds"],
+        MAXIMUM_EVENT_AGE.as_secs(),
+        "{invoke_config:#}"
+    );
+    assert_eq!(
+        invoke_config["DestinationConfig"]["OnFailure"]["Destination"], failsafe["FunctionArn"],
+        "{invoke_config:#}"
+    );
 
-    let invoke = shell.aws(&["iam", "get-role-policy", "--role-name", PROVIDER, "--policy-name", "invoke-failsafe"]);
+    let invoke = shell.aws(&[
+        "iam",
+        "get-role-policy",
+        "--role-name",
+        PROVIDER,
+        "--policy-name",
+        "invoke-failsafe",
+    ]);
     let statement = &invoke["PolicyDocument"]["Statement"][0];
     assert_eq!(statement["Action"], "lambda:InvokeFunction", "{invoke:#}");
-    assert_eq!(statement["Resource"], failsafe["FunctionArn"], "the provider's role may invoke its on-failure destination: {invoke:#}");
-    let manage = shell.aws(&["iam", "get-role-policy", "--role-name", PROVIDER, "--policy-name", "manage-log-deliveries"]);
+    assert_eq!(
+        statement["Resource"], failsafe["FunctionArn"],
+        "the provider's role may invoke its on-failure destination: {invoke:#}"
+    );
+    let manage = shell.aws(&[
+        "iam",
+        "get-role-policy",
+        "--role-name",
+        PROVIDER,
+        "--policy-name",
+        "manage-log-deliveries",
+    ]);
     let documented: Value = serde_json::from_str(&section.policy.text).expect("the policy block is JSON");
     assert_eq!(manage["PolicyDocument"], documented, "{}", section.policy.at());
     for role in [PROVIDER, FAILSAFE_FUNCTION_NAME] {
         let attached = shell.aws(&["iam", "list-attached-role-policies", "--role-name", role]);
-        let names: Vec<&str> = attached["AttachedPolicies"].as_array().unwrap().iter().filter_map(|p| p["PolicyName"].as_str()).collect();
+        let names: Vec<&str> = attached["AttachedPolicies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["PolicyName"].as_str())
+            .collect();
         assert_eq!(names, ["AWSLambdaBasicExecutionRole"], "{role}: {attached:#}");
     }
 
-    let groups = shell.aws(&["logs", "describe-log-groups", "--log-group-name-prefix", &format!("/aws/lambda/{PROVIDER}")]);
+    let groups = shell.aws(&[
+        "logs",
+        "describe-log-groups",
+        "--log-group-name-prefix",
+        &format!("/aws/lambda/{PROVIDER}"),
+    ]);
     let retention: BTreeMap<&str, Option<u64>> = groups["logGroups"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| (g["logGroupName"].as_str().unwrap_or_default(), g["retentionInDays"].as_u64()))
+        .map(|g| {
+            (
+                g["logGroupName"].as_str().unwrap_or_default(),
+                g["retentionInDays"].as_u64(),
+            )
+        })
         .collect();
-    assert_eq!(retention.get("/aws/lambda/cfn-logs-delivery"), Some(&Some(30)), "--log-retention 30, as template.yaml: {groups:#}");
+    assert_eq!(
+        retention.get("/aws/lambda/cfn-logs-delivery"),
+        Some(&Some(30)),
+        "--log-retention 30, as template.yaml: {groups:#}"
+    );
     drop(moto);
 }

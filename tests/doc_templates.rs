@@ -30,7 +30,13 @@ const FRAGMENT_HEADER: &str = "AWSTemplateFormatVersion: \"2010-09-09\"\nResourc
 type Snippet = docs::Block;
 
 fn snippet(doc: &str, first_line: usize, text: &str) -> Snippet {
-    Snippet { doc: doc.to_string(), lang: "yaml".to_string(), heading: String::new(), first_line, text: text.to_string() }
+    Snippet {
+        doc: doc.to_string(),
+        lang: "yaml".to_string(),
+        heading: String::new(),
+        first_line,
+        text: text.to_string(),
+    }
 }
 
 /// YAML → JSON with the short intrinsic forms in their long form (as tests/template.rs reads them).
@@ -43,7 +49,14 @@ fn to_json(node: &Yaml) -> Value {
         Yaml::Value(Scalar::String(s)) | Yaml::Representation(s, _, _) => json!(s),
         Yaml::Sequence(items) => Value::Array(items.iter().map(to_json).collect()),
         Yaml::Mapping(map) => Value::Object(
-            map.iter().map(|(k, v)| (k.as_str().map(str::to_owned).unwrap_or_else(|| to_json(k).to_string()), to_json(v))).collect(),
+            map.iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().map(str::to_owned).unwrap_or_else(|| to_json(k).to_string()),
+                        to_json(v),
+                    )
+                })
+                .collect(),
         ),
         Yaml::Tagged(tag, inner) => {
             let inner = to_json(inner);
@@ -61,9 +74,16 @@ fn to_json(node: &Yaml) -> Value {
 }
 
 fn parse(snippet: &Snippet) -> Value {
-    let docs = Yaml::load_from_str(&snippet.text)
-        .unwrap_or_else(|e| panic!("{}:{}: the yaml block does not parse: {e}", snippet.doc, snippet.first_line));
-    to_json(docs.first().unwrap_or_else(|| panic!("{}:{}: an empty yaml block", snippet.doc, snippet.first_line)))
+    let docs = Yaml::load_from_str(&snippet.text).unwrap_or_else(|e| {
+        panic!(
+            "{}:{}: the yaml block does not parse: {e}",
+            snippet.doc, snippet.first_line
+        )
+    });
+    to_json(
+        docs.first()
+            .unwrap_or_else(|| panic!("{}:{}: an empty yaml block", snippet.doc, snippet.first_line)),
+    )
 }
 
 /// The `${Name}` / `${Name.Attribute}` variables of a `Fn::Sub` string (`${!Literal}` is no variable).
@@ -84,10 +104,16 @@ fn referenced_names(node: &Value, names: &mut BTreeSet<String>) {
             for (key, value) in map {
                 match (key.as_str(), value) {
                     ("Ref", Value::String(name)) => drop(names.insert(name.clone())),
-                    ("Fn::GetAtt", Value::Array(parts)) => names.extend(parts.first().and_then(Value::as_str).map(str::to_owned)),
+                    ("Fn::GetAtt", Value::Array(parts)) => {
+                        names.extend(parts.first().and_then(Value::as_str).map(str::to_owned))
+                    }
                     ("Fn::Sub", Value::String(text)) => names.extend(sub_variables(text)),
                     ("Fn::Sub", Value::Array(parts)) => {
-                        let own: Vec<&String> = parts.get(1).and_then(Value::as_object).map(|m| m.keys().collect()).unwrap_or_default();
+                        let own: Vec<&String> = parts
+                            .get(1)
+                            .and_then(Value::as_object)
+                            .map(|m| m.keys().collect())
+                            .unwrap_or_default();
                         let text = parts.first().and_then(Value::as_str).unwrap_or_default();
                         names.extend(sub_variables(text).into_iter().filter(|n| !own.contains(&n)));
                     }
@@ -106,7 +132,9 @@ fn undefined_names(template: &Value) -> Vec<String> {
     let mut used = BTreeSet::new();
     referenced_names(template, &mut used);
     let declared = |section: &str, name: &str| template[section].as_object().is_some_and(|m| m.contains_key(name));
-    used.into_iter().filter(|n| !n.starts_with("AWS::") && !declared("Parameters", n) && !declared("Resources", n)).collect()
+    used.into_iter()
+        .filter(|n| !n.starts_with("AWS::") && !declared("Parameters", n) && !declared("Resources", n))
+        .collect()
 }
 
 /// A custom resource standing in for what the reader's own stack defines (any attribute may be read).
@@ -128,7 +156,11 @@ struct Checked {
 fn checked_template(snippet: &Snippet) -> Checked {
     let parsed = parse(snippet);
     let fragment = parsed.get("Resources").is_none();
-    let template = if fragment { json!({ "Resources": parsed }) } else { parsed };
+    let template = if fragment {
+        json!({ "Resources": parsed })
+    } else {
+        parsed
+    };
     let stand_ins = undefined_names(&template);
     let stubs: String = stand_ins.iter().map(|n| stub(n)).collect();
     let mut text = String::new();
@@ -142,19 +174,43 @@ fn checked_template(snippet: &Snippet) -> Checked {
     };
     if fragment {
         add(FRAGMENT_HEADER, None);
-        let indented: String = snippet.text.lines().map(|l| if l.is_empty() { "\n".to_string() } else { format!("  {l}\n") }).collect();
+        let indented: String = snippet
+            .text
+            .lines()
+            .map(|l| {
+                if l.is_empty() {
+                    "\n".to_string()
+                } else {
+                    format!("  {l}\n")
+                }
+            })
+            .collect();
         add(&indented, Some(snippet.first_line));
         add(&stubs, None);
     } else {
         let lines: Vec<&str> = snippet.text.lines().collect();
-        let resources = lines.iter().position(|l| l.trim_end() == "Resources:").unwrap_or_else(|| {
-            panic!("{}:{}: a template whose Resources key is not a line `Resources:` of its own", snippet.doc, snippet.first_line)
-        });
+        let resources = lines
+            .iter()
+            .position(|l| l.trim_end() == "Resources:")
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}:{}: a template whose Resources key is not a line `Resources:` of its own",
+                    snippet.doc, snippet.first_line
+                )
+            });
         add(&lines[..=resources].join("\n"), Some(snippet.first_line));
         add(&stubs, None);
-        add(&lines[resources + 1..].join("\n"), Some(snippet.first_line + resources + 1));
+        add(
+            &lines[resources + 1..].join("\n"),
+            Some(snippet.first_line + resources + 1),
+        );
     }
-    Checked { text, doc_lines, stand_ins, fragment }
+    Checked {
+        text,
+        doc_lines,
+        stand_ins,
+        fragment,
+    }
 }
 
 /// Runs a linter; `None` when it passed, else what it printed.
@@ -164,17 +220,35 @@ fn lint(program: &Path, args: &[&str], file: &Path) -> Option<String> {
     // sam puts the venv's Python first, as `source .venv/bin/activate` would.
     if let Some(dir) = program.parent() {
         let path = std::env::var_os("PATH").unwrap_or_default();
-        cmd.env("PATH", std::env::join_paths([dir.to_path_buf()].into_iter().chain(std::env::split_paths(&path))).unwrap());
+        cmd.env(
+            "PATH",
+            std::env::join_paths([dir.to_path_buf()].into_iter().chain(std::env::split_paths(&path))).unwrap(),
+        );
     }
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
-    (!out.status.success()).then(|| format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    (!out.status.success()).then(|| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
 }
 
 /// The doc line of a line of the checked template: `DOC:LINE`, or a note for lines the test added.
 fn doc_line(generated: &str, snippet: &Snippet, checked: &Checked) -> String {
-    match generated.parse::<usize>().ok().and_then(|n| checked.doc_lines.get(n.wrapping_sub(1)).copied().flatten()) {
+    match generated
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| checked.doc_lines.get(n.wrapping_sub(1)).copied().flatten())
+    {
         Some(line) => format!("{}:{line}", snippet.doc),
-        None => format!("{} (line {generated} of the checked template, added by the test)", snippet.doc),
+        None => format!(
+            "{} (line {generated} of the checked template, added by the test)",
+            snippet.doc
+        ),
     }
 }
 
@@ -183,10 +257,19 @@ fn cfn_lint_at_doc_lines(output: &str, file: &Path, snippet: &Snippet, checked: 
     let prefix = format!("{}:", file.display());
     let at_doc = |line: &str| {
         let fields: Vec<&str> = line.strip_prefix(&prefix)?.splitn(6, ':').collect();
-        let [line, column, _, _, rule, message] = fields[..] else { return None };
-        Some(format!("{}:{column}: {rule} {message}", doc_line(line, snippet, checked)))
+        let [line, column, _, _, rule, message] = fields[..] else {
+            return None;
+        };
+        Some(format!(
+            "{}:{column}: {rule} {message}",
+            doc_line(line, snippet, checked)
+        ))
     };
-    output.lines().map(|line| at_doc(line).unwrap_or_else(|| line.to_string())).collect::<Vec<_>>().join("\n")
+    output
+        .lines()
+        .map(|line| at_doc(line).unwrap_or_else(|| line.to_string()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// sam's summary (`[[RULE: …] (MESSAGE) matched LINE, …]`) with each `matched LINE` as `DOC:LINE`.
@@ -195,7 +278,11 @@ fn sam_at_doc_lines(output: &str, snippet: &Snippet, checked: &Checked) -> Strin
     let mut text = parts.next().unwrap_or_default().to_string();
     for part in parts {
         let digits = part.find(|c: char| !c.is_ascii_digit()).unwrap_or(part.len());
-        text.push_str(&format!("at {}{}", doc_line(&part[..digits], snippet, checked), &part[digits..]));
+        text.push_str(&format!(
+            "at {}{}",
+            doc_line(&part[..digits], snippet, checked),
+            &part[digits..]
+        ));
     }
     text
 }
@@ -216,7 +303,12 @@ fn markdown_docs() -> Vec<String> {
 fn all_snippets() -> Vec<Snippet> {
     let template = std::fs::read_to_string(docs::workspace().join("template.yaml")).expect("read template.yaml");
     let mut snippets = vec![snippet("template.yaml", 1, &template)];
-    snippets.extend(markdown_docs().iter().flat_map(|doc| docs::blocks(doc)).filter(|b| b.lang == "yaml"));
+    snippets.extend(
+        markdown_docs()
+            .iter()
+            .flat_map(|doc| docs::blocks(doc))
+            .filter(|b| b.lang == "yaml"),
+    );
     snippets
 }
 
@@ -225,37 +317,73 @@ fn every_template_the_docs_show_passes_sam_validate_lint_and_cfn_lint() {
     if !docs::have_tools(&["cfn-lint", "sam"], "./scripts/tools installs them into .venv") {
         return;
     }
-    let (cfn_lint, sam) = (docs::tool_dir("cfn-lint").unwrap().join("cfn-lint"), docs::tool_dir("sam").unwrap().join("sam"));
+    let (cfn_lint, sam) = (
+        docs::tool_dir("cfn-lint").unwrap().join("cfn-lint"),
+        docs::tool_dir("sam").unwrap().join("sam"),
+    );
     let dir = cfn_local::children::scratch_dir("doc-templates").unwrap();
     let snippets = all_snippets();
     for doc in DOCS_WITH_TEMPLATES {
-        assert!(snippets.iter().any(|s| s.doc == doc), "{doc} shows no yaml block any more: update DOCS_WITH_TEMPLATES");
+        assert!(
+            snippets.iter().any(|s| s.doc == doc),
+            "{doc} shows no yaml block any more: update DOCS_WITH_TEMPLATES"
+        );
     }
     let mut problems = Vec::new();
     for (index, snippet) in snippets.iter().enumerate() {
         let checked = checked_template(snippet);
         let where_ = snippet.at();
         if snippet.doc == "template.yaml" {
-            assert_eq!(checked.stand_ins, Vec::<String>::new(), "template.yaml names what it does not define");
+            assert_eq!(
+                checked.stand_ins,
+                Vec::<String>::new(),
+                "template.yaml names what it does not define"
+            );
         }
         let mut notes = Vec::new();
         if checked.fragment {
             notes.push("a fragment of Resources, wrapped in a template".to_string());
         }
         if !checked.stand_ins.is_empty() {
-            notes.push(format!("stand-in custom resources for {}", checked.stand_ins.join(", ")));
+            notes.push(format!(
+                "stand-in custom resources for {}",
+                checked.stand_ins.join(", ")
+            ));
         }
-        eprintln!("{where_}: checking{}", if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) });
-        let file = dir.path().join(format!("{index}-{}.yaml", snippet.doc.replace(['/', '.'], "-")));
+        eprintln!(
+            "{where_}: checking{}",
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join("; "))
+            }
+        );
+        let file = dir
+            .path()
+            .join(format!("{index}-{}.yaml", snippet.doc.replace(['/', '.'], "-")));
         std::fs::write(&file, &checked.text).unwrap();
         if let Some(output) = lint(&cfn_lint, &["--format", "parseable"], &file) {
-            problems.push(format!("{where_}: cfn-lint:\n{}", cfn_lint_at_doc_lines(&output, &file, snippet, &checked)));
+            problems.push(format!(
+                "{where_}: cfn-lint:\n{}",
+                cfn_lint_at_doc_lines(&output, &file, snippet, &checked)
+            ));
         }
-        if let Some(output) = lint(&sam, &["validate", "--lint", "--region", "us-east-1", "--template-file"], &file) {
-            problems.push(format!("{where_}: sam validate --lint:\n{}", sam_at_doc_lines(&output, snippet, &checked)));
+        if let Some(output) = lint(
+            &sam,
+            &["validate", "--lint", "--region", "us-east-1", "--template-file"],
+            &file,
+        ) {
+            problems.push(format!(
+                "{where_}: sam validate --lint:\n{}",
+                sam_at_doc_lines(&output, snippet, &checked)
+            ));
         }
     }
-    assert!(problems.is_empty(), "templates shown in the docs fail the linters:\n\n{}", problems.join("\n\n"));
+    assert!(
+        problems.is_empty(),
+        "templates shown in the docs fail the linters:\n\n{}",
+        problems.join("\n\n")
+    );
 }
 
 #[test]
@@ -271,8 +399,14 @@ fn fragments_get_a_wrapper_and_stand_ins_with_doc_lines_kept() {
     assert_eq!(checked.doc_lines[line_of_d], Some(14));
     let file = Path::new("/tmp/t.yaml");
     let cfn_lint = format!("/tmp/t.yaml:{}:5:{0}:9:E1010:bad GetAtt", line_of_d + 1);
-    assert_eq!(cfn_lint_at_doc_lines(&cfn_lint, file, &doc, &checked), "X.md:14:5: E1010 bad GetAtt");
-    let sam = format!("[[E1010: GetAtt] (bad) matched {}, [E3002: x] (y) matched 1]", line_of_d + 1);
+    assert_eq!(
+        cfn_lint_at_doc_lines(&cfn_lint, file, &doc, &checked),
+        "X.md:14:5: E1010 bad GetAtt"
+    );
+    let sam = format!(
+        "[[E1010: GetAtt] (bad) matched {}, [E3002: x] (y) matched 1]",
+        line_of_d + 1
+    );
     let sam = sam_at_doc_lines(&sam, &doc, &checked);
     assert_eq!(sam, "[[E1010: GetAtt] (bad) at X.md:14, [E3002: x] (y) at X.md (line 1 of the checked template, added by the test)]");
     let template = parse(&snippet("generated", 1, &checked.text));
@@ -286,5 +420,8 @@ fn fragments_get_a_wrapper_and_stand_ins_with_doc_lines_kept() {
     assert_eq!(checked.stand_ins, ["Q"]);
     let line_of_outputs = checked.text.lines().position(|l| l == "Outputs:").unwrap();
     assert_eq!(checked.doc_lines[line_of_outputs], Some(5 + 8));
-    assert_eq!(parse(&snippet("generated", 1, &checked.text))["Resources"]["Q"]["Type"], "Custom::DocStandIn");
+    assert_eq!(
+        parse(&snippet("generated", 1, &checked.text))["Resources"]["Q"]["Type"],
+        "Custom::DocStandIn"
+    );
 }

@@ -14,7 +14,11 @@ use serde_json::Value;
 
 const RESPONSE_URL_PREFIX: &str = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/";
 const STACK_ID_PREFIX: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/logs-delivery-example/";
-const RESOURCE_TYPES: [&str; 3] = ["Custom::DeliverySource", "Custom::DeliveryDestination", "Custom::Delivery"];
+const RESOURCE_TYPES: [&str; 3] = [
+    "Custom::DeliverySource",
+    "Custom::DeliveryDestination",
+    "Custom::Delivery",
+];
 const REQUEST_TYPES: [&str; 3] = ["Create", "Update", "Delete"];
 
 /// For each file under `events/invalid/` (path relative to that directory): substrings of which at
@@ -22,12 +26,30 @@ const REQUEST_TYPES: [&str; 3] = ["Create", "Update", "Delete"];
 fn expected_refusals() -> BTreeMap<&'static str, &'static [&'static str]> {
     BTreeMap::from([
         ("delivery-source-bad-name.json", &["Name"] as &[&str]),
-        ("delivery-destination-unknown-property.json", &["OutputFromat"] as &[&str]),
-        ("delivery-missing-required-property.json", &["DeliveryDestinationArn"] as &[&str]),
-        ("unknown-resource-type.json", &["Custom::DeliveryPipeline", "ResourceType"] as &[&str]),
-        ("delivery-destination-bad-output-format.json", &["OutputFormat"] as &[&str]),
-        ("delivery-source-reserved-tag-key.json", &["Tags", "cfn-logs-delivery:stack-id"] as &[&str]),
-        ("delivery-bad-hive-flag.json", &["S3EnableHiveCompatiblePath"] as &[&str]),
+        (
+            "delivery-destination-unknown-property.json",
+            &["OutputFromat"] as &[&str],
+        ),
+        (
+            "delivery-missing-required-property.json",
+            &["DeliveryDestinationArn"] as &[&str],
+        ),
+        (
+            "unknown-resource-type.json",
+            &["Custom::DeliveryPipeline", "ResourceType"] as &[&str],
+        ),
+        (
+            "delivery-destination-bad-output-format.json",
+            &["OutputFormat"] as &[&str],
+        ),
+        (
+            "delivery-source-reserved-tag-key.json",
+            &["Tags", "cfn-logs-delivery:stack-id"] as &[&str],
+        ),
+        (
+            "delivery-bad-hive-flag.json",
+            &["S3EnableHiveCompatiblePath"] as &[&str],
+        ),
     ])
 }
 
@@ -61,7 +83,11 @@ fn all_event_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
     collect_json_files(&events_dir(), &mut files);
     files.sort();
-    assert!(!files.is_empty(), "no event files found under {}", events_dir().display());
+    assert!(
+        !files.is_empty(),
+        "no event files found under {}",
+        events_dir().display()
+    );
     files
 }
 
@@ -90,8 +116,12 @@ struct Envelope {
 
 /// Deserializes with the aws_lambda_events type the handler uses.
 fn parse_envelope(path: &Path, value: &Value) -> Envelope {
-    let request: CloudFormationCustomResourceRequest = serde_json::from_value(value.clone())
-        .unwrap_or_else(|e| panic!("{} is not a CloudFormation custom-resource request: {e}", path.display()));
+    let request: CloudFormationCustomResourceRequest = serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+        panic!(
+            "{} is not a CloudFormation custom-resource request: {e}",
+            path.display()
+        )
+    });
     match request {
         CloudFormationCustomResourceRequest::Create(r) => Envelope {
             request_type: "Create",
@@ -105,7 +135,11 @@ fn parse_envelope(path: &Path, value: &Value) -> Envelope {
             physical_resource_id: None,
         },
         CloudFormationCustomResourceRequest::Update(r) => {
-            assert!(r.old_resource_properties.is_object(), "{}: OldResourceProperties must be an object", path.display());
+            assert!(
+                r.old_resource_properties.is_object(),
+                "{}: OldResourceProperties must be an object",
+                path.display()
+            );
             Envelope {
                 request_type: "Update",
                 resource_type: r.resource_type,
@@ -145,8 +179,16 @@ fn is_uuid(s: &str) -> bool {
 /// The shape CloudFormation really sends, so that the samples stay realistic.
 fn check_envelope(path: &Path, env: &Envelope) {
     let name = path.display();
-    assert!(is_uuid(&env.request_id), "{name}: RequestId {:?} is not a UUID", env.request_id);
-    assert!(env.stack_id.starts_with(STACK_ID_PREFIX), "{name}: unexpected StackId {}", env.stack_id);
+    assert!(
+        is_uuid(&env.request_id),
+        "{name}: RequestId {:?} is not a UUID",
+        env.request_id
+    );
+    assert!(
+        env.stack_id.starts_with(STACK_ID_PREFIX),
+        "{name}: unexpected StackId {}",
+        env.stack_id
+    );
     assert!(!env.logical_resource_id.is_empty(), "{name}: empty LogicalResourceId");
     assert!(
         env.response_url.starts_with(RESPONSE_URL_PREFIX),
@@ -156,8 +198,14 @@ fn check_envelope(path: &Path, env: &Envelope) {
         env.response_url.contains("X-Amz-Signature=EXAMPLE"),
         "{name}: ResponseURL must carry a placeholder signature (X-Amz-Signature=EXAMPLE...)"
     );
-    let token = env.service_token.as_deref().unwrap_or_else(|| panic!("{name}: no ServiceToken"));
-    let props = env.resource_properties.as_object().unwrap_or_else(|| panic!("{name}: ResourceProperties must be an object"));
+    let token = env
+        .service_token
+        .as_deref()
+        .unwrap_or_else(|| panic!("{name}: no ServiceToken"));
+    let props = env
+        .resource_properties
+        .as_object()
+        .unwrap_or_else(|| panic!("{name}: ResourceProperties must be an object"));
     assert_eq!(
         props.get("ServiceToken").and_then(Value::as_str),
         Some(token),
@@ -173,7 +221,10 @@ fn every_invalid_event_has_an_expectation_and_vice_versa() {
     let on_disk: BTreeSet<String> = all_event_files().iter().filter_map(|p| invalid_name(p)).collect();
     let expected: BTreeSet<String> = expected_refusals().keys().map(|k| k.to_string()).collect();
     assert!(!on_disk.is_empty(), "events/invalid/ holds no samples");
-    assert_eq!(on_disk, expected, "files in events/invalid/ and expected_refusals() differ");
+    assert_eq!(
+        on_disk, expected,
+        "files in events/invalid/ and expected_refusals() differ"
+    );
 }
 
 #[test]
@@ -202,13 +253,17 @@ fn every_sample_event_is_accepted_or_refused_as_expected() {
         let value = read_json(&path);
         let env = parse_envelope(&path, &value);
         check_envelope(&path, &env);
-        let shown = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&path).display().to_string();
+        let shown = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(&path)
+            .display()
+            .to_string();
 
         match invalid_name(&path) {
             None => {
                 // Valid samples are named after what they hold: <kind>-<request>.json.
-                let slug =
-                    kind_slug(&env.resource_type).unwrap_or_else(|| panic!("{shown}: unexpected ResourceType {}", env.resource_type));
+                let slug = kind_slug(&env.resource_type)
+                    .unwrap_or_else(|| panic!("{shown}: unexpected ResourceType {}", env.resource_type));
                 let file_name = path.file_name().unwrap().to_string_lossy().to_string();
                 let wanted = format!("{slug}-{}.json", env.request_type.to_lowercase());
                 assert_eq!(file_name, wanted, "{shown}: file name does not match its content");
@@ -218,7 +273,9 @@ fn every_sample_event_is_accepted_or_refused_as_expected() {
                 }
             }
             Some(name) => {
-                let needles = expectations.get(name.as_str()).unwrap_or_else(|| panic!("{shown}: no entry in expected_refusals()"));
+                let needles = expectations
+                    .get(name.as_str())
+                    .unwrap_or_else(|| panic!("{shown}: no entry in expected_refusals()"));
                 match cfn_logs_delivery::validate_event(&value) {
                     Ok(()) => failures.push(format!("{shown}: accepted, but it must be refused")),
                     Err(err) => {
@@ -226,7 +283,10 @@ fn every_sample_event_is_accepted_or_refused_as_expected() {
                         // Shown with `cargo test --test events -- --nocapture`.
                         println!("{shown}: refused: {message}");
                         if !needles.iter().any(|n| message.contains(n)) {
-                            failures.push(format!("{shown}: refused, but the message does not name {:?}: {message}", needles));
+                            failures.push(format!(
+                                "{shown}: refused, but the message does not name {:?}: {message}",
+                                needles
+                            ));
                         }
                     }
                 }
@@ -234,5 +294,10 @@ fn every_sample_event_is_accepted_or_refused_as_expected() {
         }
     }
 
-    assert!(failures.is_empty(), "{} sample event(s) misjudged:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} sample event(s) misjudged:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -36,7 +36,10 @@ const BUDGET: Duration = Duration::from_secs(10);
 const PLACEHOLDER_URL: &str = "https://fuzz.invalid/placeholder?X-Amz-Signature=0";
 
 fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn corpus_dir() -> PathBuf {
@@ -61,7 +64,13 @@ const TOP_FIELDS: &[&str] = &[
 
 /// Every property name of every kind, and CloudFormation's own.
 fn all_props() -> Vec<&'static str> {
-    [DeliverySource::PROPERTIES, DeliveryDestination::PROPERTIES, Delivery::PROPERTIES, &["ServiceToken", "ServiceTimeout"][..]].concat()
+    [
+        DeliverySource::PROPERTIES,
+        DeliveryDestination::PROPERTIES,
+        Delivery::PROPERTIES,
+        &["ServiceToken", "ServiceTimeout"][..],
+    ]
+    .concat()
 }
 
 /// Strings that mean something to some part of the handler.
@@ -135,7 +144,8 @@ fn arb_json() -> impl Strategy<Value = Value> {
     arb_leaf().prop_recursive(5, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(arb_key(), inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+            prop::collection::btree_map(arb_key(), inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
         ]
     })
 }
@@ -156,7 +166,9 @@ fn arb_tags() -> impl Strategy<Value = Value> {
     ];
     prop_oneof![
         prop::collection::vec(tag, 0..6).prop_map(Value::Array),
-        (0usize..60).prop_map(|n| json!((0..n).map(|i| json!({"Key": format!("k{i}"), "Value": "v"})).collect::<Vec<_>>())),
+        (0usize..60).prop_map(|n| json!((0..n)
+            .map(|i| json!({"Key": format!("k{i}"), "Value": "v"}))
+            .collect::<Vec<_>>())),
     ]
 }
 
@@ -227,7 +239,14 @@ fn base_event(kind: usize, request: usize) -> Value {
     };
     match request {
         0 => cfn_local::events::create(resource_type, logical_id, props, PLACEHOLDER_URL),
-        1 => cfn_local::events::update(resource_type, logical_id, physical_id, props.clone(), props, PLACEHOLDER_URL),
+        1 => cfn_local::events::update(
+            resource_type,
+            logical_id,
+            physical_id,
+            props.clone(),
+            props,
+            PLACEHOLDER_URL,
+        ),
         _ => cfn_local::events::delete(resource_type, logical_id, physical_id, props, PLACEHOLDER_URL),
     }
 }
@@ -298,7 +317,10 @@ impl Totals {
 /// Runs one event through the in-process handler and checks every invariant.
 fn check_protocol(env: &InProcess, totals: &Totals, event: Value, key: &str) -> Result<(), String> {
     let allowed_hosts = AllowedHosts::parse("127.0.0.1");
-    let answerable = event.get("ResponseURL").and_then(Value::as_str).is_some_and(|u| ResponseUrl::parse(u, &allowed_hosts).is_ok());
+    let answerable = event
+        .get("ResponseURL")
+        .and_then(Value::as_str)
+        .is_some_and(|u| ResponseUrl::parse(u, &allowed_hosts).is_ok());
     let valid = cfn_logs_delivery::validate_event(&event).is_ok();
     let calls_before = env.proxy.total_calls();
     totals.fuzzed.fetch_add(1, Ordering::Relaxed);
@@ -320,19 +342,29 @@ fn check_protocol(env: &InProcess, totals: &Totals, event: Value, key: &str) -> 
     let calls = env.proxy.total_calls() - calls_before;
     totals.logs_calls.fetch_add(calls, Ordering::Relaxed);
     if !valid && calls > 0 {
-        return Err(format!("invalid event ({}) made {calls} Logs call(s)", cfn_logs_delivery::validate_event(&event).unwrap_err()));
+        return Err(format!(
+            "invalid event ({}) made {calls} Logs call(s)",
+            cfn_logs_delivery::validate_event(&event).unwrap_err()
+        ));
     }
     let answers = env.receiver.answers(key);
     if !answerable {
         totals.refused_no_url.fetch_add(1, Ordering::Relaxed);
         if result.is_ok() || !answers.is_empty() || calls > 0 {
-            return Err(format!("no usable ResponseURL, yet result {result:?}, {} answer(s), {calls} call(s)", answers.len()));
+            return Err(format!(
+                "no usable ResponseURL, yet result {result:?}, {} answer(s), {calls} call(s)",
+                answers.len()
+            ));
         }
         return Ok(());
     }
     let returned = result.map_err(|e| format!("allowed ResponseURL but not answered: {e}"))?;
     if env.receiver.attempts(key) != 1 {
-        return Err(format!("{} answers in {} attempts", answers.len(), env.receiver.attempts(key)));
+        return Err(format!(
+            "{} answers in {} attempts",
+            answers.len(),
+            env.receiver.attempts(key)
+        ));
     }
     let problems = answer_check::problems(&event, &answers);
     if !problems.is_empty() {
@@ -352,7 +384,9 @@ fn check_protocol(env: &InProcess, totals: &Totals, event: Value, key: &str) -> 
 /// Saves a failing (shrunk) case in the corpus so it is replayed from then on.
 fn save_found(prefix: &str, event: &Value, url: &UrlChoice, why: &str) -> PathBuf {
     let text = event.to_string();
-    let hash = text.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    let hash = text
+        .bytes()
+        .fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
     let path = corpus_dir().join(format!("found-{prefix}-{hash:016x}.json"));
     let url = match url {
         UrlChoice::Allowed => "allowed".to_string(),
@@ -386,7 +420,10 @@ fn report(name: &str, totals: &Value) {
     let path = dir.join("fuzz-totals.json");
     static LOCK: Mutex<()> = Mutex::new(());
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let mut all: Value = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| json!({}));
+    let mut all: Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| json!({}));
     all[name] = totals.clone();
     let _ = std::fs::write(&path, serde_json::to_string_pretty(&all).unwrap());
 }
@@ -397,7 +434,11 @@ fn report(name: &str, totals: &Value) {
 #[test]
 fn validate_event_never_panics_and_refuses_briefly() {
     let n = cases(2000);
-    let mut runner = TestRunner::new(Config { cases: n, failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases: n,
+        failure_persistence: None,
+        ..Config::default()
+    });
     let fuzzed = AtomicUsize::new(0);
     let refused = AtomicUsize::new(0);
     let crashed = AtomicUsize::new(0);
@@ -424,10 +465,16 @@ fn validate_event_never_panics_and_refuses_briefly() {
         }
         Ok(())
     });
-    let totals = json!({"events_fuzzed": fuzzed.into_inner(), "refused": refused.into_inner(), "crashed": crashed.into_inner()});
+    let totals =
+        json!({"events_fuzzed": fuzzed.into_inner(), "refused": refused.into_inner(), "crashed": crashed.into_inner()});
     report("validate_event", &totals);
     if let Err(TestError::Fail(why, (event, url))) = &result {
-        let path = save_found("validate", &with_url(event.clone(), url, "http://127.0.0.1:9/cfn-response/x"), url, &why.to_string());
+        let path = save_found(
+            "validate",
+            &with_url(event.clone(), url, "http://127.0.0.1:9/cfn-response/x"),
+            url,
+            &why.to_string(),
+        );
         panic!("validate_event: {why}; case saved as {}", path.display());
     }
     result.unwrap();
@@ -438,7 +485,12 @@ fn the_protocol_answers_every_event_exactly_once() {
     let env = InProcess::start();
     let totals = Totals::default();
     let next = AtomicUsize::new(0);
-    let mut runner = TestRunner::new(Config { cases: cases(300), failure_persistence: None, max_shrink_iters: 200, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases: cases(300),
+        failure_persistence: None,
+        max_shrink_iters: 200,
+        ..Config::default()
+    });
     let started = Instant::now();
     let result = runner.run(&arb_event(), |(event, url)| {
         let key = format!("fz-{}", next.fetch_add(1, Ordering::Relaxed));
@@ -454,7 +506,10 @@ fn the_protocol_answers_every_event_exactly_once() {
     }
     result.unwrap();
     assert_eq!(t["crashed"], 0);
-    assert!(t["answered_exactly_once"].as_u64().unwrap() > 0 && t["valid_events"].as_u64().unwrap() > 0, "{t}");
+    assert!(
+        t["answered_exactly_once"].as_u64().unwrap() > 0 && t["valid_events"].as_u64().unwrap() > 0,
+        "{t}"
+    );
 }
 
 /// Every file in tests/fuzz_corpus: `{"note", "response_url": "allowed" | "keep" | URL, "event"}`.
@@ -472,7 +527,8 @@ fn corpus_cases_replay_with_the_same_invariants() {
     let mut failures = Vec::new();
     for (i, path) in files.iter().enumerate() {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let case: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let case: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let key = format!("corpus-{i}");
         let url = match case["response_url"].as_str() {
             Some("allowed") | None => UrlChoice::Allowed,
@@ -485,7 +541,12 @@ fn corpus_cases_replay_with_the_same_invariants() {
         }
     }
     report("corpus", &totals.json());
-    assert!(failures.is_empty(), "{} corpus case(s) fail:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} corpus case(s) fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Nesting beyond what the runtime's parser accepts (128) reaches the library only in-process;
@@ -496,10 +557,15 @@ fn corpus_cases_replay_with_the_same_invariants() {
 fn deep_nesting_in_process_is_answered() {
     let env = InProcess::start();
     let totals = Totals::default();
-    for (i, (depth, arrays, place)) in
-        [(129, false, "prop"), (500, true, "prop"), (1000, false, "old"), (1000, true, "top"), (1000, false, "prop")]
-            .into_iter()
-            .enumerate()
+    for (i, (depth, arrays, place)) in [
+        (129, false, "prop"),
+        (500, true, "prop"),
+        (1000, false, "old"),
+        (1000, true, "top"),
+        (1000, false, "prop"),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let key = format!("deep-{i}");
         let mut event = base_event(i % 3, 0);
@@ -512,7 +578,11 @@ fn deep_nesting_in_process_is_answered() {
         // Deep values recurse in serde (and in Drop): give the case a thread with a normal
         // Lambda-sized main stack (8 MB) rather than the test harness's 2 MB.
         let outcome = std::thread::scope(|s| {
-            std::thread::Builder::new().stack_size(8 << 20).spawn_scoped(s, || check_protocol(&env, &totals, event, &key)).unwrap().join()
+            std::thread::Builder::new()
+                .stack_size(8 << 20)
+                .spawn_scoped(s, || check_protocol(&env, &totals, event, &key))
+                .unwrap()
+                .join()
         });
         match outcome {
             Ok(Ok(())) => {}

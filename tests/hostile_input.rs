@@ -90,17 +90,31 @@ fn hostile_response_urls_are_refused_with_no_put_and_no_logs_call() {
         let label = format!("#{i} {}", &url[..url.len().min(80)]);
         let msg = handled_unanswered(&label, &inv);
         assert!(msg.contains("ResponseURL"), "{label}: {msg}");
-        assert!(!msg.contains(FAKE_SIGNATURE) && !msg.contains("X-Amz-"), "{label}: the refusal leaks the query: {msg}");
+        assert!(
+            !msg.contains(FAKE_SIGNATURE) && !msg.contains("X-Amz-"),
+            "{label}: the refusal leaks the query: {msg}"
+        );
         assert!(msg.len() < 2000, "{label}: a {}-byte error message", msg.len());
     }
     std::thread::sleep(Duration::from_millis(300));
-    assert!(stack.receiver.all_answers().is_empty(), "something was answered: {:?}", stack.receiver.all_answers());
+    assert!(
+        stack.receiver.all_answers().is_empty(),
+        "something was answered: {:?}",
+        stack.receiver.all_answers()
+    );
     for i in 1..=28 {
-        assert_eq!(stack.receiver.attempts(&format!("h{i}")), 0, "h{i} reached the receiver");
+        assert_eq!(
+            stack.receiver.attempts(&format!("h{i}")),
+            0,
+            "h{i} reached the receiver"
+        );
     }
     assert_eq!(stack.proxy.total_calls(), 0, "{:?}", stack.proxy.calls());
     // The allowed URL still works in the same process.
-    must_succeed(&stack, create(&stack, SOURCE, "Src", source_props("after-hostile-urls")));
+    must_succeed(
+        &stack,
+        create(&stack, SOURCE, "Src", source_props("after-hostile-urls")),
+    );
     scan_log("hostile_input::response_urls", &stack.lambda);
 }
 
@@ -112,13 +126,21 @@ fn refusals_are_short_and_never_echo_an_opaque_url() {
     let stack = start_stack(&[]);
     let q = format!("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature={FAKE_SIGNATURE}");
     let long_host = format!("http://{}/x?{q}", "a".repeat(70_000));
-    for url in [format!("data:text/plain,{q}"), format!("mailto:{q}"), format!("urn:{q}"), long_host] {
+    for url in [
+        format!("data:text/plain,{q}"),
+        format!("mailto:{q}"),
+        format!("urn:{q}"),
+        long_host,
+    ] {
         let mut event = create(&stack, SOURCE, "Src", source_props("opaque"));
         event["ResponseURL"] = json!(url);
         let inv = stack.lambda.runtime.invoke(event, T);
         let label = &url[..url.len().min(80)];
         let msg = handled_unanswered(label, &inv);
-        assert!(!msg.contains(FAKE_SIGNATURE), "{label}: the refusal echoes the URL: {msg}");
+        assert!(
+            !msg.contains(FAKE_SIGNATURE),
+            "{label}: the refusal echoes the URL: {msg}"
+        );
         assert!(msg.len() < 2000, "{label}: a {}-byte error message", msg.len());
     }
     assert_eq!(stack.proxy.total_calls(), 0);
@@ -141,12 +163,23 @@ fn allow_list_accepts_s3_and_configured_hosts_only() {
     }
     // Configured hosts: any port, http allowed; aliases of the configured host are not.
     assert!(ResponseUrl::parse(&format!("http://127.0.0.1:1/a?{q}"), &local).is_ok());
-    assert!(ResponseUrl::parse(&format!("http://127.1:1/a?{q}"), &local).is_ok(), "127.1 is 127.0.0.1 once parsed");
-    for bad in [format!("http://127.0.0.1:1/a?{q}"), format!("https://127.0.0.1/a?{q}"), format!("http://localhost/a?{q}")] {
-        let refused = ResponseUrl::parse(&bad, &none).err().unwrap_or_else(|| panic!("{bad} accepted without configuration"));
+    assert!(
+        ResponseUrl::parse(&format!("http://127.1:1/a?{q}"), &local).is_ok(),
+        "127.1 is 127.0.0.1 once parsed"
+    );
+    for bad in [
+        format!("http://127.0.0.1:1/a?{q}"),
+        format!("https://127.0.0.1/a?{q}"),
+        format!("http://localhost/a?{q}"),
+    ] {
+        let refused = ResponseUrl::parse(&bad, &none)
+            .err()
+            .unwrap_or_else(|| panic!("{bad} accepted without configuration"));
         assert!(!refused.to_string().contains("deadbeef"), "{refused}");
     }
-    let shown = ResponseUrl::parse(&format!("http://127.0.0.1:1/a/b?{q}#frag"), &local).unwrap().to_string();
+    let shown = ResponseUrl::parse(&format!("http://127.0.0.1:1/a/b?{q}#frag"), &local)
+        .unwrap()
+        .to_string();
     assert_eq!(shown, "http://127.0.0.1:1/a/b?<redacted>");
 }
 
@@ -155,9 +188,12 @@ fn events_without_a_usable_response_url_are_refused_before_any_call() {
     let stack = start_stack(&[]);
     let base = create(&stack, SOURCE, "Src", source_props("no-url"));
     let mut cases: Vec<(String, Value)> = Vec::new();
-    for (label, value) in
-        [("missing", None), ("null", Some(json!(null))), ("number", Some(json!(5))), ("object", Some(json!({"url": "x"})))]
-    {
+    for (label, value) in [
+        ("missing", None),
+        ("null", Some(json!(null))),
+        ("number", Some(json!(5))),
+        ("object", Some(json!({"url": "x"}))),
+    ] {
         let mut e = base.clone();
         match value {
             None => {
@@ -167,20 +203,32 @@ fn events_without_a_usable_response_url_are_refused_before_any_call() {
         }
         cases.push((label.into(), e));
     }
-    for (label, payload) in
-        [("array", json!([base.clone()])), ("string", json!("Create")), ("number", json!(42)), ("null", json!(null)), ("empty", json!({}))]
-    {
+    for (label, payload) in [
+        ("array", json!([base.clone()])),
+        ("string", json!("Create")),
+        ("number", json!(42)),
+        ("null", json!(null)),
+        ("empty", json!({})),
+    ] {
         cases.push((format!("payload {label}"), payload));
     }
     for (label, event) in cases {
         let inv = stack.lambda.runtime.invoke(event, T);
         let msg = handled_unanswered(&label, &inv);
-        assert!(msg.starts_with("not a CloudFormation custom-resource request"), "{label}: {msg}");
+        assert!(
+            msg.starts_with("not a CloudFormation custom-resource request"),
+            "{label}: {msg}"
+        );
     }
     // Bodies that are not JSON at all never reach the handler: the runtime refuses them.
     for raw in [&b"not json"[..], b"", b"{\"ResponseURL\": ", &[0xff, 0xfe, 0x00]] {
         let inv = stack.lambda.runtime.invoke_raw(raw.to_vec(), T);
-        assert!(matches!(inv.outcome, Outcome::Error(_)), "{:?}: {:?}", String::from_utf8_lossy(raw), inv.outcome);
+        assert!(
+            matches!(inv.outcome, Outcome::Error(_)),
+            "{:?}: {:?}",
+            String::from_utf8_lossy(raw),
+            inv.outcome
+        );
     }
     assert_eq!(stack.proxy.total_calls(), 0);
     assert!(stack.receiver.all_answers().is_empty());
@@ -216,10 +264,16 @@ fn huge_unicode_and_odd_envelopes_get_one_bounded_answer() {
     with("100 KB StackId", &|e| e["StackId"] = json!(big));
     with("100 KB LogicalResourceId", &|e| e["LogicalResourceId"] = json!(big));
     with("100 KB ResourceType", &|e| e["ResourceType"] = json!(big));
-    with("100 KB unknown property", &|e| e["ResourceProperties"][big.as_str()] = json!(big));
-    with("100 KB tag value", &|e| e["ResourceProperties"]["Tags"] = json!([{"Key": "k", "Value": big}]));
+    with("100 KB unknown property", &|e| {
+        e["ResourceProperties"][big.as_str()] = json!(big)
+    });
+    with("100 KB tag value", &|e| {
+        e["ResourceProperties"]["Tags"] = json!([{"Key": "k", "Value": big}])
+    });
     with("1000 tags", &|e| {
-        e["ResourceProperties"]["Tags"] = json!((0..1000).map(|i| json!({"Key": format!("k{i}"), "Value": "v"})).collect::<Vec<_>>())
+        e["ResourceProperties"]["Tags"] = json!((0..1000)
+            .map(|i| json!({"Key": format!("k{i}"), "Value": "v"}))
+            .collect::<Vec<_>>())
     });
     with("control chars in ids", &|e| {
         e["RequestId"] = json!("r\u{0}\u{1}\n\"\\");
@@ -258,24 +312,37 @@ fn huge_unicode_and_odd_envelopes_get_one_bounded_answer() {
         e["PhysicalResourceId"] = json!("p".repeat(2048));
     });
     with("depth 100 property", &|e| e["ResourceProperties"]["Name"] = nested(100));
-    with("depth 100 unknown property", &|e| e["ResourceProperties"]["Deep"] = nested(100));
+    with("depth 100 unknown property", &|e| {
+        e["ResourceProperties"]["Deep"] = nested(100)
+    });
     with("extra top-level fields", &|e| {
         e["Extra"] = json!({"x": [1, 2, 3]});
         e["ResponseURLs"] = json!(["https://evil.example/"]);
     });
-    with("duplicate-looking keys", &|e| e["responseurl"] = json!("https://evil.example/"));
+    with("duplicate-looking keys", &|e| {
+        e["responseurl"] = json!("https://evil.example/")
+    });
     for (i, (label, event)) in cases.iter().enumerate() {
         let key = format!("odd-{i}");
         stack.proxy.reset_counts();
         let valid = cfn_logs_delivery::validate_event(event).is_ok();
         let (inv, answer) = invoke_keyed(&stack, event.clone(), &key);
-        assert!(matches!(inv.outcome, Outcome::Response(_)), "{label}: {:?}", inv.outcome);
+        assert!(
+            matches!(inv.outcome, Outcome::Response(_)),
+            "{label}: {:?}",
+            inv.outcome
+        );
         let mut sent = event.clone();
         sent["ResponseURL"] = json!(stack.receiver.url(&key));
         let answer = check_answer(&stack, label, &sent, &key, answer);
         if !valid {
             assert_eq!(answer.status().as_deref(), Some("FAILED"), "{label}");
-            assert_eq!(stack.proxy.total_calls(), 0, "{label}: invalid, yet {:?}", stack.proxy.calls());
+            assert_eq!(
+                stack.proxy.total_calls(),
+                0,
+                "{label}: invalid, yet {:?}",
+                stack.proxy.calls()
+            );
         }
     }
     scan_log("hostile_input::odd_envelopes", &stack.lambda);
@@ -291,8 +358,12 @@ fn deeply_nested_properties_are_still_answered() {
         event["ResourceProperties"]["Deep"] = nested(depth);
         let key = format!("deep-{depth}");
         let (inv, answer) = invoke_keyed(&stack, event.clone(), &key);
-        let answer = answer
-            .unwrap_or_else(|| panic!("depth {depth}: no answer; the stack would wait for ServiceTimeout. Invocation: {:?}", inv.outcome));
+        let answer = answer.unwrap_or_else(|| {
+            panic!(
+                "depth {depth}: no answer; the stack would wait for ServiceTimeout. Invocation: {:?}",
+                inv.outcome
+            )
+        });
         event["ResponseURL"] = json!(stack.receiver.url(&key));
         check_answer(&stack, &format!("depth {depth}"), &event, &key, Some(answer.clone()));
         assert_eq!(answer.status().as_deref(), Some("FAILED"));
@@ -307,7 +378,11 @@ fn every_property_with_wrong_types_is_refused_before_any_call() {
     let stack = start_stack(&[]);
     let kinds = [
         (SOURCE, source_props("wt-src"), DeliverySource::PROPERTIES),
-        (DESTINATION, destination_props("wt-dest"), DeliveryDestination::PROPERTIES),
+        (
+            DESTINATION,
+            destination_props("wt-dest"),
+            DeliveryDestination::PROPERTIES,
+        ),
         (DELIVERY, delivery_props("wt-src", "wt-dest"), Delivery::PROPERTIES),
     ];
     let values = [
@@ -347,13 +422,19 @@ fn every_property_with_wrong_types_is_refused_before_any_call() {
                     refused += 1;
                     assert_eq!(answer.status().as_deref(), Some("FAILED"), "{key}");
                     let reason = answer.reason().unwrap();
-                    assert!(reason.contains(name) || reason.starts_with("Tags"), "{key}: the Reason names the property: {reason}");
+                    assert!(
+                        reason.contains(name) || reason.starts_with("Tags"),
+                        "{key}: the Reason names the property: {reason}"
+                    );
                     assert_eq!(stack.proxy.total_calls(), 0, "{key}: {:?}", stack.proxy.calls());
                 }
             }
         }
     }
-    eprintln!("wrong-type events: {total} sent, {refused} refused before any call, {} valid", total - refused);
+    eprintln!(
+        "wrong-type events: {total} sent, {refused} refused before any call, {} valid",
+        total - refused
+    );
     assert!(refused > total * 8 / 10, "{refused}/{total}");
     scan_log("hostile_input::wrong_types", &stack.lambda);
 }
@@ -386,13 +467,27 @@ fn delete_with_hostile_physical_ids_touches_nothing() {
             let (inv, answer) = invoke_keyed(&stack, event.clone(), &key);
             assert!(matches!(inv.outcome, Outcome::Response(_)), "{key}: {:?}", inv.outcome);
             let answer = check_answer(&stack, &key, &event, &key, answer);
-            assert_eq!(answer.status().as_deref(), Some("SUCCESS"), "{key} {id:?}: {:?}", answer.reason());
+            assert_eq!(
+                answer.status().as_deref(),
+                Some("SUCCESS"),
+                "{key} {id:?}: {:?}",
+                answer.reason()
+            );
             assert_eq!(answer.physical_id().as_deref(), Some(*id));
         }
     }
     // "keep-src" itself, asked for by another logical id: not ours, left alone.
     must_succeed(&stack, delete(&stack, SOURCE, "Other", "keep-src", json!({})));
-    assert!(mutating_calls(&stack.proxy).iter().all(|(op, _)| op == "PutDeliverySource"), "{:?}", stack.proxy.calls());
-    assert_eq!(stack.moto.logs_call("GetDeliverySource", json!({"name": "keep-src"})).0, 200);
+    assert!(
+        mutating_calls(&stack.proxy)
+            .iter()
+            .all(|(op, _)| op == "PutDeliverySource"),
+        "{:?}",
+        stack.proxy.calls()
+    );
+    assert_eq!(
+        stack.moto.logs_call("GetDeliverySource", json!({"name": "keep-src"})).0,
+        200
+    );
     scan_log("hostile_input::hostile_deletes", &stack.lambda);
 }

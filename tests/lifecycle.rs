@@ -21,8 +21,18 @@ fn stack() -> Stack {
 fn answer(stack: &Stack, event: Value) -> Answer {
     let request_id = event["RequestId"].as_str().unwrap().to_owned();
     let (invocation, answer) = stack.send(event.clone());
-    let answer = answer.unwrap_or_else(|| panic!("no answer; invocation {:?}\nlog:\n{}", invocation.outcome, stack.lambda.log_text()));
-    assert!(matches!(invocation.outcome, Outcome::Response(_)), "{:?}", invocation.outcome);
+    let answer = answer.unwrap_or_else(|| {
+        panic!(
+            "no answer; invocation {:?}\nlog:\n{}",
+            invocation.outcome,
+            stack.lambda.log_text()
+        )
+    });
+    assert!(
+        matches!(invocation.outcome, Outcome::Response(_)),
+        "{:?}",
+        invocation.outcome
+    );
     let problems = answer_check::problems(&event, &stack.receiver.answers(&request_id));
     assert!(problems.is_empty(), "{}: {}", event["RequestType"], problems.join("; "));
     answer
@@ -41,7 +51,9 @@ fn assert_failed_with(a: &Answer, needles: &[&str]) {
 }
 
 fn tags_of(stack: &Stack, arn: &str) -> Value {
-    let (status, body) = stack.moto.logs_call("ListTagsForResource", json!({ "resourceArn": arn }));
+    let (status, body) = stack
+        .moto
+        .logs_call("ListTagsForResource", json!({ "resourceArn": arn }));
     assert_eq!(status, 200, "{body}");
     body["tags"].clone()
 }
@@ -59,7 +71,10 @@ fn source_exists(stack: &Stack, name: &str) -> bool {
 fn delivery_source_create_update_replace_delete() {
     let s = stack();
     let url = s.placeholder_url();
-    let v1 = source_props("life-src", json!([{"Key": "team", "Value": "a"}, {"Key": "drop", "Value": "me"}]));
+    let v1 = source_props(
+        "life-src",
+        json!([{"Key": "team", "Value": "a"}, {"Key": "drop", "Value": "me"}]),
+    );
 
     let created = answer(&s, create(SOURCE, "Src", v1.clone(), &url));
     assert_success(&created);
@@ -72,35 +87,62 @@ fn delivery_source_create_update_replace_delete() {
     assert_eq!(created.data("ResourceArn").as_deref(), Some(CLOUDFRONT));
     let tags = tags_of(&s, &arn);
     assert_eq!(tags["team"], "a");
-    assert_eq!(tags["cfn-logs-delivery:logical-id"], "Src", "ownership tags are set on create");
+    assert_eq!(
+        tags["cfn-logs-delivery:logical-id"], "Src",
+        "ownership tags are set on create"
+    );
 
     // Tags change in place, by diff, never through Put.
     s.proxy.reset_counts();
-    let v2 = source_props("life-src", json!([{"Key": "team", "Value": "b"}, {"Key": "new", "Value": "x"}]));
+    let v2 = source_props(
+        "life-src",
+        json!([{"Key": "team", "Value": "b"}, {"Key": "new", "Value": "x"}]),
+    );
     let updated = answer(&s, update(SOURCE, "Src", "life-src", v2.clone(), v1.clone(), &url));
     assert_success(&updated);
     assert_eq!(updated.physical_id().as_deref(), Some("life-src"));
     let tags = tags_of(&s, &arn);
-    assert_eq!((tags["team"].as_str(), tags["new"].as_str(), tags.get("drop")), (Some("b"), Some("x"), None));
-    assert_eq!(tags["cfn-logs-delivery:stack-id"], cfn_local::events::STACK_ID, "ownership tags survive the diff");
+    assert_eq!(
+        (tags["team"].as_str(), tags["new"].as_str(), tags.get("drop")),
+        (Some("b"), Some("x"), None)
+    );
+    assert_eq!(
+        tags["cfn-logs-delivery:stack-id"],
+        cfn_local::events::STACK_ID,
+        "ownership tags survive the diff"
+    );
     assert_eq!(s.proxy.call_count("PutDeliverySource"), 0);
-    assert_eq!((s.proxy.call_count("TagResource"), s.proxy.call_count("UntagResource")), (1, 1));
+    assert_eq!(
+        (s.proxy.call_count("TagResource"), s.proxy.call_count("UntagResource")),
+        (1, 1)
+    );
 
     // A create-only property without a new Name cannot be replaced: FAILED, naming it, id kept.
-    let other_arn =
-        json!({"Name": "life-src", "ResourceArn": "arn:aws:cloudfront::123456789012:distribution/E2OTHER", "LogType": "ACCESS_LOGS"});
+    let other_arn = json!({"Name": "life-src", "ResourceArn": "arn:aws:cloudfront::123456789012:distribution/E2OTHER", "LogType": "ACCESS_LOGS"});
     let refused = answer(&s, update(SOURCE, "Src", "life-src", other_arn, v2.clone(), &url));
     assert_failed_with(&refused, &["ResourceArn", "change Name"]);
     assert_eq!(refused.physical_id().as_deref(), Some("life-src"));
     // ...and the rollback Update (properties swapped back) succeeds.
-    assert_success(&answer(&s, update(SOURCE, "Src", "life-src", v2.clone(), v2.clone(), &url)));
+    assert_success(&answer(
+        &s,
+        update(SOURCE, "Src", "life-src", v2.clone(), v2.clone(), &url),
+    ));
 
     // A new Name that keeps ResourceArn and LogType cannot work on the real service (one source
     // per resource and log type; CloudFormation creates the new one first): FAILED before any call.
     s.proxy.reset_counts();
     let same_arn = source_props("life-src-v2", json!([{"Key": "team", "Value": "b"}]));
     let refused = answer(&s, update(SOURCE, "Src", "life-src", same_arn, v2.clone(), &url));
-    assert_failed_with(&refused, &["ResourceArn", "life-src", "life-src-v2", CLOUDFRONT, "one delivery source"]);
+    assert_failed_with(
+        &refused,
+        &[
+            "ResourceArn",
+            "life-src",
+            "life-src-v2",
+            CLOUDFRONT,
+            "one delivery source",
+        ],
+    );
     assert_eq!(refused.physical_id().as_deref(), Some("life-src"));
     assert_eq!(s.proxy.total_calls(), 0, "{:?}", s.proxy.calls());
 
@@ -128,11 +170,18 @@ fn rollback_of_a_replacement_adopts_the_original() {
     let mut new = source_props("rb-src-new", json!([]));
     new["ResourceArn"] = json!(CLOUDFRONT_2);
     assert_success(&answer(&s, create(SOURCE, "Src", old.clone(), &url)));
-    assert_success(&answer(&s, update(SOURCE, "Src", "rb-src", new.clone(), old.clone(), &url)));
+    assert_success(&answer(
+        &s,
+        update(SOURCE, "Src", "rb-src", new.clone(), old.clone(), &url),
+    ));
     // The stack failed later: CloudFormation rolls back to the old properties on the new id...
     let back = answer(&s, update(SOURCE, "Src", "rb-src-new", old.clone(), new.clone(), &url));
     assert_success(&back);
-    assert_eq!(back.physical_id().as_deref(), Some("rb-src"), "the original (ours) is adopted, not refused");
+    assert_eq!(
+        back.physical_id().as_deref(),
+        Some("rb-src"),
+        "the original (ours) is adopted, not refused"
+    );
     // ...then deletes the new one.
     assert_success(&answer(&s, delete(SOURCE, "Src", "rb-src-new", new, &url)));
     assert!(source_exists(&s, "rb-src") && !source_exists(&s, "rb-src-new"));
@@ -150,7 +199,15 @@ fn create_of_an_existing_name_is_refused_and_its_cleanup_touches_nothing() {
     let arn = body["deliverySource"]["arn"].as_str().unwrap().to_owned();
 
     s.proxy.reset_counts();
-    let refused = answer(&s, create(SOURCE, "Src", source_props("taken", json!([{"Key": "team", "Value": "a"}])), &url));
+    let refused = answer(
+        &s,
+        create(
+            SOURCE,
+            "Src",
+            source_props("taken", json!([{"Key": "team", "Value": "a"}])),
+            &url,
+        ),
+    );
     assert_failed_with(&refused, &["already exists", "taken", "Name"]);
     let marker = refused.physical_id().unwrap();
     assert!(marker.starts_with(MARKER), "{marker}");
@@ -171,21 +228,41 @@ fn invalid_requests_fail_before_any_aws_call() {
     let s = stack();
     let url = s.placeholder_url();
     let cases = [
-        (SOURCE, json!({"Name": "bad name!", "ResourceArn": CLOUDFRONT, "LogType": "ACCESS_LOGS"}), vec!["Name"]),
+        (
+            SOURCE,
+            json!({"Name": "bad name!", "ResourceArn": CLOUDFRONT, "LogType": "ACCESS_LOGS"}),
+            vec!["Name"],
+        ),
         (
             SOURCE,
             json!({"Name": "ok", "ResourceArn": CLOUDFRONT, "LogType": "ACCESS_LOGS", "Colour": "red"}),
             vec!["Colour", "unknown property"],
         ),
-        (SOURCE, json!({"Name": "ok", "LogType": "ACCESS_LOGS"}), vec!["ResourceArn", "required"]),
-        (SOURCE, json!({"Name": "ok", "ResourceArn": "not-an-arn", "LogType": "ACCESS_LOGS"}), vec!["ResourceArn", "not an ARN"]),
-        (DESTINATION, json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "OutputFormat": "yaml"}), vec!["OutputFormat"]),
+        (
+            SOURCE,
+            json!({"Name": "ok", "LogType": "ACCESS_LOGS"}),
+            vec!["ResourceArn", "required"],
+        ),
+        (
+            SOURCE,
+            json!({"Name": "ok", "ResourceArn": "not-an-arn", "LogType": "ACCESS_LOGS"}),
+            vec!["ResourceArn", "not an ARN"],
+        ),
+        (
+            DESTINATION,
+            json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "OutputFormat": "yaml"}),
+            vec!["OutputFormat"],
+        ),
         (
             DESTINATION,
             json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationType": "SQS"}),
             vec!["DeliveryDestinationType"],
         ),
-        (DESTINATION, json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "Tags": [{"Key": "k"}]}), vec!["Tags[0].Value"]),
+        (
+            DESTINATION,
+            json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "Tags": [{"Key": "k"}]}),
+            vec!["Tags[0].Value"],
+        ),
         (
             DESTINATION,
             json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "Tags": [{"Key": "team#1", "Value": "x"}]}),
@@ -195,9 +272,17 @@ fn invalid_requests_fail_before_any_aws_call() {
         (
             SOURCE,
             json!({"Name": "bad name!", "ResourceArn": "not-an-arn", "LogType": "ACCESS_LOGS", "Colour": "red"}),
-            vec!["3 problems: Colour: unknown property", "Name: 'bad name!'", "ResourceArn: 'not-an-arn' is not an ARN"],
+            vec![
+                "3 problems: Colour: unknown property",
+                "Name: 'bad name!'",
+                "ResourceArn: 'not-an-arn' is not an ARN",
+            ],
         ),
-        (DELIVERY, json!({"DeliverySourceName": "s", "DeliveryDestinationArn": "arn:aws:s3:::b"}), vec!["DeliveryDestinationArn"]),
+        (
+            DELIVERY,
+            json!({"DeliverySourceName": "s", "DeliveryDestinationArn": "arn:aws:s3:::b"}),
+            vec!["DeliveryDestinationArn"],
+        ),
         (
             DELIVERY,
             json!({"DeliverySourceName": "s", "DeliveryDestinationArn": "arn:aws:logs:us-east-1:123456789012:delivery-destination:d", "S3EnableHiveCompatiblePath": "sometimes"}),
@@ -206,7 +291,12 @@ fn invalid_requests_fail_before_any_aws_call() {
         (
             "Custom::LogGroup",
             json!({"Name": "x"}),
-            vec!["Custom::LogGroup", "Custom::DeliverySource", "Custom::DeliveryDestination", "Custom::Delivery"],
+            vec![
+                "Custom::LogGroup",
+                "Custom::DeliverySource",
+                "Custom::DeliveryDestination",
+                "Custom::Delivery",
+            ],
         ),
     ];
     s.proxy.reset_counts();
@@ -223,12 +313,23 @@ fn invalid_requests_fail_before_any_aws_call() {
 
     // Not a CloudFormation event at all: nobody to answer. Logged, and reported to Lambda as
     // handled (an error would only make Lambda run it twice more); the process keeps serving.
-    let inv = s.lambda.runtime.invoke(json!({"hello": "world"}), std::time::Duration::from_secs(10));
-    let Outcome::Response(body) = &inv.outcome else { panic!("{:?}", inv.outcome) };
+    let inv = s
+        .lambda
+        .runtime
+        .invoke(json!({"hello": "world"}), std::time::Duration::from_secs(10));
+    let Outcome::Response(body) = &inv.outcome else {
+        panic!("{:?}", inv.outcome)
+    };
     assert_eq!(body["Answered"], false, "{body}");
-    assert!(s.lambda.log_text().contains("not a CloudFormation custom-resource request"));
+    assert!(s
+        .lambda
+        .log_text()
+        .contains("not a CloudFormation custom-resource request"));
     assert!(s.lambda.is_running());
-    assert_success(&answer(&s, create(SOURCE, "Src", source_props("still-alive", json!([])), &url)));
+    assert_success(&answer(
+        &s,
+        create(SOURCE, "Src", source_props("still-alive", json!([])), &url),
+    ));
 }
 
 fn destination_props(name: &str, policy: Value, tags: Value) -> Value {
@@ -242,20 +343,32 @@ fn policy_doc(action: &str) -> Value {
 }
 
 fn live_policy(s: &Stack, name: &str) -> Option<Value> {
-    let (status, body) = s.moto.logs_call("GetDeliveryDestinationPolicy", json!({ "deliveryDestinationName": name }));
+    let (status, body) = s.moto.logs_call(
+        "GetDeliveryDestinationPolicy",
+        json!({ "deliveryDestinationName": name }),
+    );
     assert_eq!(status, 200, "{body}");
-    body["policy"]["deliveryDestinationPolicy"].as_str().map(|p| serde_json::from_str(p).unwrap())
+    body["policy"]["deliveryDestinationPolicy"]
+        .as_str()
+        .map(|p| serde_json::from_str(p).unwrap())
 }
 
 #[test]
 fn delivery_destination_policy_tags_and_replacement() {
     let s = stack();
     let url = s.placeholder_url();
-    let v1 = destination_props("life-dest", policy_doc("logs:CreateDelivery"), json!([{"Key": "team", "Value": "a"}]));
+    let v1 = destination_props(
+        "life-dest",
+        policy_doc("logs:CreateDelivery"),
+        json!([{"Key": "team", "Value": "a"}]),
+    );
     let created = answer(&s, create(DESTINATION, "Dest", v1.clone(), &url));
     assert_success(&created);
     assert_eq!(created.physical_id().as_deref(), Some("life-dest"));
-    assert_eq!(created.data("Arn").as_deref(), Some("arn:aws:logs:us-east-1:123456789012:delivery-destination:life-dest"));
+    assert_eq!(
+        created.data("Arn").as_deref(),
+        Some("arn:aws:logs:us-east-1:123456789012:delivery-destination:life-dest")
+    );
     assert_eq!(created.data("DeliveryDestinationType").as_deref(), Some("S3"));
     assert_eq!(created.data("OutputFormat").as_deref(), Some("json"));
     assert_eq!(live_policy(&s, "life-dest"), Some(policy_doc("logs:CreateDelivery")));
@@ -267,13 +380,23 @@ fn delivery_destination_policy_tags_and_replacement() {
         json!(serde_json::to_string_pretty(&policy_doc("logs:CreateDelivery")).unwrap()),
         json!([{"Key": "team", "Value": "a"}]),
     );
-    assert_success(&answer(&s, update(DESTINATION, "Dest", "life-dest", same_as_string, v1.clone(), &url)));
+    assert_success(&answer(
+        &s,
+        update(DESTINATION, "Dest", "life-dest", same_as_string, v1.clone(), &url),
+    ));
     assert_eq!(s.proxy.call_count("PutDeliveryDestinationPolicy"), 0);
     assert_eq!(s.proxy.call_count("PutDeliveryDestination"), 0);
 
     // A changed document and tags: in place.
-    let v2 = destination_props("life-dest", policy_doc("logs:*"), json!([{"Key": "team", "Value": "b"}]));
-    let updated = answer(&s, update(DESTINATION, "Dest", "life-dest", v2.clone(), v1.clone(), &url));
+    let v2 = destination_props(
+        "life-dest",
+        policy_doc("logs:*"),
+        json!([{"Key": "team", "Value": "b"}]),
+    );
+    let updated = answer(
+        &s,
+        update(DESTINATION, "Dest", "life-dest", v2.clone(), v1.clone(), &url),
+    );
     assert_success(&updated);
     assert_eq!(updated.physical_id().as_deref(), Some("life-dest"));
     assert_eq!(live_policy(&s, "life-dest"), Some(policy_doc("logs:*")));
@@ -282,18 +405,27 @@ fn delivery_destination_policy_tags_and_replacement() {
     // Policy removed from the template: removed from the destination.
     let mut v3 = v2.clone();
     v3.as_object_mut().unwrap().remove("DeliveryDestinationPolicy");
-    assert_success(&answer(&s, update(DESTINATION, "Dest", "life-dest", v3.clone(), v2.clone(), &url)));
+    assert_success(&answer(
+        &s,
+        update(DESTINATION, "Dest", "life-dest", v3.clone(), v2.clone(), &url),
+    ));
     assert_eq!(live_policy(&s, "life-dest"), None);
 
     // OutputFormat is create-only: without a new Name, FAILED naming it; with one, replaced.
     let mut plain = v3.clone();
     plain["OutputFormat"] = json!("plain");
     assert_failed_with(
-        &answer(&s, update(DESTINATION, "Dest", "life-dest", plain.clone(), v3.clone(), &url)),
+        &answer(
+            &s,
+            update(DESTINATION, "Dest", "life-dest", plain.clone(), v3.clone(), &url),
+        ),
         &["OutputFormat", "change Name"],
     );
     plain["Name"] = json!("life-dest-plain");
-    let replaced = answer(&s, update(DESTINATION, "Dest", "life-dest", plain.clone(), v3.clone(), &url));
+    let replaced = answer(
+        &s,
+        update(DESTINATION, "Dest", "life-dest", plain.clone(), v3.clone(), &url),
+    );
     assert_success(&replaced);
     assert_eq!(replaced.physical_id().as_deref(), Some("life-dest-plain"));
     assert_eq!(replaced.data("OutputFormat").as_deref(), Some("plain"));
@@ -304,7 +436,11 @@ fn delivery_destination_policy_tags_and_replacement() {
 
     for (id, props) in [("life-dest", v3), ("life-dest-plain", plain)] {
         assert_success(&answer(&s, delete(DESTINATION, "Dest", id, props, &url)));
-        assert_eq!(s.moto.logs_call("GetDeliveryDestination", json!({ "name": id })).0, 400, "{id} deleted");
+        assert_eq!(
+            s.moto.logs_call("GetDeliveryDestination", json!({ "name": id })).0,
+            400,
+            "{id} deleted"
+        );
     }
 }
 
@@ -317,10 +453,24 @@ fn delivery_create_tags_duplicate_replacement_delete() {
     let s = stack();
     let url = s.placeholder_url();
     let src = answer(&s, create(SOURCE, "Src", source_props("dl-src", json!([])), &url));
-    let dest_a =
-        answer(&s, create(DESTINATION, "DestA", json!({"Name": "dl-dest-a", "DestinationResourceArn": "arn:aws:s3:::bucket-a"}), &url));
-    let dest_b =
-        answer(&s, create(DESTINATION, "DestB", json!({"Name": "dl-dest-b", "DestinationResourceArn": "arn:aws:s3:::bucket-b"}), &url));
+    let dest_a = answer(
+        &s,
+        create(
+            DESTINATION,
+            "DestA",
+            json!({"Name": "dl-dest-a", "DestinationResourceArn": "arn:aws:s3:::bucket-a"}),
+            &url,
+        ),
+    );
+    let dest_b = answer(
+        &s,
+        create(
+            DESTINATION,
+            "DestB",
+            json!({"Name": "dl-dest-b", "DestinationResourceArn": "arn:aws:s3:::bucket-b"}),
+            &url,
+        ),
+    );
     for a in [&src, &dest_a, &dest_b] {
         assert_success(a);
     }

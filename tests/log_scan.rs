@@ -27,17 +27,33 @@ fn exercise(stack: &mut Stack, prefix: &str) -> usize {
         stack.send(event)
     };
     // Success, then FAILED on bad input.
-    let (_, a) = send(stack, create(stack, SOURCE, "Src", source_props(&format!("{prefix}-src"))));
+    let (_, a) = send(
+        stack,
+        create(stack, SOURCE, "Src", source_props(&format!("{prefix}-src"))),
+    );
     assert_eq!(a.and_then(|a| a.status()).as_deref(), Some("SUCCESS"));
     let (_, a) = send(stack, create(stack, SOURCE, "Src", json!({"Name": "bad name"})));
     assert_eq!(a.and_then(|a| a.status()).as_deref(), Some("FAILED"));
     // Logs throttled twice (warn lines), then fine.
     stack.proxy.set_fault(Fault::Throttle { remaining: 2 });
-    let (_, a) = send(stack, create(stack, DESTINATION, "Dest", destination_props(&format!("{prefix}-dest"))));
+    let (_, a) = send(
+        stack,
+        create(stack, DESTINATION, "Dest", destination_props(&format!("{prefix}-dest"))),
+    );
     assert_eq!(a.and_then(|a| a.status()).as_deref(), Some("SUCCESS"));
     // PUT answered 503 twice (warn lines carrying the redacted URL), then accepted.
     stack.receiver.fail_next(2, 503);
-    let (_, a) = send(stack, update(stack, SOURCE, "Src", &format!("{prefix}-src"), source_props(&format!("{prefix}-src")), json!({})));
+    let (_, a) = send(
+        stack,
+        update(
+            stack,
+            SOURCE,
+            "Src",
+            &format!("{prefix}-src"),
+            source_props(&format!("{prefix}-src")),
+            json!({}),
+        ),
+    );
     assert!(a.is_some());
     // PUT refused for good (error line with the redacted URL).
     stack.receiver.fail_next(1, 403);
@@ -46,7 +62,10 @@ fn exercise(stack: &mut Stack, prefix: &str) -> usize {
     // Logs hangs past a short deadline.
     stack.proxy.set_fault(Fault::Hang);
     stack.lambda.timeout = Duration::from_secs(3);
-    let (_, a) = send(stack, create(stack, SOURCE, "Src2", source_props(&format!("{prefix}-src2"))));
+    let (_, a) = send(
+        stack,
+        create(stack, SOURCE, "Src2", source_props(&format!("{prefix}-src2"))),
+    );
     assert_eq!(a.and_then(|a| a.status()).as_deref(), Some("FAILED"));
     stack.proxy.set_fault(Fault::None);
     stack.lambda.timeout = Duration::from_secs(30);
@@ -73,21 +92,44 @@ fn exercise(stack: &mut Stack, prefix: &str) -> usize {
     e["ResponseURL"] = json!(stack.receiver.url(&rid));
     n += 1;
     let record = on_failure_record(&e, Condition::RetriesExhausted, 2, Some(killed.clone()));
-    assert!(matches!(stack.lambda.runtime.invoke(record, Duration::from_secs(10)).outcome, Outcome::Response(_)));
-    assert_eq!(stack.receiver.wait_for(&rid, Duration::from_secs(2)).and_then(|a| a.status()).as_deref(), Some("FAILED"));
+    assert!(matches!(
+        stack.lambda.runtime.invoke(record, Duration::from_secs(10)).outcome,
+        Outcome::Response(_)
+    ));
+    assert_eq!(
+        stack
+            .receiver
+            .wait_for(&rid, Duration::from_secs(2))
+            .and_then(|a| a.status())
+            .as_deref(),
+        Some("FAILED")
+    );
     e["ResponseURL"] = json!(format!("https://evil.example/cfn-response/x?{q}"));
     n += 1;
     let record = on_failure_record(&e, Condition::RetriesExhausted, 2, Some(killed));
-    handled_unanswered("refused record", &stack.lambda.runtime.invoke(record, Duration::from_secs(10)));
+    handled_unanswered(
+        "refused record",
+        &stack.lambda.runtime.invoke(record, Duration::from_secs(10)),
+    );
     let mut e = create(stack, SOURCE, "Src", source_props("no-url"));
     e.as_object_mut().unwrap().remove("ResponseURL");
     e["Note"] = json!(format!("https://b.s3.amazonaws.com/k?{q}"));
     n += 1;
-    handled_unanswered("no ResponseURL", &stack.lambda.runtime.invoke(e, Duration::from_secs(10)));
+    handled_unanswered(
+        "no ResponseURL",
+        &stack.lambda.runtime.invoke(e, Duration::from_secs(10)),
+    );
     // A body the runtime cannot parse, holding a URL with a signature.
     n += 1;
     let raw = format!("{{\"ResponseURL\": \"http://127.0.0.1:{port}/cfn-response/raw?{q}\", ");
-    assert!(matches!(stack.lambda.runtime.invoke_raw(raw.into_bytes(), Duration::from_secs(10)).outcome, Outcome::Error(_)));
+    assert!(matches!(
+        stack
+            .lambda
+            .runtime
+            .invoke_raw(raw.into_bytes(), Duration::from_secs(10))
+            .outcome,
+        Outcome::Error(_)
+    ));
     n
 }
 
@@ -97,7 +139,10 @@ fn run_at(level_var: &str, label: &str) {
     let scan = scan_log(&format!("log_scan::{label}"), &stack.lambda);
     let text = stack.lambda.log_text();
     // The level took effect (debug lines are there) and the paths above did log.
-    assert!(text.contains("\"level\":\"DEBUG\"") || text.contains("\"level\":\"TRACE\""), "{level_var}=trace had no effect");
+    assert!(
+        text.contains("\"level\":\"DEBUG\"") || text.contains("\"level\":\"TRACE\""),
+        "{level_var}=trace had no effect"
+    );
     for expected in [
         "answered",
         "answer not accepted yet, retrying",
@@ -108,7 +153,10 @@ fn run_at(level_var: &str, label: &str) {
     ] {
         assert!(text.contains(expected), "no '{expected}' line at {level_var}=trace");
     }
-    eprintln!("{label}: {invocations} invocations, {} log lines, none with the signature, all JSON", scan.lines);
+    eprintln!(
+        "{label}: {invocations} invocations, {} log lines, none with the signature, all JSON",
+        scan.lines
+    );
 }
 
 #[test]
@@ -138,20 +186,37 @@ fn archived_logs_of_all_binary_driven_tests_are_clean() {
     assert_eq!(a.and_then(|a| a.status()).as_deref(), Some("FAILED"));
     let mut refused = create(&stack, SOURCE, "Src", source_props("refused"));
     refused["ResponseURL"] = json!(format!("https://evil.example/x?X-Amz-Signature={FAKE_SIGNATURE}"));
-    handled_unanswered("refused", &stack.lambda.runtime.invoke(refused, Duration::from_secs(10)));
+    handled_unanswered(
+        "refused",
+        &stack.lambda.runtime.invoke(refused, Duration::from_secs(10)),
+    );
     let own = scan_log("log_scan::archive_probe", &stack.lambda);
     assert!(own.lines >= 3, "the probe logged {} lines", own.lines);
 
     let dir = archive_dir();
-    let mut files: Vec<_> = std::fs::read_dir(&dir).map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
     files.retain(|p| p.extension().is_some_and(|e| e == "log"));
     files.sort();
-    assert!(files.iter().any(|p| p.ends_with("log_scan__archive_probe.log")), "its own log is not in {}", dir.display());
+    assert!(
+        files.iter().any(|p| p.ends_with("log_scan__archive_probe.log")),
+        "its own log is not in {}",
+        dir.display()
+    );
     let mut lines = 0;
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
         lines += check_log_text(&path.display().to_string(), &text).lines;
     }
-    assert!(lines >= own.lines, "{lines} archived lines, fewer than its own {}", own.lines);
-    eprintln!("scanned {} archived function logs ({lines} lines) under {}: none with the signature, all JSON", files.len(), dir.display());
+    assert!(
+        lines >= own.lines,
+        "{lines} archived lines, fewer than its own {}",
+        own.lines
+    );
+    eprintln!(
+        "scanned {} archived function logs ({lines} lines) under {}: none with the signature, all JSON",
+        files.len(),
+        dir.display()
+    );
 }

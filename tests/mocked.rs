@@ -14,7 +14,9 @@ use aws_sdk_cloudwatchlogs::operation::describe_configuration_templates::{
     DescribeConfigurationTemplatesError, DescribeConfigurationTemplatesOutput,
 };
 use aws_sdk_cloudwatchlogs::operation::get_delivery::GetDeliveryOutput;
-use aws_sdk_cloudwatchlogs::operation::get_delivery_destination::{GetDeliveryDestinationError, GetDeliveryDestinationOutput};
+use aws_sdk_cloudwatchlogs::operation::get_delivery_destination::{
+    GetDeliveryDestinationError, GetDeliveryDestinationOutput,
+};
 use aws_sdk_cloudwatchlogs::operation::get_delivery_source::{GetDeliverySourceError, GetDeliverySourceOutput};
 use aws_sdk_cloudwatchlogs::operation::list_tags_for_resource::{ListTagsForResourceError, ListTagsForResourceOutput};
 use aws_sdk_cloudwatchlogs::operation::put_delivery_destination::PutDeliveryDestinationOutput;
@@ -26,7 +28,8 @@ use aws_sdk_cloudwatchlogs::operation::update_delivery_configuration::{
 };
 use aws_sdk_cloudwatchlogs::types::error::{ResourceNotFoundException, ThrottlingException, ValidationException};
 use aws_sdk_cloudwatchlogs::types::{
-    ConfigurationTemplate, Delivery, DeliveryDestination, DeliveryDestinationType, DeliverySource, RecordField, S3DeliveryConfiguration,
+    ConfigurationTemplate, Delivery, DeliveryDestination, DeliveryDestinationType, DeliverySource, RecordField,
+    S3DeliveryConfiguration,
 };
 use aws_sdk_cloudwatchlogs::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
@@ -60,7 +63,11 @@ async fn run_with_old(
         request_id: "req".into(),
         logical_id: "Logical".into(),
     };
-    let env = Env::new(Arc::new(Clients::new(client, None)), Instant::now() + Duration::from_secs(20), &request);
+    let env = Env::new(
+        Arc::new(Clients::new(client, None)),
+        Instant::now() + Duration::from_secs(20),
+        &request,
+    );
     resources::run(&env, &request).await
 }
 
@@ -73,7 +80,12 @@ fn live_delivery() -> Delivery {
         .delivery_destination_type(DeliveryDestinationType::S3)
         .record_fields("date")
         .field_delimiter(",")
-        .s3_delivery_configuration(S3DeliveryConfiguration::builder().suffix_path("old/{yyyy}").enable_hive_compatible_path(false).build())
+        .s3_delivery_configuration(
+            S3DeliveryConfiguration::builder()
+                .suffix_path("old/{yyyy}")
+                .enable_hive_compatible_path(false)
+                .build(),
+        )
         .build() // as the real GetDelivery answers: no tags (ownership is read with ListTagsForResource)
 }
 
@@ -93,20 +105,32 @@ fn ownership_tags_rule() -> Rule {
 
 /// GetDeliverySource of `src`: a CloudFront distribution's access logs.
 fn cloudfront_source_rule() -> Rule {
-    source_rule("cloudfront", "ACCESS_LOGS", "arn:aws:cloudfront::123456789012:distribution/E1")
+    source_rule(
+        "cloudfront",
+        "ACCESS_LOGS",
+        "arn:aws:cloudfront::123456789012:distribution/E1",
+    )
 }
 
 fn source_rule(service: &'static str, log_type: &'static str, resource_arn: &'static str) -> Rule {
     mock!(Client::get_delivery_source).then_output(move || {
         GetDeliverySourceOutput::builder()
-            .delivery_source(DeliverySource::builder().name("src").service(service).log_type(log_type).resource_arns(resource_arn).build())
+            .delivery_source(
+                DeliverySource::builder()
+                    .name("src")
+                    .service(service)
+                    .log_type(log_type)
+                    .resource_arns(resource_arn)
+                    .build(),
+            )
             .build()
     })
 }
 
 /// DescribeConfigurationTemplates with no template: the settings are left to the service.
 fn no_templates_rule() -> Rule {
-    mock!(Client::describe_configuration_templates).then_output(|| DescribeConfigurationTemplatesOutput::builder().build())
+    mock!(Client::describe_configuration_templates)
+        .then_output(|| DescribeConfigurationTemplatesOutput::builder().build())
 }
 
 fn delivery_props(record_fields: Value, delimiter: &str, suffix: &str, hive: &str) -> Value {
@@ -126,18 +150,32 @@ async fn changed_configuration_goes_through_update_delivery_configuration() {
                 && req.record_fields() == ["date", "time"]
                 && req.field_delimiter() == Some("\t")
                 && req.s3_delivery_configuration().and_then(|c| c.suffix_path()) == Some("new/{yyyy}")
-                && req.s3_delivery_configuration().and_then(|c| c.enable_hive_compatible_path()) == Some(true)
+                && req
+                    .s3_delivery_configuration()
+                    .and_then(|c| c.enable_hive_compatible_path())
+                    == Some(true)
         })
         .then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
     let client = mock_client!(
         aws_sdk_cloudwatchlogs,
         RuleMode::MatchAny,
-        [&get_delivery_rule(), &update, &ownership_tags_rule(), &cloudfront_source_rule(), &no_templates_rule()]
+        [
+            &get_delivery_rule(),
+            &update,
+            &ownership_tags_rule(),
+            &cloudfront_source_rule(),
+            &no_templates_rule()
+        ]
     );
 
-    let outcome = run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), "\t", "new/{yyyy}", "true"))
-        .await
-        .unwrap();
+    let outcome = run(
+        client,
+        "Custom::Delivery",
+        update_of("d1"),
+        delivery_props(json!(["date", "time"]), "\t", "new/{yyyy}", "true"),
+    )
+    .await
+    .unwrap();
     assert_eq!(update.num_calls(), 1);
     assert_eq!(outcome.physical_id, "d1", "an in-place update keeps the id");
     assert!(outcome.data.contains(&("DeliveryId", "d1".to_string())));
@@ -146,10 +184,21 @@ async fn changed_configuration_goes_through_update_delivery_configuration() {
 
 #[tokio::test]
 async fn unchanged_configuration_makes_no_update_call() {
-    let update = mock!(Client::update_delivery_configuration).then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &update, &ownership_tags_rule()]);
-    let outcome =
-        run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date"]), ",", "old/{yyyy}", "false")).await.unwrap();
+    let update = mock!(Client::update_delivery_configuration)
+        .then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&get_delivery_rule(), &update, &ownership_tags_rule()]
+    );
+    let outcome = run(
+        client,
+        "Custom::Delivery",
+        update_of("d1"),
+        delivery_props(json!(["date"]), ",", "old/{yyyy}", "false"),
+    )
+    .await
+    .unwrap();
     assert_eq!(update.num_calls(), 0);
     assert_eq!(outcome.physical_id, "d1");
 }
@@ -158,7 +207,12 @@ fn throttled() -> UpdateDeliveryConfigurationError {
     UpdateDeliveryConfigurationError::ThrottlingException(
         ThrottlingException::builder()
             .message("Rate exceeded")
-            .meta(ErrorMetadata::builder().code("ThrottlingException").message("Rate exceeded").build())
+            .meta(
+                ErrorMetadata::builder()
+                    .code("ThrottlingException")
+                    .message("Rate exceeded")
+                    .build(),
+            )
             .build(),
     )
 }
@@ -174,10 +228,21 @@ async fn throttled_update_configuration_is_retried() {
     let client = mock_client!(
         aws_sdk_cloudwatchlogs,
         RuleMode::MatchAny,
-        [&get_delivery_rule(), &update, &ownership_tags_rule(), &cloudfront_source_rule(), &no_templates_rule()]
+        [
+            &get_delivery_rule(),
+            &update,
+            &ownership_tags_rule(),
+            &cloudfront_source_rule(),
+            &no_templates_rule()
+        ]
     );
-    let outcome =
-        run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["date", "time"]), ",", "old/{yyyy}", "false")).await;
+    let outcome = run(
+        client,
+        "Custom::Delivery",
+        update_of("d1"),
+        delivery_props(json!(["date", "time"]), ",", "old/{yyyy}", "false"),
+    )
+    .await;
     assert_eq!(outcome.unwrap().physical_id, "d1");
     assert_eq!(update.num_calls(), 3);
 }
@@ -200,10 +265,22 @@ async fn refused_update_configuration_names_the_operation_and_the_service_messag
     let client = mock_client!(
         aws_sdk_cloudwatchlogs,
         RuleMode::MatchAny,
-        [&get_delivery_rule(), &update, &ownership_tags_rule(), &cloudfront_source_rule(), &no_templates_rule()]
+        [
+            &get_delivery_rule(),
+            &update,
+            &ownership_tags_rule(),
+            &cloudfront_source_rule(),
+            &no_templates_rule()
+        ]
     );
-    let err =
-        run(client, "Custom::Delivery", update_of("d1"), delivery_props(json!(["bogus"]), ",", "old/{yyyy}", "false")).await.unwrap_err();
+    let err = run(
+        client,
+        "Custom::Delivery",
+        update_of("d1"),
+        delivery_props(json!(["bogus"]), ",", "old/{yyyy}", "false"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(update.num_calls(), 1, "a validation error is not retried");
     assert_eq!(
         err.to_string(),
@@ -212,11 +289,14 @@ async fn refused_update_configuration_names_the_operation_and_the_service_messag
 }
 
 fn not_found() -> ResourceNotFoundException {
-    ResourceNotFoundException::builder().meta(ErrorMetadata::builder().code("ResourceNotFoundException").build()).build()
+    ResourceNotFoundException::builder()
+        .meta(ErrorMetadata::builder().code("ResourceNotFoundException").build())
+        .build()
 }
 
 fn destination_not_found() -> Rule {
-    mock!(Client::get_delivery_destination).then_error(|| GetDeliveryDestinationError::ResourceNotFoundException(not_found()))
+    mock!(Client::get_delivery_destination)
+        .then_error(|| GetDeliveryDestinationError::ResourceNotFoundException(not_found()))
 }
 
 /// PutDeliveryDestination answering an XRAY destination named `traces`.
@@ -241,17 +321,28 @@ async fn xray_destination_is_created_with_its_type_and_no_configuration() {
                 && req.delivery_destination_type() == Some(&DeliveryDestinationType::Xray)
                 && req.delivery_destination_configuration().is_none()
                 && req.output_format().is_none()
-                && req.tags().is_some_and(|t| t.get("cfn-logs-delivery:logical-id").map(String::as_str) == Some("Logical"))
+                && req
+                    .tags()
+                    .is_some_and(|t| t.get("cfn-logs-delivery:logical-id").map(String::as_str) == Some("Logical"))
         })
         .then_output(put_traces_output);
     let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&absent, &put]);
-    let outcome = run(client, "Custom::DeliveryDestination", Action::Create, json!({"Name": "traces", "DeliveryDestinationType": "XRAY"}))
-        .await
-        .unwrap();
+    let outcome = run(
+        client,
+        "Custom::DeliveryDestination",
+        Action::Create,
+        json!({"Name": "traces", "DeliveryDestinationType": "XRAY"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(put.num_calls(), 1);
     assert_eq!(outcome.physical_id, "traces");
     assert!(outcome.data.contains(&("DeliveryDestinationType", "XRAY".to_string())));
-    assert!(!outcome.data.iter().any(|(k, _)| *k == "OutputFormat"), "no OutputFormat when none is set: {:?}", outcome.data);
+    assert!(
+        !outcome.data.iter().any(|(k, _)| *k == "OutputFormat"),
+        "no OutputFormat when none is set: {:?}",
+        outcome.data
+    );
 }
 
 #[tokio::test]
@@ -260,7 +351,11 @@ async fn a_refused_policy_undoes_the_new_destination() {
     let put = mock!(Client::put_delivery_destination).then_output(|| {
         PutDeliveryDestinationOutput::builder()
             .delivery_destination(
-                DeliveryDestination::builder().name("dest").arn(DEST_ARN).delivery_destination_type(DeliveryDestinationType::S3).build(),
+                DeliveryDestination::builder()
+                    .name("dest")
+                    .arn(DEST_ARN)
+                    .delivery_destination_type(DeliveryDestinationType::S3)
+                    .build(),
             )
             .build()
     });
@@ -268,32 +363,68 @@ async fn a_refused_policy_undoes_the_new_destination() {
         PutDeliveryDestinationPolicyError::ValidationException(
             ValidationException::builder()
                 .message("Invalid policy document")
-                .meta(ErrorMetadata::builder().code("ValidationException").message("Invalid policy document").build())
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("ValidationException")
+                        .message("Invalid policy document")
+                        .build(),
+                )
                 .build(),
         )
     });
     let undo = mock!(Client::delete_delivery_destination)
         .match_requests(|req| req.name() == Some("dest"))
         .then_output(|| DeleteDeliveryDestinationOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&absent, &put, &policy, &undo]);
-    let props =
-        json!({"Name": "dest", "DestinationResourceArn": "arn:aws:s3:::bucket", "DeliveryDestinationPolicy": {"Version": "2012-10-17"}});
-    let err = run(client, "Custom::DeliveryDestination", Action::Create, props).await.unwrap_err();
-    assert_eq!(err.to_string(), "PutDeliveryDestinationPolicy failed: ValidationException: Invalid policy document");
-    assert_eq!(undo.num_calls(), 1, "the destination made by this failed Create is removed again");
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&absent, &put, &policy, &undo]
+    );
+    let props = json!({"Name": "dest", "DestinationResourceArn": "arn:aws:s3:::bucket", "DeliveryDestinationPolicy": {"Version": "2012-10-17"}});
+    let err = run(client, "Custom::DeliveryDestination", Action::Create, props)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "PutDeliveryDestinationPolicy failed: ValidationException: Invalid policy document"
+    );
+    assert_eq!(
+        undo.num_calls(),
+        1,
+        "the destination made by this failed Create is removed again"
+    );
 }
 
 #[tokio::test]
 async fn a_tags_read_that_fails_is_an_error_naming_the_call_never_not_ours() {
     let denied = mock!(Client::list_tags_for_resource).then_error(|| {
         ListTagsForResourceError::generic(
-            ErrorMetadata::builder().code("AccessDeniedException").message("not authorized to perform: logs:ListTagsForResource").build(),
+            ErrorMetadata::builder()
+                .code("AccessDeniedException")
+                .message("not authorized to perform: logs:ListTagsForResource")
+                .build(),
         )
     });
     let delete = mock!(Client::delete_delivery).then_output(|| DeleteDeliveryOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get_delivery_rule(), &denied, &delete]);
-    let err = run(client, "Custom::Delivery", Action::Delete { physical_id: "d1".into() }, json!({})).await.unwrap_err();
-    assert_eq!(err.to_string(), "ListTagsForResource failed: AccessDeniedException: not authorized to perform: logs:ListTagsForResource");
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&get_delivery_rule(), &denied, &delete]
+    );
+    let err = run(
+        client,
+        "Custom::Delivery",
+        Action::Delete {
+            physical_id: "d1".into(),
+        },
+        json!({}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "ListTagsForResource failed: AccessDeniedException: not authorized to perform: logs:ListTagsForResource"
+    );
     assert_eq!(delete.num_calls(), 0);
 }
 
@@ -304,19 +435,34 @@ async fn a_create_answer_without_the_destination_type_reads_it_from_the_destinat
         live.delivery_destination_type = None;
         CreateDeliveryOutput::builder().delivery(live).build()
     });
-    let destination = mock!(Client::get_delivery_destination).match_requests(|req| req.name() == Some("dest")).then_output(|| {
-        GetDeliveryDestinationOutput::builder()
-            .delivery_destination(
-                DeliveryDestination::builder().name("dest").arn(DEST_ARN).delivery_destination_type(DeliveryDestinationType::Cwl).build(),
-            )
-            .build()
-    });
+    let destination = mock!(Client::get_delivery_destination)
+        .match_requests(|req| req.name() == Some("dest"))
+        .then_output(|| {
+            GetDeliveryDestinationOutput::builder()
+                .delivery_destination(
+                    DeliveryDestination::builder()
+                        .name("dest")
+                        .arn(DEST_ARN)
+                        .delivery_destination_type(DeliveryDestinationType::Cwl)
+                        .build(),
+                )
+                .build()
+        });
     let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&create, &destination]);
-    let outcome = run(client, "Custom::Delivery", Action::Create, json!({"DeliverySourceName": "src", "DeliveryDestinationArn": DEST_ARN}))
-        .await
-        .unwrap();
+    let outcome = run(
+        client,
+        "Custom::Delivery",
+        Action::Create,
+        json!({"DeliverySourceName": "src", "DeliveryDestinationArn": DEST_ARN}),
+    )
+    .await
+    .unwrap();
     assert_eq!(destination.num_calls(), 1);
-    assert!(outcome.data.contains(&("DeliveryDestinationType", "CWL".to_string())), "{:?}", outcome.data);
+    assert!(
+        outcome.data.contains(&("DeliveryDestinationType", "CWL".to_string())),
+        "{:?}",
+        outcome.data
+    );
 }
 
 #[tokio::test]
@@ -331,13 +477,22 @@ async fn the_suffix_path_prefix_cloudfront_adds_is_not_a_change() {
         );
         GetDeliveryOutput::builder().delivery(live).build()
     });
-    let update = mock!(Client::update_delivery_configuration).then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
+    let update = mock!(Client::update_delivery_configuration)
+        .then_output(|| UpdateDeliveryConfigurationOutput::builder().build());
     let tag = mock!(Client::tag_resource).then_output(|| TagResourceOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&prefixed, &update, &ownership_tags_rule(), &tag]);
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&prefixed, &update, &ownership_tags_rule(), &tag]
+    );
     let mut props = delivery_props(json!(["date"]), ",", "old/{yyyy}", "false");
     props["Tags"] = json!([{"Key": "team", "Value": "b"}]);
     let outcome = run(client, "Custom::Delivery", update_of("d1"), props).await.unwrap();
-    assert_eq!((update.num_calls(), tag.num_calls()), (0, 1), "a tags-only update makes no configuration call");
+    assert_eq!(
+        (update.num_calls(), tag.num_calls()),
+        (0, 1),
+        "a tags-only update makes no configuration call"
+    );
     assert_eq!(outcome.physical_id, "d1");
 }
 
@@ -350,50 +505,115 @@ fn source_props(sampling: &str) -> Value {
 
 /// A source as the real GetDeliverySource / PutDeliverySource answer it (no tags).
 fn live_source() -> DeliverySource {
-    DeliverySource::builder().name("src").arn(SOURCE_ARN).resource_arns(DISTRIBUTION).service("cloudfront").log_type("ACCESS_LOGS").build()
+    DeliverySource::builder()
+        .name("src")
+        .arn(SOURCE_ARN)
+        .resource_arns(DISTRIBUTION)
+        .service("cloudfront")
+        .log_type("ACCESS_LOGS")
+        .build()
 }
 
 #[tokio::test]
 async fn delivery_source_configuration_is_sent_on_create_and_changed_in_place_without_tags() {
-    let absent = mock!(Client::get_delivery_source).then_error(|| GetDeliverySourceError::ResourceNotFoundException(not_found()));
+    let absent = mock!(Client::get_delivery_source)
+        .then_error(|| GetDeliverySourceError::ResourceNotFoundException(not_found()));
     let create = mock!(Client::put_delivery_source)
         .match_requests(|req| {
-            req.delivery_source_configuration().and_then(|c| c.get("samplingRate")).map(String::as_str) == Some("50")
-                && req.tags().is_some_and(|t| t.contains_key("cfn-logs-delivery:logical-id"))
+            req.delivery_source_configuration()
+                .and_then(|c| c.get("samplingRate"))
+                .map(String::as_str)
+                == Some("50")
+                && req
+                    .tags()
+                    .is_some_and(|t| t.contains_key("cfn-logs-delivery:logical-id"))
         })
-        .then_output(|| PutDeliverySourceOutput::builder().delivery_source(live_source()).build());
+        .then_output(|| {
+            PutDeliverySourceOutput::builder()
+                .delivery_source(live_source())
+                .build()
+        });
     let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&absent, &create]);
-    let outcome = run(client, "Custom::DeliverySource", Action::Create, source_props("50")).await.unwrap();
+    let outcome = run(client, "Custom::DeliverySource", Action::Create, source_props("50"))
+        .await
+        .unwrap();
     assert_eq!(create.num_calls(), 1);
-    assert!(outcome.data.contains(&("ResourceArns", DISTRIBUTION.to_string())), "{:?}", outcome.data);
+    assert!(
+        outcome.data.contains(&("ResourceArns", DISTRIBUTION.to_string())),
+        "{:?}",
+        outcome.data
+    );
 
     // Update 50 -> 10: PutDeliverySource again, without tags (refused on an existing source).
-    let get = mock!(Client::get_delivery_source).then_output(|| GetDeliverySourceOutput::builder().delivery_source(live_source()).build());
+    let get = mock!(Client::get_delivery_source).then_output(|| {
+        GetDeliverySourceOutput::builder()
+            .delivery_source(live_source())
+            .build()
+    });
     let change = mock!(Client::put_delivery_source)
         .match_requests(|req| {
-            req.delivery_source_configuration().and_then(|c| c.get("samplingRate")).map(String::as_str) == Some("10")
+            req.delivery_source_configuration()
+                .and_then(|c| c.get("samplingRate"))
+                .map(String::as_str)
+                == Some("10")
                 && req.tags().is_none()
         })
-        .then_output(|| PutDeliverySourceOutput::builder().delivery_source(live_source()).build());
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get, &change, &source_ownership_rule()]);
-    let update = Action::Update { physical_id: "src".into() };
-    run_with_old(client, "Custom::DeliverySource", update.clone(), source_props("10"), Some(source_props("50"))).await.unwrap();
+        .then_output(|| {
+            PutDeliverySourceOutput::builder()
+                .delivery_source(live_source())
+                .build()
+        });
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&get, &change, &source_ownership_rule()]
+    );
+    let update = Action::Update {
+        physical_id: "src".into(),
+    };
+    run_with_old(
+        client,
+        "Custom::DeliverySource",
+        update.clone(),
+        source_props("10"),
+        Some(source_props("50")),
+    )
+    .await
+    .unwrap();
     assert_eq!(change.num_calls(), 1);
 
     // The same configuration as before (a tags-only update): no Put.
-    let put = mock!(Client::put_delivery_source).then_output(|| PutDeliverySourceOutput::builder().delivery_source(live_source()).build());
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&get, &put, &source_ownership_rule()]);
-    run_with_old(client, "Custom::DeliverySource", update, source_props("10"), Some(source_props("10"))).await.unwrap();
+    let put = mock!(Client::put_delivery_source).then_output(|| {
+        PutDeliverySourceOutput::builder()
+            .delivery_source(live_source())
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&get, &put, &source_ownership_rule()]
+    );
+    run_with_old(
+        client,
+        "Custom::DeliverySource",
+        update,
+        source_props("10"),
+        Some(source_props("10")),
+    )
+    .await
+    .unwrap();
     assert_eq!(put.num_calls(), 0);
 }
 
 fn source_ownership_rule() -> Rule {
-    mock!(Client::list_tags_for_resource).match_requests(|req| req.resource_arn() == Some(SOURCE_ARN)).then_output(|| {
-        ListTagsForResourceOutput::builder()
-            .tags("cfn-logs-delivery:stack-id", STACK)
-            .tags("cfn-logs-delivery:logical-id", "Logical")
-            .build()
-    })
+    mock!(Client::list_tags_for_resource)
+        .match_requests(|req| req.resource_arn() == Some(SOURCE_ARN))
+        .then_output(|| {
+            ListTagsForResourceOutput::builder()
+                .tags("cfn-logs-delivery:stack-id", STACK)
+                .tags("cfn-logs-delivery:logical-id", "Logical")
+                .build()
+        })
 }
 
 #[tokio::test]
@@ -401,11 +621,15 @@ async fn xray_destination_role_arn_is_sent_on_create() {
     let absent = destination_not_found();
     let role = "arn:aws:iam::123456789012:role/xray-delivery";
     let put = mock!(Client::put_delivery_destination)
-        .match_requests(move |req| req.role_arn() == Some(role) && req.delivery_destination_type() == Some(&DeliveryDestinationType::Xray))
+        .match_requests(move |req| {
+            req.role_arn() == Some(role) && req.delivery_destination_type() == Some(&DeliveryDestinationType::Xray)
+        })
         .then_output(put_traces_output);
     let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&absent, &put]);
     let props = json!({"Name": "traces", "DeliveryDestinationType": "XRAY", "RoleArn": role});
-    run(client, "Custom::DeliveryDestination", Action::Create, props).await.unwrap();
+    run(client, "Custom::DeliveryDestination", Action::Create, props)
+        .await
+        .unwrap();
     assert_eq!(put.num_calls(), 1);
 }
 
@@ -414,7 +638,11 @@ fn s3_destination_rule() -> Rule {
     mock!(Client::get_delivery_destination).then_output(|| {
         GetDeliveryDestinationOutput::builder()
             .delivery_destination(
-                DeliveryDestination::builder().name("dest").arn(DEST_ARN).delivery_destination_type(DeliveryDestinationType::S3).build(),
+                DeliveryDestination::builder()
+                    .name("dest")
+                    .arn(DEST_ARN)
+                    .delivery_destination_type(DeliveryDestinationType::S3)
+                    .build(),
             )
             .build()
     })
@@ -443,18 +671,40 @@ async fn an_unknown_record_field_and_a_missing_mandatory_one_are_named_in_one_re
                 )
                 .build()
         });
-    let create = mock!(Client::create_delivery).then_output(|| CreateDeliveryOutput::builder().delivery(live_delivery()).build());
-    let source = source_rule("bedrock", "APPLICATION_LOGS", "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB1");
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&source, &s3_destination_rule(), &template, &create]);
-    let props = json!({"DeliverySourceName": "src", "DeliveryDestinationArn": DEST_ARN, "RecordFields": ["event", "levl"]});
-    let reason = run(client, "Custom::Delivery", Action::Create, props).await.unwrap_err().to_string();
+    let create = mock!(Client::create_delivery)
+        .then_output(|| CreateDeliveryOutput::builder().delivery(live_delivery()).build());
+    let source = source_rule(
+        "bedrock",
+        "APPLICATION_LOGS",
+        "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB1",
+    );
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&source, &s3_destination_rule(), &template, &create]
+    );
+    let props =
+        json!({"DeliverySourceName": "src", "DeliveryDestinationArn": DEST_ARN, "RecordFields": ["event", "levl"]});
+    let reason = run(client, "Custom::Delivery", Action::Create, props)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(reason.starts_with("2 problems: "), "{reason}");
-    assert!(reason.contains("RecordFields: lacks the mandatory field(s) 'event_timestamp'"), "{reason}");
     assert!(
-        reason.contains("RecordFields[1]: 'levl' is not a record field of this log type; the nearest allowed name is 'level'"),
+        reason.contains("RecordFields: lacks the mandatory field(s) 'event_timestamp'"),
         "{reason}"
     );
-    assert_eq!((template.num_calls(), create.num_calls()), (1, 0), "refused before CreateDelivery");
+    assert!(
+        reason.contains(
+            "RecordFields[1]: 'levl' is not a record field of this log type; the nearest allowed name is 'level'"
+        ),
+        "{reason}"
+    );
+    assert_eq!(
+        (template.num_calls(), create.num_calls()),
+        (1, 0),
+        "refused before CreateDelivery"
+    );
 }
 
 /// A template that cannot be read is logged and skipped: the service still checks the call.
@@ -462,12 +712,20 @@ async fn an_unknown_record_field_and_a_missing_mandatory_one_are_named_in_one_re
 async fn a_configuration_template_that_cannot_be_read_is_skipped() {
     let denied = mock!(Client::describe_configuration_templates).then_error(|| {
         DescribeConfigurationTemplatesError::generic(
-            ErrorMetadata::builder().code("AccessDeniedException").message("not authorized").build(),
+            ErrorMetadata::builder()
+                .code("AccessDeniedException")
+                .message("not authorized")
+                .build(),
         )
     });
-    let create = mock!(Client::create_delivery).then_output(|| CreateDeliveryOutput::builder().delivery(live_delivery()).build());
+    let create = mock!(Client::create_delivery)
+        .then_output(|| CreateDeliveryOutput::builder().delivery(live_delivery()).build());
     let source = source_rule("sso", "ERROR_LOGS", "arn:aws:sso:::instance/ssoins-1");
-    let client = mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, [&source, &s3_destination_rule(), &denied, &create]);
+    let client = mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&source, &s3_destination_rule(), &denied, &create]
+    );
     let props = json!({"DeliverySourceName": "src", "DeliveryDestinationArn": DEST_ARN, "RecordFields": ["anything"]});
     let outcome = run(client, "Custom::Delivery", Action::Create, props).await.unwrap();
     assert_eq!((denied.num_calls(), create.num_calls()), (1, 1));

@@ -21,7 +21,11 @@ fn stack() -> Stack {
     let stack = start_stack(&[]);
     // CALL_COUNTS_ON_RAW_MOTO=1 CFN_LOCAL_LOGS=moto: only to compare call counts on raw moto.
     if std::env::var_os("CALL_COUNTS_ON_RAW_MOTO").is_none() {
-        assert_eq!(stack.proxy.semantics(), cfn_local::Semantics::RealService, "these tests are about the real service's answers");
+        assert_eq!(
+            stack.proxy.semantics(),
+            cfn_local::Semantics::RealService,
+            "these tests are about the real service's answers"
+        );
     }
     stack
 }
@@ -54,11 +58,26 @@ fn every_kind_it_creates_is_deleted_with_the_documented_calls() {
     let s = stack();
     let mut table = Vec::new();
     let (src, dest) = ("own-src", "own-dest");
-    let c = calls_of(&s, "Create source", create(&s, SOURCE, "Src", source_props(src)), &mut table);
+    let c = calls_of(
+        &s,
+        "Create source",
+        create(&s, SOURCE, "Src", source_props(src)),
+        &mut table,
+    );
     assert_eq!(c["Status"], "SUCCESS", "{c}");
-    let c = calls_of(&s, "Create destination", create(&s, DESTINATION, "Dest", destination_props(dest)), &mut table);
+    let c = calls_of(
+        &s,
+        "Create destination",
+        create(&s, DESTINATION, "Dest", destination_props(dest)),
+        &mut table,
+    );
     assert_eq!(c["Status"], "SUCCESS", "{c}");
-    let c = calls_of(&s, "Create delivery", create(&s, DELIVERY, "Deliv", delivery_props(src, dest)), &mut table);
+    let c = calls_of(
+        &s,
+        "Create delivery",
+        create(&s, DELIVERY, "Deliv", delivery_props(src, dest)),
+        &mut table,
+    );
     assert_eq!(c["Status"], "SUCCESS", "{c}");
     let id = c["PhysicalResourceId"].as_str().unwrap().to_owned();
 
@@ -68,11 +87,32 @@ fn every_kind_it_creates_is_deleted_with_the_documented_calls() {
     };
     for (label, kind, logical, physical, props) in [
         ("Update source tags", SOURCE, "Src", src.to_owned(), source_props(src)),
-        ("Update destination tags", DESTINATION, "Dest", dest.to_owned(), destination_props(dest)),
-        ("Update delivery tags", DELIVERY, "Deliv", id.clone(), delivery_props(src, dest)),
+        (
+            "Update destination tags",
+            DESTINATION,
+            "Dest",
+            dest.to_owned(),
+            destination_props(dest),
+        ),
+        (
+            "Update delivery tags",
+            DELIVERY,
+            "Deliv",
+            id.clone(),
+            delivery_props(src, dest),
+        ),
     ] {
-        let u = calls_of(&s, label, update(&s, kind, logical, &physical, retag(props.clone()), props), &mut table);
-        assert_eq!((u["Status"].as_str(), u["PhysicalResourceId"].as_str()), (Some("SUCCESS"), Some(physical.as_str())), "{u}");
+        let u = calls_of(
+            &s,
+            label,
+            update(&s, kind, logical, &physical, retag(props.clone()), props),
+            &mut table,
+        );
+        assert_eq!(
+            (u["Status"].as_str(), u["PhysicalResourceId"].as_str()),
+            (Some("SUCCESS"), Some(physical.as_str())),
+            "{u}"
+        );
     }
 
     // CloudFormation deletes dependents first: the delivery, then what it used.
@@ -88,21 +128,46 @@ fn every_kind_it_creates_is_deleted_with_the_documented_calls() {
         eprintln!("{label:<24} {calls:?}");
     }
     assert!(!exists(&s, "GetDelivery", "id", &id), "the delivery is gone");
-    assert!(!exists(&s, "GetDeliveryDestination", "name", dest), "the destination is gone");
+    assert!(
+        !exists(&s, "GetDeliveryDestination", "name", dest),
+        "the destination is gone"
+    );
     assert!(!exists(&s, "GetDeliverySource", "name", src), "the source is gone");
 
     let expected = [
         counts(&[("GetDeliverySource", 1), ("PutDeliverySource", 1)]),
-        counts(&[("GetDeliveryDestination", 1), ("PutDeliveryDestination", 1), ("PutDeliveryDestinationPolicy", 1)]),
+        counts(&[
+            ("GetDeliveryDestination", 1),
+            ("PutDeliveryDestination", 1),
+            ("PutDeliveryDestinationPolicy", 1),
+        ]),
         // Its settings are checked against the configuration template first: the source and the
         // destination say which one, read once per function process.
-        counts(&[("GetDeliverySource", 1), ("GetDeliveryDestination", 1), ("DescribeConfigurationTemplates", 1), ("CreateDelivery", 1)]),
+        counts(&[
+            ("GetDeliverySource", 1),
+            ("GetDeliveryDestination", 1),
+            ("DescribeConfigurationTemplates", 1),
+            ("CreateDelivery", 1),
+        ]),
         counts(&[("GetDeliverySource", 1), ("ListTagsForResource", 1), ("TagResource", 1)]),
-        counts(&[("GetDeliveryDestination", 1), ("ListTagsForResource", 1), ("GetDeliveryDestinationPolicy", 1), ("TagResource", 1)]),
+        counts(&[
+            ("GetDeliveryDestination", 1),
+            ("ListTagsForResource", 1),
+            ("GetDeliveryDestinationPolicy", 1),
+            ("TagResource", 1),
+        ]),
         counts(&[("GetDelivery", 1), ("ListTagsForResource", 1), ("TagResource", 1)]),
         counts(&[("GetDelivery", 1), ("ListTagsForResource", 1), ("DeleteDelivery", 1)]),
-        counts(&[("GetDeliveryDestination", 1), ("ListTagsForResource", 1), ("DeleteDeliveryDestination", 1)]),
-        counts(&[("GetDeliverySource", 1), ("ListTagsForResource", 1), ("DeleteDeliverySource", 1)]),
+        counts(&[
+            ("GetDeliveryDestination", 1),
+            ("ListTagsForResource", 1),
+            ("DeleteDeliveryDestination", 1),
+        ]),
+        counts(&[
+            ("GetDeliverySource", 1),
+            ("ListTagsForResource", 1),
+            ("DeleteDeliverySource", 1),
+        ]),
     ];
     for ((label, calls), want) in table.iter().zip(expected) {
         assert_eq!(calls, &want, "{label}");
@@ -116,7 +181,10 @@ fn foreign_source_destination_and_delivery_are_untouched_by_create_and_delete() 
     // Planted by hand, straight into moto: someone else's, with tags of their own.
     let theirs = json!({"owner": "someone-else"});
     let planted = [
-        ("PutDeliverySource", json!({"name": "alien-src", "resourceArn": source_arn("alien"), "logType": "ACCESS_LOGS", "tags": theirs})),
+        (
+            "PutDeliverySource",
+            json!({"name": "alien-src", "resourceArn": source_arn("alien"), "logType": "ACCESS_LOGS", "tags": theirs}),
+        ),
         (
             "PutDeliveryDestination",
             json!({"name": "alien-dest", "deliveryDestinationConfiguration": {"destinationResourceArn": "arn:aws:s3:::alien"}, "tags": theirs}),
@@ -138,28 +206,52 @@ fn foreign_source_destination_and_delivery_are_untouched_by_create_and_delete() 
     src["ResourceArn"] = json!(source_arn("mine"));
     let cases = [
         (SOURCE, src, "alien-src".to_owned(), "DeleteDeliverySource"),
-        (DESTINATION, destination_props("alien-dest"), "alien-dest".to_owned(), "DeleteDeliveryDestination"),
-        (DELIVERY, delivery_props("alien-src", "alien-dest"), delivery_id.clone(), "DeleteDelivery"),
+        (
+            DESTINATION,
+            destination_props("alien-dest"),
+            "alien-dest".to_owned(),
+            "DeleteDeliveryDestination",
+        ),
+        (
+            DELIVERY,
+            delivery_props("alien-src", "alien-dest"),
+            delivery_id.clone(),
+            "DeleteDelivery",
+        ),
     ];
     for (kind, props, physical_id, delete_op) in cases {
         s.proxy.reset_counts();
         let created = answer_of(&s, create(&s, kind, "Mine", props));
         assert_eq!(created["Status"], "FAILED", "{kind}: {created}");
         let reason = created["Reason"].as_str().unwrap();
-        assert!(reason.contains("already exists and was not created by this stack resource"), "{kind}: {reason}");
-        let changed: Vec<_> = mutating_calls(&s.proxy).into_iter().filter(|(op, _)| op != "CreateDelivery").collect();
+        assert!(
+            reason.contains("already exists and was not created by this stack resource"),
+            "{kind}: {reason}"
+        );
+        let changed: Vec<_> = mutating_calls(&s.proxy)
+            .into_iter()
+            .filter(|(op, _)| op != "CreateDelivery")
+            .collect();
         assert!(changed.is_empty(), "{kind}: {:?}", s.proxy.calls());
 
         s.proxy.reset_counts();
         let deleted = answer_of(&s, delete(&s, kind, "Mine", &physical_id, json!({})));
         assert_eq!(deleted["Status"], "SUCCESS", "{kind}: {deleted}");
         assert_eq!(s.proxy.call_count(delete_op), 0, "{kind}: {:?}", s.proxy.calls());
-        assert_eq!(s.proxy.call_count("ListTagsForResource"), 1, "{kind}: ownership read from the tags API: {:?}", s.proxy.calls());
+        assert_eq!(
+            s.proxy.call_count("ListTagsForResource"),
+            1,
+            "{kind}: ownership read from the tags API: {:?}",
+            s.proxy.calls()
+        );
     }
     assert!(exists(&s, "GetDeliverySource", "name", "alien-src"));
     assert!(exists(&s, "GetDeliveryDestination", "name", "alien-dest"));
     assert!(exists(&s, "GetDelivery", "id", &delivery_id));
-    assert_eq!(live_tags(&s.moto, "arn:aws:logs:us-east-1:123456789012:delivery-source:alien-src"), theirs);
+    assert_eq!(
+        live_tags(&s.moto, "arn:aws:logs:us-east-1:123456789012:delivery-source:alien-src"),
+        theirs
+    );
     scan_log("on_real_service::foreign", &s.lambda);
 }
 
@@ -172,15 +264,22 @@ fn deleting_a_source_a_foreign_delivery_still_uses_fails_saying_so() {
         json!({"name": "their-dest", "deliveryDestinationConfiguration": {"destinationResourceArn": "arn:aws:s3:::theirs"}}),
     );
     assert_eq!(status, 200, "{out}");
-    let (status, out) = s
-        .moto
-        .logs_call("CreateDelivery", json!({"deliverySourceName": "used-src", "deliveryDestinationArn": destination_arn("their-dest")}));
+    let (status, out) = s.moto.logs_call(
+        "CreateDelivery",
+        json!({"deliverySourceName": "used-src", "deliveryDestinationArn": destination_arn("their-dest")}),
+    );
     assert_eq!(status, 200, "{out}");
     let d = answer_of(&s, delete(&s, SOURCE, "Src", "used-src", json!({})));
     assert_eq!(d["Status"], "FAILED", "{d}");
     let reason = d["Reason"].as_str().unwrap();
-    assert!(reason.contains("delivery source 'used-src' is still used by a delivery"), "{reason}");
-    assert!(reason.contains("DeleteDeliverySource") && reason.contains("delete the deliveries that use it first"), "{reason}");
+    assert!(
+        reason.contains("delivery source 'used-src' is still used by a delivery"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("DeleteDeliverySource") && reason.contains("delete the deliveries that use it first"),
+        "{reason}"
+    );
     assert!(exists(&s, "GetDeliverySource", "name", "used-src"));
     scan_log("on_real_service::in_use", &s.lambda);
 }
@@ -198,9 +297,17 @@ fn twice(s: &Stack, label: &str, event: Value) -> Value {
 fn redelivered_create_update_and_delete_of_each_kind_answer_alike() {
     let s = stack();
     let src = twice(&s, "Create source", create(&s, SOURCE, "Src", source_props("re-src")));
-    let dest_a = twice(&s, "Create destination", create(&s, DESTINATION, "DestA", destination_props("re-dest-a")));
+    let dest_a = twice(
+        &s,
+        "Create destination",
+        create(&s, DESTINATION, "DestA", destination_props("re-dest-a")),
+    );
     must_succeed(&s, create(&s, DESTINATION, "DestB", destination_props("re-dest-b")));
-    let deliv = twice(&s, "Create delivery", create(&s, DELIVERY, "Deliv", delivery_props("re-src", "re-dest-a")));
+    let deliv = twice(
+        &s,
+        "Create delivery",
+        create(&s, DELIVERY, "Deliv", delivery_props("re-src", "re-dest-a")),
+    );
     let id = deliv["PhysicalResourceId"].as_str().unwrap().to_owned();
     assert_eq!(src["PhysicalResourceId"], "re-src");
     assert_eq!(dest_a["PhysicalResourceId"], "re-dest-a");
@@ -208,37 +315,82 @@ fn redelivered_create_update_and_delete_of_each_kind_answer_alike() {
     // In place (tags), then replacement, each delivered twice.
     let mut src_v2 = source_props("re-src");
     src_v2["Tags"] = json!([{"Key": "team", "Value": "b"}]);
-    twice(&s, "Update source", update(&s, SOURCE, "Src", "re-src", src_v2.clone(), source_props("re-src")));
+    twice(
+        &s,
+        "Update source",
+        update(&s, SOURCE, "Src", "re-src", src_v2.clone(), source_props("re-src")),
+    );
     let mut src_v3 = source_props("re-src-2");
     src_v3["ResourceArn"] = json!(source_arn("re-src-moved"));
-    let replaced = twice(&s, "Replace source", update(&s, SOURCE, "Src", "re-src", src_v3.clone(), src_v2.clone()));
+    let replaced = twice(
+        &s,
+        "Replace source",
+        update(&s, SOURCE, "Src", "re-src", src_v3.clone(), src_v2.clone()),
+    );
     assert_eq!(replaced["PhysicalResourceId"], "re-src-2");
 
     let dest_v2 = destination_props("re-dest-a2");
-    let replaced = twice(&s, "Replace destination", update(&s, DESTINATION, "DestA", "re-dest-a", dest_v2, destination_props("re-dest-a")));
+    let replaced = twice(
+        &s,
+        "Replace destination",
+        update(
+            &s,
+            DESTINATION,
+            "DestA",
+            "re-dest-a",
+            dest_v2,
+            destination_props("re-dest-a"),
+        ),
+    );
     assert_eq!(replaced["PhysicalResourceId"], "re-dest-a2");
 
     let mut deliv_v2 = delivery_props("re-src", "re-dest-a");
     deliv_v2["Tags"] = json!([{"Key": "team", "Value": "b"}]);
-    twice(&s, "Update delivery", update(&s, DELIVERY, "Deliv", &id, deliv_v2.clone(), delivery_props("re-src", "re-dest-a")));
+    twice(
+        &s,
+        "Update delivery",
+        update(
+            &s,
+            DELIVERY,
+            "Deliv",
+            &id,
+            deliv_v2.clone(),
+            delivery_props("re-src", "re-dest-a"),
+        ),
+    );
     // To another S3 destination: the old delivery goes first (one per source and type), so the
     // second delivery of this event finds it gone and adopts the replacement the first one made.
     let deliv_v3 = delivery_props("re-src", "re-dest-b");
-    let replaced = twice(&s, "Replace delivery", update(&s, DELIVERY, "Deliv", &id, deliv_v3.clone(), deliv_v2.clone()));
+    let replaced = twice(
+        &s,
+        "Replace delivery",
+        update(&s, DELIVERY, "Deliv", &id, deliv_v3.clone(), deliv_v2.clone()),
+    );
     let new_id = replaced["PhysicalResourceId"].as_str().unwrap().to_owned();
     assert_ne!(new_id, id);
     let (_, all) = s.moto.logs_call("DescribeDeliveries", json!({}));
-    assert_eq!(all["deliveries"].as_array().map(Vec::len), Some(1), "exactly one delivery: {all}");
+    assert_eq!(
+        all["deliveries"].as_array().map(Vec::len),
+        Some(1),
+        "exactly one delivery: {all}"
+    );
 
     // Cleanup of the old ids and the final deletes, each twice.
     twice(&s, "Delete old delivery", delete(&s, DELIVERY, "Deliv", &id, deliv_v2));
     twice(&s, "Delete delivery", delete(&s, DELIVERY, "Deliv", &new_id, deliv_v3));
-    twice(&s, "Delete old destination", delete(&s, DESTINATION, "DestA", "re-dest-a", json!({})));
+    twice(
+        &s,
+        "Delete old destination",
+        delete(&s, DESTINATION, "DestA", "re-dest-a", json!({})),
+    );
     twice(&s, "Delete old source", delete(&s, SOURCE, "Src", "re-src", src_v2));
     twice(&s, "Delete source", delete(&s, SOURCE, "Src", "re-src-2", src_v3));
     assert!(!exists(&s, "GetDeliverySource", "name", "re-src") && !exists(&s, "GetDeliverySource", "name", "re-src-2"));
     assert!(!exists(&s, "GetDeliveryDestination", "name", "re-dest-a"));
-    assert!(exists(&s, "GetDeliveryDestination", "name", "re-dest-a2"), "the replacement stays");
+    assert!(
+        exists(&s, "GetDeliveryDestination", "name", "re-dest-a2"),
+        "the replacement stays"
+    );
     scan_log("on_real_service::redelivered", &s.lambda);
 }
 
@@ -247,22 +399,44 @@ fn a_retried_call_whose_first_attempt_succeeded_adopts_what_it_made() {
     let s = stack();
     let cases = [
         ("PutDeliverySource", SOURCE, "Src", source_props("lost-src")),
-        ("PutDeliveryDestination", DESTINATION, "Dest", destination_props("lost-dest")),
-        ("CreateDelivery", DELIVERY, "Deliv", delivery_props("lost-src", "lost-dest")),
+        (
+            "PutDeliveryDestination",
+            DESTINATION,
+            "Dest",
+            destination_props("lost-dest"),
+        ),
+        (
+            "CreateDelivery",
+            DELIVERY,
+            "Deliv",
+            delivery_props("lost-src", "lost-dest"),
+        ),
     ];
     for (op, kind, logical, props) in cases {
         s.proxy.reset_counts();
         s.proxy.set_fault_on(op, Fault::LoseResponse { remaining: 1 });
         let (physical_id, body) = must_succeed(&s, create(&s, kind, logical, props));
-        assert_eq!(s.proxy.call_count(op), 2, "{kind}: the lost attempt and its retry: {:?}", s.proxy.calls());
+        assert_eq!(
+            s.proxy.call_count(op),
+            2,
+            "{kind}: the lost attempt and its retry: {:?}",
+            s.proxy.calls()
+        );
         assert_eq!(s.proxy.fault(), Fault::None);
         let arn = body["Data"]["Arn"].as_str().unwrap_or_else(|| panic!("{kind}: {body}"));
         let tags = live_tags(&s.moto, arn);
-        assert_eq!(tags["cfn-logs-delivery:logical-id"], logical, "{kind}: adopted as ours: {tags}");
+        assert_eq!(
+            tags["cfn-logs-delivery:logical-id"], logical,
+            "{kind}: adopted as ours: {tags}"
+        );
         assert!(!physical_id.is_empty());
     }
     let (_, all) = s.moto.logs_call("DescribeDeliveries", json!({}));
-    assert_eq!(all["deliveries"].as_array().map(Vec::len), Some(1), "one delivery, not two: {all}");
+    assert_eq!(
+        all["deliveries"].as_array().map(Vec::len),
+        Some(1),
+        "one delivery, not two: {all}"
+    );
     scan_log("on_real_service::lost_response", &s.lambda);
 }
 
@@ -277,7 +451,8 @@ fn a_tags_only_update_of_a_cloudfront_s3_delivery_with_a_suffix_path_makes_no_co
     let (id, _) = must_succeed(&s, create(&s, DELIVERY, "Deliv", props.clone()));
     let (_, live) = s.moto.logs_call("GetDelivery", json!({ "id": id }));
     assert_eq!(
-        live["delivery"]["s3DeliveryConfiguration"]["suffixPath"], "AWSLogs/{account-id}/CloudFront/{DistributionId}/{yyyy}/{MM}",
+        live["delivery"]["s3DeliveryConfiguration"]["suffixPath"],
+        "AWSLogs/{account-id}/CloudFront/{DistributionId}/{yyyy}/{MM}",
         "the real service's prefix is there: {live}"
     );
 
@@ -286,7 +461,12 @@ fn a_tags_only_update_of_a_cloudfront_s3_delivery_with_a_suffix_path_makes_no_co
     s.proxy.reset_counts();
     let (same, _) = must_succeed(&s, update(&s, DELIVERY, "Deliv", &id, retagged.clone(), props.clone()));
     assert_eq!(same, id);
-    assert_eq!(mutating_calls(&s.proxy), vec![("TagResource".to_string(), 1)], "{:?}", s.proxy.calls());
+    assert_eq!(
+        mutating_calls(&s.proxy),
+        vec![("TagResource".to_string(), 1)],
+        "{:?}",
+        s.proxy.calls()
+    );
     // The same holds when nothing changed at all, and for a redelivered Create (adoption).
     s.proxy.reset_counts();
     must_succeed(&s, update(&s, DELIVERY, "Deliv", &id, retagged.clone(), retagged));
@@ -302,12 +482,20 @@ fn a_log_group_arn_with_or_without_its_star_suffix_is_the_same_destination() {
     let (_, body) = must_succeed(&s, create(&s, DESTINATION, "Dest", props(&format!("{group}:*"))));
     assert_eq!(body["Data"]["DeliveryDestinationType"], "CWL");
     let (_, live) = s.moto.logs_call("GetDeliveryDestination", json!({"name": "cwl-dest"}));
-    assert_eq!(live["deliveryDestination"]["deliveryDestinationConfiguration"]["destinationResourceArn"], group, "sent without ':*'");
-    for (new, old) in
-        [(format!("{group}:*"), format!("{group}:*")), (group.to_owned(), format!("{group}:*")), (format!("{group}:*"), group.to_owned())]
-    {
+    assert_eq!(
+        live["deliveryDestination"]["deliveryDestinationConfiguration"]["destinationResourceArn"], group,
+        "sent without ':*'"
+    );
+    for (new, old) in [
+        (format!("{group}:*"), format!("{group}:*")),
+        (group.to_owned(), format!("{group}:*")),
+        (format!("{group}:*"), group.to_owned()),
+    ] {
         s.proxy.reset_counts();
-        let (id, _) = must_succeed(&s, update(&s, DESTINATION, "Dest", "cwl-dest", props(&new), props(&old)));
+        let (id, _) = must_succeed(
+            &s,
+            update(&s, DESTINATION, "Dest", "cwl-dest", props(&new), props(&old)),
+        );
         assert_eq!(id, "cwl-dest");
         assert!(mutating_calls(&s.proxy).is_empty(), "{new}: {:?}", s.proxy.calls());
     }

@@ -27,21 +27,56 @@ fn a_delivery_whose_source_or_destination_is_not_there_yet_says_which_where_and_
     // The provider runs in eu-west-1; the delivery is made in us-east-1 (its Region): the Reason
     // names the delivery's place, not the provider's.
     let stack = start_stack(&[("AWS_REGION", "eu-west-1")]);
-    must_succeed(&stack, create(&stack, DESTINATION, "Dst", in_virginia(destination_props("order-dst"))));
-    let reason = failed_reason(&stack, create(&stack, DELIVERY, "Delivery", in_virginia(delivery_props("late-src", "order-dst"))));
+    must_succeed(
+        &stack,
+        create(&stack, DESTINATION, "Dst", in_virginia(destination_props("order-dst"))),
+    );
+    let reason = failed_reason(
+        &stack,
+        create(
+            &stack,
+            DELIVERY,
+            "Delivery",
+            in_virginia(delivery_props("late-src", "order-dst")),
+        ),
+    );
     assert!(
-        reason.starts_with("DeliverySourceName: the delivery source 'late-src' does not exist in us-east-1 (CreateDelivery: "),
+        reason.starts_with(
+            "DeliverySourceName: the delivery source 'late-src' does not exist in us-east-1 (CreateDelivery: "
+        ),
         "{reason}"
     );
-    assert!(reason.contains("Requested Delivery Source does not exist in this account."), "the service's words kept: {reason}");
-    assert!(reason.contains("name it with `!Ref Source` (or add DependsOn on it)"), "{reason}");
+    assert!(
+        reason.contains("Requested Delivery Source does not exist in this account."),
+        "the service's words kept: {reason}"
+    );
+    assert!(
+        reason.contains("name it with `!Ref Source` (or add DependsOn on it)"),
+        "{reason}"
+    );
 
-    must_succeed(&stack, create(&stack, SOURCE, "Src", in_virginia(source_props("early-src"))));
-    let reason = failed_reason(&stack, create(&stack, DELIVERY, "Delivery", in_virginia(delivery_props("early-src", "late-dst"))));
+    must_succeed(
+        &stack,
+        create(&stack, SOURCE, "Src", in_virginia(source_props("early-src"))),
+    );
+    let reason = failed_reason(
+        &stack,
+        create(
+            &stack,
+            DELIVERY,
+            "Delivery",
+            in_virginia(delivery_props("early-src", "late-dst")),
+        ),
+    );
     assert!(
-        reason.starts_with("DeliveryDestinationArn: the delivery destination 'late-dst' does not exist in us-east-1 (CreateDelivery: "),
+        reason.starts_with(
+            "DeliveryDestinationArn: the delivery destination 'late-dst' does not exist in us-east-1 (CreateDelivery: "
+        ),
         "{reason}"
     );
-    assert!(reason.contains("name it with `!GetAtt Destination.Arn` (or add DependsOn on it)"), "{reason}");
+    assert!(
+        reason.contains("name it with `!GetAtt Destination.Arn` (or add DependsOn on it)"),
+        "{reason}"
+    );
     scan_log("order_mistakes_missing_source_or_destination", &stack.lambda);
 }

@@ -47,11 +47,24 @@ fn run(label: &str, lose_every: Option<usize>) {
         run.ratio().unwrap_or_default(),
         run.floor()
     );
-    assert!(run.problems.is_empty(), "{label}: {} problems:\n{}", run.problems.len(), run.problems.join("\n"));
+    assert!(
+        run.problems.is_empty(),
+        "{label}: {} problems:\n{}",
+        run.problems.len(),
+        run.problems.join("\n")
+    );
     assert_eq!(run.events, parallel::EVENTS_PER_WIDTH * WIDTH);
-    assert!(run.counts.refused > 0, "the events overlapped, so some changes were refused: {:?}", run.counts);
+    assert!(
+        run.counts.refused > 0,
+        "the events overlapped, so some changes were refused: {:?}",
+        run.counts
+    );
     if let Some(nth) = lose_every {
-        assert!(run.counts.accepted >= 2 * nth, "at least two answers were lost: {:?}", run.counts);
+        assert!(
+            run.counts.accepted >= 2 * nth,
+            "at least two answers were lost: {:?}",
+            run.counts
+        );
     }
     for (i, f) in functions.iter().enumerate() {
         scan_log(&format!("parallel_stack::{label}::{i}"), f);

@@ -28,12 +28,19 @@ const PLACES: &[(&str, &str)] = &[
 ];
 
 fn readme_commands() -> Vec<String> {
-    docs::blocks("README.md").iter().filter(|b| b.lang == "sh").flat_map(|b| b.commands().into_iter().map(str::to_owned)).collect()
+    docs::blocks("README.md")
+        .iter()
+        .filter(|b| b.lang == "sh")
+        .flat_map(|b| b.commands().into_iter().map(str::to_owned))
+        .collect()
 }
 
 /// README's stack, written where a command can read it as `stack.yaml`.
 fn stack_file(dir: &std::path::Path) -> std::path::PathBuf {
-    let stack = docs::blocks("README.md").into_iter().find(|b| b.lang == "yaml").expect("README shows its stack");
+    let stack = docs::blocks("README.md")
+        .into_iter()
+        .find(|b| b.lang == "yaml")
+        .expect("README shows its stack");
     let file = dir.join("stack.yaml");
     std::fs::write(&file, stack.text).unwrap();
     file
@@ -45,11 +52,18 @@ fn every_readme_command_has_a_place_where_it_runs() {
     assert!(!commands.is_empty());
     for command in &commands {
         let place = PLACES.iter().find(|(start, _)| command.starts_with(start));
-        assert!(place.is_some(), "README.md: `{command}` runs nowhere yet: run it in a test and add it to PLACES");
+        assert!(
+            place.is_some(),
+            "README.md: `{command}` runs nowhere yet: run it in a test and add it to PLACES"
+        );
     }
     let script = std::fs::read_to_string(docs::workspace().join("scripts/test")).unwrap();
     for needed in ["\n./scripts/demo\n", "\n./scripts/demo --raw-moto\n"] {
-        assert!(script.contains(needed), "scripts/test runs README's `{}`", needed.trim());
+        assert!(
+            script.contains(needed),
+            "scripts/test runs README's `{}`",
+            needed.trim()
+        );
     }
 }
 
@@ -58,17 +72,46 @@ fn the_readme_lint_commands_pass_on_the_readme_stack() {
     let dir = cfn_local::children::scratch_dir("readme-commands").unwrap();
     let file = stack_file(dir.path());
     let commands = readme_commands();
-    let lint = commands.iter().find_map(|c| c.strip_prefix(PLACES[3].0)).expect("README runs the lint");
-    let args: Vec<String> =
-        lint.split_whitespace().map(|a| if a == "stack.yaml" { file.display().to_string() } else { a.to_owned() }).collect();
-    let out = Command::new(env!("CARGO_BIN_EXE_cfn-logs-delivery-lint")).args(&args).output().unwrap();
+    let lint = commands
+        .iter()
+        .find_map(|c| c.strip_prefix(PLACES[3].0))
+        .expect("README runs the lint");
+    let args: Vec<String> = lint
+        .split_whitespace()
+        .map(|a| {
+            if a == "stack.yaml" {
+                file.display().to_string()
+            } else {
+                a.to_owned()
+            }
+        })
+        .collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_cfn-logs-delivery-lint"))
+        .args(&args)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{lint}: {text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("3 custom resources checked in 1 template: no problems"), "{text}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{lint}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("3 custom resources checked in 1 template: no problems"),
+        "{text}"
+    );
 
     assert!(commands.iter().any(|c| c == "cfn-lint stack.yaml"));
     if docs::have_tools(&["cfn-lint"], "./scripts/tools installs it into .venv") {
-        let out = Command::new(docs::tool_dir("cfn-lint").unwrap().join("cfn-lint")).arg(&file).output().unwrap();
-        assert!(out.status.success(), "cfn-lint stack.yaml: {}", String::from_utf8_lossy(&out.stdout));
+        let out = Command::new(docs::tool_dir("cfn-lint").unwrap().join("cfn-lint"))
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cfn-lint stack.yaml: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }

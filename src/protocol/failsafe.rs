@@ -47,12 +47,22 @@ impl InvocationRecord {
         let event = payload.get("requestPayload")?.clone();
         let attempts = context.get("approximateInvokeCount").and_then(Value::as_u64);
         let response = payload.get("responsePayload");
-        let field = |name: &str| response.and_then(|r| r.get(name)).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let field = |name: &str| {
+            response
+                .and_then(|r| r.get(name))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
         let error = match (field("errorType"), field("errorMessage")) {
             (Some(kind), Some(message)) => Some(format!("{kind}: {message}")),
             (kind, message) => kind.or(message).map(str::to_owned),
         };
-        Some(InvocationRecord { condition, attempts, error, event })
+        Some(InvocationRecord {
+            condition,
+            attempts,
+            error,
+            event,
+        })
     }
 
     /// Lambda gave up on the event. Any other condition (an on-success record) means an answer
@@ -75,7 +85,11 @@ impl InvocationRecord {
         } else {
             "every attempt ended in an error, a crash or a timeout before an answer was delivered"
         };
-        let last_error = self.error.as_deref().map(|e| format!(" Last error: {}.", shorten(e, MAX_ERROR_CHARS))).unwrap_or_default();
+        let last_error = self
+            .error
+            .as_deref()
+            .map(|e| format!(" Last error: {}.", shorten(e, MAX_ERROR_CHARS)))
+            .unwrap_or_default();
         format!(
             "the provider function could not answer this event: Lambda gave up on it ({}{attempts}): {what}.{last_error} \
              This answer comes from its on-failure destination; what the provider did before it failed is unknown \
@@ -99,7 +113,8 @@ impl Handler {
             return Err(e);
         }
         if Envelope::read(&record.event).is_none() {
-            let e = Unanswered::Record("wraps no CloudFormation event (requestPayload has no ResponseURL string)".into());
+            let e =
+                Unanswered::Record("wraps no CloudFormation event (requestPayload has no ResponseURL string)".into());
             tracing::error!(condition, "{e}");
             return Err(e);
         }
@@ -109,7 +124,14 @@ impl Handler {
             last_error = record.error.as_deref().map(|e| shorten(e, MAX_ERROR_CHARS)), "the provider could not answer this event: answering it FAILED"
         );
         let (_, put_deadline) = split_budget(started, deadline);
-        self.deliver(&envelope, &url, started, put_deadline, failure(&envelope, &record.reason())).await
+        self.deliver(
+            &envelope,
+            &url,
+            started,
+            put_deadline,
+            failure(&envelope, &record.reason()),
+        )
+        .await
     }
 }
 
@@ -137,9 +159,14 @@ mod tests {
         let r = InvocationRecord::read(&record("RetriesExhausted")).unwrap();
         assert!(r.is_failure());
         assert_eq!(r.attempts, Some(3));
-        assert_eq!(r.error.as_deref(), Some("Runtime.ExitError: RequestId: 1 Error: Runtime exited with error: signal: killed"));
+        assert_eq!(
+            r.error.as_deref(),
+            Some("Runtime.ExitError: RequestId: 1 Error: Runtime exited with error: signal: killed")
+        );
         assert_eq!(r.event["RequestId"], "r-1");
-        assert!(InvocationRecord::read(&record("EventAgeExceeded")).unwrap().is_failure());
+        assert!(InvocationRecord::read(&record("EventAgeExceeded"))
+            .unwrap()
+            .is_failure());
         assert!(!InvocationRecord::read(&record("Success")).unwrap().is_failure());
         // An EventAgeExceeded record of an event that never ran has no response.
         let mut never_ran = record("EventAgeExceeded");
@@ -149,7 +176,8 @@ mod tests {
 
     #[test]
     fn cloudformation_events_and_other_payloads_are_not_records() {
-        let event = json!({"RequestType": "Create", "ResponseURL": "https://b.s3.amazonaws.com/x", "requestContext": "x"});
+        let event =
+            json!({"RequestType": "Create", "ResponseURL": "https://b.s3.amazonaws.com/x", "requestContext": "x"});
         assert!(InvocationRecord::read(&event).is_none());
         assert!(InvocationRecord::read(&json!({"requestContext": {"condition": 5}, "requestPayload": {}})).is_none());
         assert!(InvocationRecord::read(&json!({"requestContext": {"condition": "RetriesExhausted"}})).is_none());
@@ -159,9 +187,14 @@ mod tests {
     #[test]
     fn the_reason_says_why_how_often_and_where_to_look() {
         let reason = InvocationRecord::read(&record("RetriesExhausted")).unwrap().reason();
-        for needle in
-            ["could not answer", "RetriesExhausted after 3 attempts", "signal: killed", "Timeout and MemorySize", "VPC", "concurrency"]
-        {
+        for needle in [
+            "could not answer",
+            "RetriesExhausted after 3 attempts",
+            "signal: killed",
+            "Timeout and MemorySize",
+            "VPC",
+            "concurrency",
+        ] {
             assert!(reason.contains(needle), "{needle}: {reason}");
         }
         let mut aged = record("EventAgeExceeded");
@@ -169,7 +202,10 @@ mod tests {
         aged.as_object_mut().unwrap().remove("responsePayload");
         let reason = InvocationRecord::read(&aged).unwrap().reason();
         assert!(reason.contains("EventAgeExceeded before any attempt ran"), "{reason}");
-        assert!(reason.contains("MaximumEventAgeInSeconds") && !reason.contains("Last error"), "{reason}");
+        assert!(
+            reason.contains("MaximumEventAgeInSeconds") && !reason.contains("Last error"),
+            "{reason}"
+        );
         // A huge error message is quoted shortened.
         let mut loud = record("RetriesExhausted");
         loud["responsePayload"]["errorMessage"] = json!("x".repeat(100_000));

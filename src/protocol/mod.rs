@@ -68,13 +68,17 @@ impl From<Unanswered> for lambda_runtime::Diagnostic {
             Unanswered::Record(_) => "NotAnOnFailureRecord",
             Unanswered::NotStarted(_) => "ProviderNotStarted",
         };
-        lambda_runtime::Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
     }
 }
 
 /// What the protocol runs for a well-formed request, given the operation's deadline. The protocol
 /// knows nothing of what it does: `crate::provider` makes it run the resource kinds.
-pub type Operation = Box<dyn Fn(Request, Instant) -> Pin<Box<dyn Future<Output = Result<Outcome, Error>> + Send>> + Send + Sync>;
+pub type Operation =
+    Box<dyn Fn(Request, Instant) -> Pin<Box<dyn Future<Output = Result<Outcome, Error>> + Send>> + Send + Sync>;
 
 /// Long-lived state: built once at start-up, shared by every invocation.
 pub struct Handler {
@@ -86,7 +90,11 @@ pub struct Handler {
 impl Handler {
     /// The protocol around `operation` (`crate::provider` builds the one the Lambda runs).
     pub fn with_operation(operation: Operation, sender: ResponseSender, allowed: AllowedHosts) -> Self {
-        Handler { operation, sender, allowed }
+        Handler {
+            operation,
+            sender,
+            allowed,
+        }
     }
 
     /// The Lambda entry point. The payload arrives raw so that an event too deeply nested for
@@ -115,7 +123,10 @@ impl Handler {
                 let started = Instant::now();
                 let top_level = top_level_strings(raw);
                 let (envelope, url) = self.admit(&top_level)?;
-                let reason = Error::InvalidRequest(format!("the event could not be read: {}", crate::text::shorten(&e.to_string(), 200)));
+                let reason = Error::InvalidRequest(format!(
+                    "the event could not be read: {}",
+                    crate::text::shorten(&e.to_string(), 200)
+                ));
                 let (_, put_deadline) = split_budget(started, deadline);
                 self.respond(&envelope, &url, started, put_deadline, Err(reason)).await
             }
@@ -127,12 +138,20 @@ impl Handler {
         if let Some(record) = InvocationRecord::read(&payload) {
             return self.answer_record(record, deadline).await;
         }
-        self.answer_with(payload, deadline, |request, op_deadline| (self.operation)(request, op_deadline)).await
+        self.answer_with(payload, deadline, |request, op_deadline| {
+            (self.operation)(request, op_deadline)
+        })
+        .await
     }
 
     /// The protocol around any operation (tests pass operations that panic or hang). The Delete of
     /// a failed Create's marker runs none: nothing was created.
-    pub async fn answer_with<F, Fut>(&self, payload: Value, deadline: Instant, operation: F) -> Result<Value, Unanswered>
+    pub async fn answer_with<F, Fut>(
+        &self,
+        payload: Value,
+        deadline: Instant,
+        operation: F,
+    ) -> Result<Value, Unanswered>
     where
         F: FnOnce(Request, Instant) -> Fut,
         Fut: Future<Output = Result<Outcome, Error>> + Send + 'static,
@@ -190,7 +209,11 @@ impl Handler {
         put_deadline: Instant,
         response: Response,
     ) -> Result<Value, Unanswered> {
-        let status = if response.status == Status::Success { "SUCCESS" } else { "FAILED" };
+        let status = if response.status == Status::Success {
+            "SUCCESS"
+        } else {
+            "FAILED"
+        };
         let sent = self.sender.put(url, to_body(&response), put_deadline).await;
         let duration_ms = started.elapsed().as_millis() as u64;
         let reason = response.reason.as_deref().unwrap_or_default();
@@ -213,7 +236,11 @@ impl Handler {
 /// nesting depth does not matter).
 fn top_level_strings(raw: &RawValue) -> Value {
     let fields: std::collections::HashMap<String, Box<RawValue>> = serde_json::from_str(raw.get()).unwrap_or_default();
-    let strings = fields.into_iter().filter_map(|(k, v)| serde_json::from_str::<String>(v.get()).ok().map(|s| (k, Value::String(s))));
+    let strings = fields.into_iter().filter_map(|(k, v)| {
+        serde_json::from_str::<String>(v.get())
+            .ok()
+            .map(|s| (k, Value::String(s)))
+    });
     Value::Object(strings.collect())
 }
 
@@ -241,7 +268,10 @@ fn split_budget(now: Instant, deadline: Instant) -> (Instant, Instant) {
     let remaining = deadline.saturating_duration_since(now);
     let reserve = (remaining / 5).clamp(MIN_RESERVE, MAX_RESERVE).min(remaining);
     let margin = (reserve / 4).min(Duration::from_millis(500));
-    (now + (remaining - reserve), deadline.checked_sub(margin).unwrap_or(deadline).max(now))
+    (
+        now + (remaining - reserve),
+        deadline.checked_sub(margin).unwrap_or(deadline).max(now),
+    )
 }
 
 /// Lambda's longest timeout: no runner's deadline is taken to leave more than this.
@@ -260,7 +290,10 @@ fn instant_of(deadline_ms: u64) -> Instant {
         0 => DEFAULT_BUDGET,
         ms if ms < EPOCH_FLOOR_MS => Duration::from_millis(ms),
         ms => {
-            let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as u64;
             Duration::from_millis(ms.saturating_sub(now_ms))
         }
     };
@@ -299,14 +332,25 @@ mod tests {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
         let d = budget_of(now_ms + 10_000);
         assert!(near(d, Duration::from_secs(10)), "{d:?}");
-        assert_eq!(budget_of(now_ms - 5_000), Duration::ZERO, "a deadline already past leaves no time");
-        assert!(near(budget_of(now_ms + 3_600_000), MAX_BUDGET), "never more than Lambda's 15 minutes");
+        assert_eq!(
+            budget_of(now_ms - 5_000),
+            Duration::ZERO,
+            "a deadline already past leaves no time"
+        );
+        assert!(
+            near(budget_of(now_ms + 3_600_000), MAX_BUDGET),
+            "never more than Lambda's 15 minutes"
+        );
     }
 
     #[test]
     fn deadline_that_cannot_be_an_epoch_time_is_a_duration() {
         // cargo lambda watch 1.9.2 sends its 10-minute timeout as the deadline.
-        assert!(near(budget_of(600_000), Duration::from_secs(600)), "{:?}", budget_of(600_000));
+        assert!(
+            near(budget_of(600_000), Duration::from_secs(600)),
+            "{:?}",
+            budget_of(600_000)
+        );
         assert!(near(budget_of(3_000), Duration::from_secs(3)));
         assert!(near(budget_of(1), Duration::from_millis(1)));
         assert!(near(budget_of(EPOCH_FLOOR_MS - 1), MAX_BUDGET));

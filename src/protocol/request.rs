@@ -70,11 +70,19 @@ pub fn parse_request(event: Value) -> Result<Request, Error> {
     let typed: CloudFormationCustomResourceRequest<Value, Value> =
         serde_json::from_value(event).map_err(|e| Error::InvalidRequest(shorten(&e.to_string(), 300)))?;
     let (action, resource_type, properties, old_properties, stack_id, request_id, logical_id) = match typed {
-        CloudFormationCustomResourceRequest::Create(r) => {
-            (Action::Create, r.resource_type, r.resource_properties, None, r.stack_id, r.request_id, r.logical_resource_id)
-        }
+        CloudFormationCustomResourceRequest::Create(r) => (
+            Action::Create,
+            r.resource_type,
+            r.resource_properties,
+            None,
+            r.stack_id,
+            r.request_id,
+            r.logical_resource_id,
+        ),
         CloudFormationCustomResourceRequest::Update(r) => (
-            Action::Update { physical_id: r.physical_resource_id },
+            Action::Update {
+                physical_id: r.physical_resource_id,
+            },
             r.resource_type,
             r.resource_properties,
             Some(r.old_resource_properties).filter(|old| !old.is_null()),
@@ -83,7 +91,9 @@ pub fn parse_request(event: Value) -> Result<Request, Error> {
             r.logical_resource_id,
         ),
         CloudFormationCustomResourceRequest::Delete(r) => (
-            Action::Delete { physical_id: r.physical_resource_id },
+            Action::Delete {
+                physical_id: r.physical_resource_id,
+            },
             r.resource_type,
             r.resource_properties,
             None,
@@ -100,7 +110,15 @@ pub fn parse_request(event: Value) -> Result<Request, Error> {
     if let Action::Update { physical_id } | Action::Delete { physical_id } = &action {
         check_id("PhysicalResourceId", physical_id, MAX_PHYSICAL_ID)?;
     }
-    Ok(Request { action, resource_type, properties, old_properties, stack_id, request_id, logical_id })
+    Ok(Request {
+        action,
+        resource_type,
+        properties,
+        old_properties,
+        stack_id,
+        request_id,
+        logical_id,
+    })
 }
 
 fn check_id(field: &str, value: &str, max: usize) -> Result<(), Error> {
@@ -108,7 +126,10 @@ fn check_id(field: &str, value: &str, max: usize) -> Result<(), Error> {
         return Err(Error::InvalidRequest(format!("{field} is empty")));
     }
     if value.len() > max {
-        return Err(Error::InvalidRequest(format!("{field} is {} bytes long; at most {max} are accepted", value.len())));
+        return Err(Error::InvalidRequest(format!(
+            "{field} is {} bytes long; at most {max} are accepted",
+            value.len()
+        )));
     }
     Ok(())
 }
@@ -131,18 +152,31 @@ mod tests {
     fn reads_the_three_request_types() {
         assert_eq!(parse_request(event("Create")).unwrap().action, Action::Create);
         let update = parse_request(event("Update")).unwrap();
-        assert_eq!(update.action, Action::Update { physical_id: "src".into() });
+        assert_eq!(
+            update.action,
+            Action::Update {
+                physical_id: "src".into()
+            }
+        );
         assert_eq!(update.old_properties, Some(json!({"Name": "old"})));
         let mut null_old = event("Update");
         null_old["OldResourceProperties"] = Value::Null;
         assert_eq!(parse_request(null_old).unwrap().old_properties, None);
-        assert_eq!(parse_request(event("Delete")).unwrap().action, Action::Delete { physical_id: "src".into() });
+        assert_eq!(
+            parse_request(event("Delete")).unwrap().action,
+            Action::Delete {
+                physical_id: "src".into()
+            }
+        );
     }
 
     #[test]
     fn malformed_requests_are_errors_but_keep_an_envelope() {
         let mut e = event("Remove");
-        assert!(parse_request(e.clone()).unwrap_err().to_string().starts_with("invalid request: unknown variant"));
+        assert!(parse_request(e.clone())
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid request: unknown variant"));
         assert_eq!(Envelope::read(&e).unwrap().request_id, "r-1");
         e["StackId"] = json!(5);
         assert!(Envelope::read(&e).unwrap().stack_id.is_empty());

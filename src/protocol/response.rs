@@ -28,9 +28,10 @@ pub struct Outcome {
 /// nothing was created, so there is nothing to run. `None` for any other request.
 pub fn delete_of_failed_create(request: &Request) -> Option<Outcome> {
     match &request.action {
-        Action::Delete { physical_id } if physical_id.starts_with(FAILED_CREATE_MARKER) => {
-            Some(Outcome { physical_id: physical_id.clone(), data: Vec::new() })
-        }
+        Action::Delete { physical_id } if physical_id.starts_with(FAILED_CREATE_MARKER) => Some(Outcome {
+            physical_id: physical_id.clone(),
+            data: Vec::new(),
+        }),
         _ => None,
     }
 }
@@ -40,7 +41,11 @@ pub fn success(envelope: &Envelope, outcome: &Outcome) -> Response {
     r.status = Status::Success;
     r.physical_resource_id = outcome.physical_id.clone();
     r.reason = Some("OK".into());
-    r.data = outcome.data.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<HashMap<_, _>>();
+    r.data = outcome
+        .data
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect::<HashMap<_, _>>();
     r
 }
 
@@ -125,7 +130,10 @@ mod tests {
 
     #[test]
     fn success_echoes_ids_and_stringly_data() {
-        let outcome = Outcome { physical_id: "src".into(), data: vec![("Arn", "arn:x".into()), ("Name", "src".into())] };
+        let outcome = Outcome {
+            physical_id: "src".into(),
+            data: vec![("Arn", "arn:x".into()), ("Name", "src".into())],
+        };
         let v = parsed(&to_body(&success(&envelope("Create"), &outcome)));
         assert_eq!(v["Status"], "SUCCESS");
         assert_eq!(v["PhysicalResourceId"], "src");
@@ -158,10 +166,27 @@ mod tests {
             logical_id: "L".into(),
         };
         let marker = format!("{FAILED_CREATE_MARKER}req-1");
-        let outcome = delete_of_failed_create(&request(Action::Delete { physical_id: marker.clone() })).unwrap();
-        assert_eq!(outcome, Outcome { physical_id: marker.clone(), data: Vec::new() });
-        assert_eq!(delete_of_failed_create(&request(Action::Delete { physical_id: "src".into() })), None);
-        assert_eq!(delete_of_failed_create(&request(Action::Update { physical_id: marker })), None);
+        let outcome = delete_of_failed_create(&request(Action::Delete {
+            physical_id: marker.clone(),
+        }))
+        .unwrap();
+        assert_eq!(
+            outcome,
+            Outcome {
+                physical_id: marker.clone(),
+                data: Vec::new()
+            }
+        );
+        assert_eq!(
+            delete_of_failed_create(&request(Action::Delete {
+                physical_id: "src".into()
+            })),
+            None
+        );
+        assert_eq!(
+            delete_of_failed_create(&request(Action::Update { physical_id: marker })),
+            None
+        );
         assert_eq!(delete_of_failed_create(&request(Action::Create)), None);
     }
 
@@ -174,7 +199,11 @@ mod tests {
             let v = parsed(&body);
             let r = v["Reason"].as_str().unwrap();
             assert!(r.ends_with("[truncated]"), "{filler}");
-            assert!(body.len() > MAX_BODY_BYTES - 64, "{filler}: used only {} bytes", body.len());
+            assert!(
+                body.len() > MAX_BODY_BYTES - 64,
+                "{filler}: used only {} bytes",
+                body.len()
+            );
         }
     }
 

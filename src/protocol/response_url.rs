@@ -23,11 +23,19 @@ impl AllowedHosts {
     }
 
     pub fn parse(list: &str) -> Self {
-        AllowedHosts(list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(split_host_port).collect())
+        AllowedHosts(
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(split_host_port)
+                .collect(),
+        )
     }
 
     fn allows(&self, host: &str, port: Option<u16>) -> bool {
-        self.0.iter().any(|(h, p)| h.eq_ignore_ascii_case(host) && (p.is_none() || *p == port))
+        self.0
+            .iter()
+            .any(|(h, p)| h.eq_ignore_ascii_case(host) && (p.is_none() || *p == port))
     }
 }
 
@@ -63,7 +71,10 @@ pub struct Refused {
 
 impl ResponseUrl {
     pub fn parse(raw: &str, allowed: &AllowedHosts) -> Result<Self, Refused> {
-        let refuse = |url: String, why: &str| Refused { url, why: why.to_owned() };
+        let refuse = |url: String, why: &str| Refused {
+            url,
+            why: why.to_owned(),
+        };
         let url = Url::parse(raw).map_err(|e| refuse(redact_raw(raw), &format!("not a URL ({e})")))?;
         let shown = redact(&url);
         if !url.username().is_empty() || url.password().is_some() {
@@ -77,7 +88,12 @@ impl ResponseUrl {
         match url.scheme() {
             "https" => {}
             "http" if configured => {}
-            "http" => return Err(refuse(shown, "plain http is only allowed for hosts listed in CFN_RESPONSE_ALLOWED_HOSTS")),
+            "http" => {
+                return Err(refuse(
+                    shown,
+                    "plain http is only allowed for hosts listed in CFN_RESPONSE_ALLOWED_HOSTS",
+                ))
+            }
             _ => return Err(refuse(shown, "only https URLs are answered")),
         }
         let is_s3 = matches!(url.host(), Some(url::Host::Domain(_))) && port.is_none() && is_s3_host(host);
@@ -124,7 +140,11 @@ pub fn redact(url: &Url) -> String {
         // data:, mailto:, urn: ... everything after the scheme is opaque and may hold a secret.
         return format!("{}:<redacted>", shorten(url.scheme(), 20));
     }
-    let mut shown = format!("{}://{}", shorten(url.scheme(), 20), shorten(url.host_str().unwrap_or(""), 100));
+    let mut shown = format!(
+        "{}://{}",
+        shorten(url.scheme(), 20),
+        shorten(url.host_str().unwrap_or(""), 100)
+    );
     if let Some(port) = url.port() {
         shown.push_str(&format!(":{port}"));
     }
@@ -219,7 +239,10 @@ mod tests {
         assert_eq!(url.to_string(), "https://b.s3.amazonaws.com/path/to?<redacted>");
         assert!(!format!("{url:?}").contains("deadbeef"));
         assert_eq!(redact_raw("htp:/x?sig=1"), "htp:/x<redacted>");
-        assert_eq!(redact(&Url::parse(&format!("data:text/plain,{SIG}")).unwrap()), "data:<redacted>");
+        assert_eq!(
+            redact(&Url::parse(&format!("data:text/plain,{SIG}")).unwrap()),
+            "data:<redacted>"
+        );
         let long_host = format!("https://{}.s3.amazonaws.com/x", "a".repeat(5000));
         assert!(redact(&Url::parse(&long_host).unwrap()).len() < 400);
     }

@@ -61,8 +61,9 @@ impl ResponseSender {
     /// post-quantum hybrid), ~0.6 MB less code in the binary and a faster build.
     pub fn tls_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let config =
-            rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().map_err(|e| e.to_string())?;
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?;
         Ok(config.with_root_certificates(roots).with_no_client_auth())
     }
 
@@ -73,7 +74,10 @@ impl ResponseSender {
     }
 
     fn build(builder: reqwest::ClientBuilder) -> Result<Self, String> {
-        builder.build().map(|http| ResponseSender { http }).map_err(|e| error_chain(&e))
+        builder
+            .build()
+            .map(|http| ResponseSender { http })
+            .map_err(|e| error_chain(&e))
     }
 
     /// Sends `body` until it is accepted (2xx) or `deadline` comes; returns the attempts made.
@@ -82,7 +86,12 @@ impl ResponseSender {
         loop {
             attempt += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let request = self.http.put(url.url().clone()).header(CONTENT_TYPE, "").body(body.clone()).timeout(attempt_timeout(remaining));
+            let request = self
+                .http
+                .put(url.url().clone())
+                .header(CONTENT_TYPE, "")
+                .body(body.clone())
+                .timeout(attempt_timeout(remaining));
             let (last, retryable) = match request.send().await {
                 Ok(resp) if resp.status().is_success() => return Ok(attempt),
                 Ok(resp) => {
@@ -93,13 +102,21 @@ impl ResponseSender {
                 }
                 Err(e) => (error_chain(&e.without_url()), true),
             };
-            let delay = retryable.then(|| backoff::delay_within(attempt, BASE_DELAY, MAX_DELAY, deadline)).flatten();
+            let delay = retryable
+                .then(|| backoff::delay_within(attempt, BASE_DELAY, MAX_DELAY, deadline))
+                .flatten();
             match delay {
                 Some(delay) => {
                     tracing::warn!(url = %url, attempt, error = %last, "answer not accepted yet, retrying");
                     tokio::time::sleep(delay).await;
                 }
-                None => return Err(SendError { url: url.to_string(), attempts: attempt, last }),
+                None => {
+                    return Err(SendError {
+                        url: url.to_string(),
+                        attempts: attempt,
+                        last,
+                    })
+                }
             }
         }
     }
@@ -121,7 +138,10 @@ impl Default for ResponseSender {
 
 /// Half of what remains (1–10 s): a hung attempt still leaves time for another one.
 fn attempt_timeout(remaining: Duration) -> Duration {
-    (remaining / 2).clamp(Duration::from_secs(1), ATTEMPT_TIMEOUT).min(remaining).max(Duration::from_millis(50))
+    (remaining / 2)
+        .clamp(Duration::from_secs(1), ATTEMPT_TIMEOUT)
+        .min(remaining)
+        .max(Duration::from_millis(50))
 }
 
 /// "error sending request: operation timed out": the causes say what happened.
@@ -176,7 +196,11 @@ mod tests {
     #[test]
     fn the_bundled_roots_always_give_a_client() {
         assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() > 100);
-        assert_eq!(ResponseSender::bundled_roots().len(), webpki_root_certs::TLS_SERVER_ROOT_CERTS.len(), "every bundled root parses");
+        assert_eq!(
+            ResponseSender::bundled_roots().len(),
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS.len(),
+            "every bundled root parses"
+        );
         // reqwest takes the configuration only if it is of the rustls version it links: else build() fails.
         assert!(ResponseSender::with_bundled_roots().is_ok());
     }

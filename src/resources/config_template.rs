@@ -50,9 +50,17 @@ impl From<&ConfigurationTemplate> for Template {
     fn from(t: &ConfigurationTemplate) -> Self {
         Template {
             resource_type: t.resource_type().unwrap_or_default().to_owned(),
-            fields: t.allowed_fields().iter().filter_map(|f| Some((f.name()?.to_owned(), f.mandatory().unwrap_or(false)))).collect(),
+            fields: t
+                .allowed_fields()
+                .iter()
+                .filter_map(|f| Some((f.name()?.to_owned(), f.mandatory().unwrap_or(false))))
+                .collect(),
             delimiters: t.allowed_field_delimiters().to_vec(),
-            suffix_variables: t.allowed_suffix_path_fields().iter().map(|v| unbraced(v).to_owned()).collect(),
+            suffix_variables: t
+                .allowed_suffix_path_fields()
+                .iter()
+                .map(|v| unbraced(v).to_owned())
+                .collect(),
         }
     }
 }
@@ -103,11 +111,19 @@ async fn template_for(
     destination_type: Option<&str>,
 ) -> Result<Option<Template>, Error> {
     let client = &ctx.logs.client;
-    let source = ctx.logs.call("GetDeliverySource", || client.get_delivery_source().name(source_name).send()).await.or_absent()?;
+    let source = ctx
+        .logs
+        .call("GetDeliverySource", || {
+            client.get_delivery_source().name(source_name).send()
+        })
+        .await
+        .or_absent()?;
     let Some(source) = source.and_then(|s| s.delivery_source) else {
         return Ok(None); // CreateDelivery will say the source does not exist
     };
-    let (Some(service), Some(log_type)) = (source.service(), source.log_type()) else { return Ok(None) };
+    let (Some(service), Some(log_type)) = (source.service(), source.log_type()) else {
+        return Ok(None);
+    };
     let destination_type = match destination_type {
         Some(t) => t.to_owned(),
         None => match live_destination_type(ctx, destination_arn).await? {
@@ -128,14 +144,26 @@ async fn template_for(
 /// The type of the destination an ARN names (GetDeliveryDestination); `None` if it cannot be read
 /// here (gone, or in another account).
 async fn live_destination_type(ctx: &Ctx, destination_arn: &str) -> Result<Option<String>, Error> {
-    let Some((_, name)) = destination_arn.rsplit_once(":delivery-destination:") else { return Ok(None) };
-    let account = crate::props::check_arn("DeliveryDestinationArn", destination_arn).map(|a| a.account.to_owned()).unwrap_or_default();
+    let Some((_, name)) = destination_arn.rsplit_once(":delivery-destination:") else {
+        return Ok(None);
+    };
+    let account = crate::props::check_arn("DeliveryDestinationArn", destination_arn)
+        .map(|a| a.account.to_owned())
+        .unwrap_or_default();
     if !ctx.at.account.is_empty() && account != ctx.at.account {
         return Ok(None); // another account's: not readable from here
     }
     let client = &ctx.logs.client;
-    let out = ctx.logs.call("GetDeliveryDestination", || client.get_delivery_destination().name(name).send()).await.or_absent()?;
-    Ok(out.and_then(|o| o.delivery_destination).and_then(|d| d.delivery_destination_type().map(|t| t.as_str().to_owned())))
+    let out = ctx
+        .logs
+        .call("GetDeliveryDestination", || {
+            client.get_delivery_destination().name(name).send()
+        })
+        .await
+        .or_absent()?;
+    Ok(out
+        .and_then(|o| o.delivery_destination)
+        .and_then(|d| d.delivery_destination_type().map(|t| t.as_str().to_owned())))
 }
 
 /// The templates for `key`, from the cache or read (every page) and cached.
@@ -166,7 +194,10 @@ async fn templates(ctx: &Ctx, key: Key) -> Result<Arc<Vec<Template>>, Error> {
         }
     }
     let read = Arc::new(read);
-    cache().lock().unwrap_or_else(|e| e.into_inner()).insert(key, read.clone());
+    cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, read.clone());
     Ok(read)
 }
 
@@ -188,7 +219,10 @@ fn resource_type_of(arn: &str) -> Option<&str> {
 }
 
 fn normalized(name: &str) -> String {
-    name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 fn unbraced(variable: &str) -> &str {
@@ -222,17 +256,25 @@ fn unknown_fields(template: &Template, fields: &[String]) -> Vec<Result<(), Prob
         .enumerate()
         .filter(|(_, f)| !allowed().any(|a| a == f.as_str()))
         .map(|(i, field)| {
-            let nearest = allowed().max_by(|a, b| strsim::jaro_winkler(field, a).total_cmp(&strsim::jaro_winkler(field, b)));
+            let nearest =
+                allowed().max_by(|a, b| strsim::jaro_winkler(field, a).total_cmp(&strsim::jaro_winkler(field, b)));
             let hint = nearest.map_or(String::new(), |n| format!("; the nearest allowed name is '{n}'"));
-            Err(Problem::value(Path::key("RecordFields").index(i), format!("'{field}' is not a record field of this log type{hint}")))
+            Err(Problem::value(
+                Path::key("RecordFields").index(i),
+                format!("'{field}' is not a record field of this log type{hint}"),
+            ))
         })
         .collect()
 }
 
 /// The template's mandatory fields a stated RecordFields leaves out.
 fn mandatory_fields(template: &Template, fields: &[String]) -> Result<(), Problem> {
-    let missing: Vec<&str> =
-        template.fields.iter().filter(|(name, mandatory)| *mandatory && !fields.contains(name)).map(|(name, _)| name.as_str()).collect();
+    let missing: Vec<&str> = template
+        .fields
+        .iter()
+        .filter(|(name, mandatory)| *mandatory && !fields.contains(name))
+        .map(|(name, _)| name.as_str())
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -247,15 +289,25 @@ fn delimiter_allowed(template: &Template, delimiter: &str) -> Result<(), Problem
     if template.delimiters.is_empty() || template.delimiters.iter().any(|d| d == delimiter) {
         return Ok(());
     }
-    let list = template.delimiters.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join(", ");
-    Err(Problem::value("FieldDelimiter", format!("{delimiter:?} is not allowed for this log type; use one of {list}")))
+    let list = template
+        .delimiters
+        .iter()
+        .map(|d| format!("{d:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Problem::value(
+        "FieldDelimiter",
+        format!("{delimiter:?} is not allowed for this log type; use one of {list}"),
+    ))
 }
 
 fn suffix_variables_allowed(template: &Template, path: &str) -> Result<(), Problem> {
     if template.suffix_variables.is_empty() {
         return Ok(());
     }
-    let unknown: Vec<&str> = variables(path).filter(|v| !template.suffix_variables.iter().any(|a| a == v)).collect();
+    let unknown: Vec<&str> = variables(path)
+        .filter(|v| !template.suffix_variables.iter().any(|a| a == v))
+        .collect();
     if unknown.is_empty() {
         return Ok(());
     }
@@ -264,13 +316,19 @@ fn suffix_variables_allowed(template: &Template, path: &str) -> Result<(), Probl
     let verb = if unknown.len() == 1 { "is" } else { "are" };
     Err(Problem::value(
         "S3SuffixPath",
-        format!("{} {verb} not allowed for this log type; the allowed variables are {}", braced(&unknown), braced(&allowed)),
+        format!(
+            "{} {verb} not allowed for this log type; the allowed variables are {}",
+            braced(&unknown),
+            braced(&allowed)
+        ),
     ))
 }
 
 /// The `{name}` variables of a suffix path, without braces.
 fn variables(path: &str) -> impl Iterator<Item = &str> {
-    path.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
 }
 
 #[cfg(test)]
@@ -280,7 +338,12 @@ mod tests {
     fn cloudfront() -> Template {
         Template {
             resource_type: "distribution".into(),
-            fields: vec![("date".into(), true), ("time".into(), false), ("cs-method".into(), false), ("sc-status".into(), true)],
+            fields: vec![
+                ("date".into(), true),
+                ("time".into(), false),
+                ("cs-method".into(), false),
+                ("sc-status".into(), true),
+            ],
             delimiters: vec!["\t".into(), ",".into(), "|".into()],
             suffix_variables: vec!["DistributionId".into(), "yyyy".into(), "MM".into()],
         }
@@ -297,8 +360,11 @@ mod tests {
     #[test]
     fn allowed_settings_pass() {
         let f = fields(&["date", "sc-status", "cs-method"]);
-        let settings =
-            Settings { record_fields: Some(&f), field_delimiter: Some("|"), suffix_path: Some("logs/{DistributionId}/{yyyy}/{MM}") };
+        let settings = Settings {
+            record_fields: Some(&f),
+            field_delimiter: Some("|"),
+            suffix_path: Some("logs/{DistributionId}/{yyyy}/{MM}"),
+        };
         assert_eq!(check(settings), Ok(()));
         assert_eq!(check(Settings::default()), Ok(()));
     }
@@ -306,21 +372,34 @@ mod tests {
     #[test]
     fn an_unknown_field_and_a_missing_mandatory_one_are_named_in_one_reason() {
         let f = fields(&["date", "cs-methd"]);
-        let e = check(Settings { record_fields: Some(&f), ..Settings::default() }).unwrap_err();
+        let e = check(Settings {
+            record_fields: Some(&f),
+            ..Settings::default()
+        })
+        .unwrap_err();
         assert!(e.starts_with("2 problems: "), "{e}");
         assert!(
             e.contains("RecordFields[1]: 'cs-methd' is not a record field of this log type; the nearest allowed name is 'cs-method'"),
             "{e}"
         );
-        assert!(e.contains("RecordFields: lacks the mandatory field(s) 'sc-status'"), "{e}");
+        assert!(
+            e.contains("RecordFields: lacks the mandatory field(s) 'sc-status'"),
+            "{e}"
+        );
     }
 
     #[test]
     fn delimiters_and_suffix_variables_must_be_allowed() {
-        let e =
-            check(Settings { field_delimiter: Some(";"), suffix_path: Some("{DistributionId}/{yyyy}/{dd}/{HH}"), ..Settings::default() })
-                .unwrap_err();
-        assert!(e.contains(r#"FieldDelimiter: ";" is not allowed for this log type; use one of "\t", ",", "|""#), "{e}");
+        let e = check(Settings {
+            field_delimiter: Some(";"),
+            suffix_path: Some("{DistributionId}/{yyyy}/{dd}/{HH}"),
+            ..Settings::default()
+        })
+        .unwrap_err();
+        assert!(
+            e.contains(r#"FieldDelimiter: ";" is not allowed for this log type; use one of "\t", ",", "|""#),
+            "{e}"
+        );
         assert!(
             e.contains(
                 "S3SuffixPath: {dd}, {HH} are not allowed for this log type; the allowed variables are {DistributionId}, {yyyy}, {MM}"
@@ -332,16 +411,29 @@ mod tests {
     #[test]
     fn an_empty_template_list_checks_nothing() {
         let f = fields(&["anything"]);
-        let settings = Settings { record_fields: Some(&f), field_delimiter: Some(";"), suffix_path: Some("{x}") };
+        let settings = Settings {
+            record_fields: Some(&f),
+            field_delimiter: Some(";"),
+            suffix_path: Some("{x}"),
+        };
         assert!(problems(&Template::default(), settings).is_ok());
     }
 
     #[test]
     fn the_template_of_the_source_resource_is_picked() {
-        let other = Template { resource_type: "KnowledgeBase".into(), ..Template::default() };
+        let other = Template {
+            resource_type: "KnowledgeBase".into(),
+            ..Template::default()
+        };
         let both = [other.clone(), cloudfront()];
-        assert_eq!(pick(&both, Some("arn:aws:cloudfront::123456789012:distribution/E1")), Some(&both[1]));
-        assert_eq!(pick(&both, Some("arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB1")), Some(&both[0]));
+        assert_eq!(
+            pick(&both, Some("arn:aws:cloudfront::123456789012:distribution/E1")),
+            Some(&both[1])
+        );
+        assert_eq!(
+            pick(&both, Some("arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB1")),
+            Some(&both[0])
+        );
         assert_eq!(pick(&both, Some("arn:aws:sso:::instance/ssoins-1")), None);
         assert_eq!(pick(&both[1..], None), Some(&both[1]), "the only template applies");
         assert_eq!(pick(&[], None), None);

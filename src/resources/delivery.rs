@@ -52,12 +52,23 @@ impl Resource for Delivery {
     fn parse(properties: &Value) -> Result<Self, Problems> {
         let p = Props::new(properties, Self::PROPERTIES)?;
         let source = p.take(p.required_str("DeliverySourceName").and_then(source_name));
-        let destination_arn = p.take(p.required_str("DeliveryDestinationArn").and_then(|a| destination_name(a).map(|_| a)));
+        let destination_arn = p.take(
+            p.required_str("DeliveryDestinationArn")
+                .and_then(|a| destination_name(a).map(|_| a)),
+        );
         let record_fields = p.take(p.optional_str_list("RecordFields", 128, 64)).flatten();
-        let field_delimiter =
-            p.take(p.optional_str("FieldDelimiter").and_then(|d| d.map(|d| check_len("FieldDelimiter", d, 1, 5)).transpose())).flatten();
-        let s3_suffix_path =
-            p.take(p.optional_str("S3SuffixPath").and_then(|s| s.map(|s| check_len("S3SuffixPath", s, 1, 256)).transpose())).flatten();
+        let field_delimiter = p
+            .take(
+                p.optional_str("FieldDelimiter")
+                    .and_then(|d| d.map(|d| check_len("FieldDelimiter", d, 1, 5)).transpose()),
+            )
+            .flatten();
+        let s3_suffix_path = p
+            .take(
+                p.optional_str("S3SuffixPath")
+                    .and_then(|s| s.map(|s| check_len("S3SuffixPath", s, 1, 256)).transpose()),
+            )
+            .flatten();
         let s3_hive_compatible = p.take(p.optional_bool("S3EnableHiveCompatiblePath")).flatten();
         let tags = p.take(p.tags());
         let common = Common::take(&p);
@@ -136,7 +147,10 @@ impl Operations for Delivery {
             .await;
         let refusal = match created {
             Ok(out) => {
-                let live = out.delivery.ok_or(Error::Incomplete { operation: "CreateDelivery", what: "the delivery" })?;
+                let live = out.delivery.ok_or(Error::Incomplete {
+                    operation: "CreateDelivery",
+                    what: "the delivery",
+                })?;
                 return outcome(ctx, &live).await;
             }
             Err(e) if e.is_conflict() => e,
@@ -154,9 +168,23 @@ impl Operations for Delivery {
                 self.converge(ctx, existing).await
             }
             Found::Foreign(existing) => {
-                let id = format!("{} ({} -> {})", existing.live.id().unwrap_or_default(), self.source_name, self.destination_arn);
-                refuse_or_adopt(&self.common, &existing.tags, KIND, &id, "DeliverySourceName or DeliveryDestinationArn")?;
-                tracing::info!(id = existing.live.id().unwrap_or_default(), "taking over the existing delivery (AdoptExisting)");
+                let id = format!(
+                    "{} ({} -> {})",
+                    existing.live.id().unwrap_or_default(),
+                    self.source_name,
+                    self.destination_arn
+                );
+                refuse_or_adopt(
+                    &self.common,
+                    &existing.tags,
+                    KIND,
+                    &id,
+                    "DeliverySourceName or DeliveryDestinationArn",
+                )?;
+                tracing::info!(
+                    id = existing.live.id().unwrap_or_default(),
+                    "taking over the existing delivery (AdoptExisting)"
+                );
                 self.converge(ctx, existing).await
             }
             Found::Nothing => Err(refusal), // e.g. one delivery per source and destination type
@@ -172,9 +200,17 @@ impl Operations for Delivery {
         }
         let existing = match find(ctx, id).await? {
             Found::Ours(existing) => existing,
-            Found::Foreign(..) => return Err(Error::NotOurs { kind: KIND, id: physical_id.to_owned() }),
+            Found::Foreign(..) => {
+                return Err(Error::NotOurs {
+                    kind: KIND,
+                    id: physical_id.to_owned(),
+                })
+            }
             Found::Nothing => {
-                tracing::warn!(id = physical_id, "delivery was deleted outside CloudFormation; creating it again (new id)");
+                tracing::warn!(
+                    id = physical_id,
+                    "delivery was deleted outside CloudFormation; creating it again (new id)"
+                );
                 return self.create(ctx).await;
             }
         };
@@ -202,13 +238,30 @@ impl Delivery {
         let message = e.service_message().to_owned();
         let (property, what, name, fix) = if message.contains("Destination") {
             let name = destination_name(&self.destination_arn).unwrap_or(&self.destination_arn);
-            ("DeliveryDestinationArn", "destination", name.to_owned(), "`!GetAtt Destination.Arn`")
+            (
+                "DeliveryDestinationArn",
+                "destination",
+                name.to_owned(),
+                "`!GetAtt Destination.Arn`",
+            )
         } else if message.contains("Source") {
-            ("DeliverySourceName", "source", self.source_name.clone(), "`!Ref Source`")
+            (
+                "DeliverySourceName",
+                "source",
+                self.source_name.clone(),
+                "`!Ref Source`",
+            )
         } else {
             return e;
         };
-        Error::MissingForDelivery { property, what, name, region: region.to_owned(), fix, message }
+        Error::MissingForDelivery {
+            property,
+            what,
+            name,
+            region: region.to_owned(),
+            fix,
+            message,
+        }
     }
 
     fn s3_configuration(&self) -> Option<S3DeliveryConfiguration> {
@@ -221,11 +274,16 @@ impl Delivery {
     }
 
     async fn replace(&self, ctx: &Ctx, old: &Live) -> Result<Outcome, Error> {
-        if old.delivery_source_name() == Some(self.source_name.as_str()) && !is_cross_account(ctx, &self.destination_arn) {
+        if old.delivery_source_name() == Some(self.source_name.as_str())
+            && !is_cross_account(ctx, &self.destination_arn)
+        {
             let name = destination_name(&self.destination_arn)?;
-            let new_type = destination::live_type(ctx, name)
-                .await?
-                .ok_or_else(|| Error::invalid("DeliveryDestinationArn", format!("delivery destination '{name}' does not exist")))?;
+            let new_type = destination::live_type(ctx, name).await?.ok_or_else(|| {
+                Error::invalid(
+                    "DeliveryDestinationArn",
+                    format!("delivery destination '{name}' does not exist"),
+                )
+            })?;
             if old.delivery_destination_type().map(|t| t.as_str()) == Some(new_type.as_str()) {
                 let old_id = old.id().unwrap_or_default();
                 tracing::info!(old_id, destination_type = %new_type, "one delivery per source and destination type: deleting the old delivery before creating its replacement");
@@ -241,8 +299,18 @@ impl Delivery {
         let change = self.configuration_change(live);
         if !change.is_empty() {
             let destination_type = live.delivery_destination_type().map(|t| t.as_str());
-            let settings = Settings { suffix_path: change.s3.as_ref().and(self.s3_suffix_path.as_deref()), ..change.settings() };
-            config_template::check(ctx, &self.source_name, &self.destination_arn, destination_type, settings).await?;
+            let settings = Settings {
+                suffix_path: change.s3.as_ref().and(self.s3_suffix_path.as_deref()),
+                ..change.settings()
+            };
+            config_template::check(
+                ctx,
+                &self.source_name,
+                &self.destination_arn,
+                destination_type,
+                settings,
+            )
+            .await?;
             let client = &ctx.logs.client;
             let id = live.id().unwrap_or_default();
             ctx.logs
@@ -278,9 +346,19 @@ impl Delivery {
     /// configuration is invalid for the destination type.", terraform-provider-aws#46108, fixed by
     /// PR #46123 which leaves an unchanged S3 block out).
     fn configuration_change(&self, live: &Live) -> ConfigurationChange {
-        let record_fields = self.record_fields.clone().filter(|f| f.as_slice() != live.record_fields());
-        let field_delimiter = self.field_delimiter.clone().filter(|d| Some(d.as_str()) != live.field_delimiter());
-        ConfigurationChange { record_fields, field_delimiter, s3: self.s3_change(live) }
+        let record_fields = self
+            .record_fields
+            .clone()
+            .filter(|f| f.as_slice() != live.record_fields());
+        let field_delimiter = self
+            .field_delimiter
+            .clone()
+            .filter(|d| Some(d.as_str()) != live.field_delimiter());
+        ConfigurationChange {
+            record_fields,
+            field_delimiter,
+            s3: self.s3_change(live),
+        }
     }
 
     /// The S3 block to send, if this S3 delivery's stated S3 settings differ from the live ones.
@@ -294,7 +372,10 @@ impl Delivery {
         let live_s3 = live.s3_delivery_configuration();
         let live_path = live_s3.and_then(|c| c.suffix_path());
         let live_hive = live_s3.and_then(|c| c.enable_hive_compatible_path());
-        let new_path = self.s3_suffix_path.as_deref().filter(|p| !live_path.is_some_and(|live| same_suffix_path(p, live)));
+        let new_path = self
+            .s3_suffix_path
+            .as_deref()
+            .filter(|p| !live_path.is_some_and(|live| same_suffix_path(p, live)));
         let new_hive = self.s3_hive_compatible.filter(|h| *h != live_hive.unwrap_or(false));
         if new_path.is_none() && new_hive.is_none() {
             return None;
@@ -310,7 +391,12 @@ impl Delivery {
             Some(path) => Some(with_live_prefix(path, live_path)),
             None => live_path.map(str::to_owned),
         };
-        Some(S3DeliveryConfiguration::builder().set_suffix_path(path).set_enable_hive_compatible_path(new_hive.or(live_hive)).build())
+        Some(
+            S3DeliveryConfiguration::builder()
+                .set_suffix_path(path)
+                .set_enable_hive_compatible_path(new_hive.or(live_hive))
+                .build(),
+        )
     }
 
     #[cfg(test)]
@@ -325,14 +411,21 @@ impl Delivery {
         let client = &ctx.logs.client;
         let mut next_token: Option<String> = None;
         loop {
-            let page =
-                ctx.logs.call("DescribeDeliveries", || client.describe_deliveries().set_next_token(next_token.clone()).send()).await?;
+            let page = ctx
+                .logs
+                .call("DescribeDeliveries", || {
+                    client.describe_deliveries().set_next_token(next_token.clone()).send()
+                })
+                .await?;
             let found = page.deliveries().iter().find(|d| {
                 d.delivery_source_name() == Some(self.source_name.as_str())
                     && d.delivery_destination_arn() == Some(self.destination_arn.as_str())
             });
             if let Some(found) = found {
-                let id = found.id().ok_or(Error::Incomplete { operation: "DescribeDeliveries", what: "the delivery's id" })?;
+                let id = found.id().ok_or(Error::Incomplete {
+                    operation: "DescribeDeliveries",
+                    what: "the delivery's id",
+                })?;
                 return get(ctx, id).await;
             }
             match page.next_token() {
@@ -359,7 +452,11 @@ impl ConfigurationChange {
     /// What the configuration template is asked about (the suffix path is added by the caller,
     /// as the template gave it).
     fn settings(&self) -> Settings<'_> {
-        Settings { record_fields: self.record_fields.as_deref(), field_delimiter: self.field_delimiter.as_deref(), suffix_path: None }
+        Settings {
+            record_fields: self.record_fields.as_deref(),
+            field_delimiter: self.field_delimiter.as_deref(),
+            suffix_path: None,
+        }
     }
 }
 
@@ -405,20 +502,29 @@ async fn outcome(ctx: &Ctx, live: &Live) -> Result<Outcome, Error> {
     let destination_type = match live.delivery_destination_type() {
         Some(t) => t.as_str().to_owned(),
         None => {
-            match live.delivery_destination_arn().filter(|arn| !is_cross_account(ctx, arn)).and_then(|arn| destination_name(arn).ok()) {
+            match live
+                .delivery_destination_arn()
+                .filter(|arn| !is_cross_account(ctx, arn))
+                .and_then(|arn| destination_name(arn).ok())
+            {
                 Some(name) => destination::live_type(ctx, name).await?.unwrap_or_default(),
                 None => String::new(),
             }
         }
     };
     let physical_id = ctx.physical_id(Delivery::ARN_TYPE, &id);
-    let data = super::data::<Delivery, _>([Some(live.arn().unwrap_or_default().to_owned()), Some(id), Some(destination_type)]);
+    let data = super::data::<Delivery, _>([
+        Some(live.arn().unwrap_or_default().to_owned()),
+        Some(id),
+        Some(destination_type),
+    ]);
     Ok(Outcome { physical_id, data })
 }
 
 /// A destination in another account than the delivery's: its type and settings cannot be read from here.
 fn is_cross_account(ctx: &Ctx, destination_arn: &str) -> bool {
-    check_arn("DeliveryDestinationArn", destination_arn).is_ok_and(|a| a.account != ctx.at.account && !ctx.at.account.is_empty())
+    check_arn("DeliveryDestinationArn", destination_arn)
+        .is_ok_and(|a| a.account != ctx.at.account && !ctx.at.account.is_empty())
 }
 
 /// DeliverySourceName: a source's name, or its ARN (what `!Ref` gives for a source made outside
@@ -436,7 +542,14 @@ fn source_name(value: &str) -> Result<(&str, Option<Location>), Problem> {
     })?;
     check_name("DeliverySourceName", name)?;
     let partition = value.split(':').nth(1).unwrap_or("aws").to_owned();
-    Ok((name, Some(Location { partition, region: arn.region.to_owned(), account: arn.account.to_owned() })))
+    Ok((
+        name,
+        Some(Location {
+            partition,
+            region: arn.region.to_owned(),
+            account: arn.account.to_owned(),
+        }),
+    ))
 }
 
 /// The destination name inside a delivery-destination ARN, which must be one.
@@ -461,7 +574,11 @@ async fn get(ctx: &Ctx, id: &str) -> Result<Option<Live>, Error> {
         return Ok(None);
     }
     let client = &ctx.logs.client;
-    let out = ctx.logs.call("GetDelivery", || client.get_delivery().id(id).send()).await.or_absent()?;
+    let out = ctx
+        .logs
+        .call("GetDelivery", || client.get_delivery().id(id).send())
+        .await
+        .or_absent()?;
     Ok(out.and_then(|o| o.delivery))
 }
 
@@ -472,7 +589,11 @@ async fn find(ctx: &Ctx, id: &str) -> Result<Found<Live>, Error> {
 
 async fn delete_by_id(ctx: &Ctx, id: &str) -> Result<(), Error> {
     let client = &ctx.logs.client;
-    ctx.logs.call("DeleteDelivery", || client.delete_delivery().id(id).send()).await.or_absent().map(drop)
+    ctx.logs
+        .call("DeleteDelivery", || client.delete_delivery().id(id).send())
+        .await
+        .or_absent()
+        .map(drop)
 }
 
 #[cfg(test)]
@@ -502,12 +623,18 @@ mod tests {
     #[test]
     fn refusals_name_the_property() {
         let cases = [
-            (json!({"DeliveryDestinationArn": DEST}), "DeliverySourceName: is required"),
+            (
+                json!({"DeliveryDestinationArn": DEST}),
+                "DeliverySourceName: is required",
+            ),
             (
                 json!({"DeliverySourceName": "s", "DeliveryDestinationArn": "arn:aws:s3:::bucket"}),
                 "DeliveryDestinationArn: must be a delivery destination ARN",
             ),
-            (json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "RecordFields": "date"}), "RecordFields: must be a list"),
+            (
+                json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "RecordFields": "date"}),
+                "RecordFields: must be a list",
+            ),
             (
                 json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "FieldDelimiter": "------"}),
                 "FieldDelimiter: must be 1 to 5",
@@ -516,7 +643,10 @@ mod tests {
                 json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "S3EnableHiveCompatiblePath": "maybe"}),
                 "S3EnableHiveCompatiblePath: must be",
             ),
-            (json!({"DeliverySourceName": "s s", "DeliveryDestinationArn": DEST}), "DeliverySourceName: "),
+            (
+                json!({"DeliverySourceName": "s s", "DeliveryDestinationArn": DEST}),
+                "DeliverySourceName: ",
+            ),
         ];
         for (v, want) in cases {
             let e = parse(v).unwrap_err();
@@ -529,7 +659,10 @@ mod tests {
         let e = parse(json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "RecordFields": ["date", "", "x".repeat(65)], "FieldDelimiter": "------"}))
             .unwrap_err();
         assert!(e.starts_with("3 problems: RecordFields[1]: must not be empty"), "{e}");
-        assert!(e.contains("RecordFields[2]: must be 1 to 64") && e.contains("FieldDelimiter: must be 1 to 5"), "{e}");
+        assert!(
+            e.contains("RecordFields[2]: must be 1 to 64") && e.contains("FieldDelimiter: must be 1 to 5"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -553,7 +686,10 @@ mod tests {
     #[test]
     fn a_service_added_suffix_prefix_is_not_a_change() {
         let with_prefix = |path: &str| {
-            Live::builder().id("abc").s3_delivery_configuration(S3DeliveryConfiguration::builder().suffix_path(path).build()).build()
+            Live::builder()
+                .id("abc")
+                .s3_delivery_configuration(S3DeliveryConfiguration::builder().suffix_path(path).build())
+                .build()
         };
         let mut d =
             parse(json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST, "S3SuffixPath": "{DistributionId}/{yyyy}"})).unwrap();
@@ -566,13 +702,20 @@ mod tests {
         // A template that spells the prefix out itself matches a path the service left alone or prefixed again.
         d.s3_suffix_path = Some("AWSLogs/{account-id}/CloudFront/x".into());
         assert!(!d.configuration_differs(&with_prefix("AWSLogs/{account-id}/CloudFront/x")));
-        assert!(!d.configuration_differs(&with_prefix("AWSLogs/{account-id}/CloudFront/AWSLogs/{account-id}/CloudFront/x")));
+        assert!(!d.configuration_differs(&with_prefix(
+            "AWSLogs/{account-id}/CloudFront/AWSLogs/{account-id}/CloudFront/x"
+        )));
     }
 
     const PREFIXED: &str = "AWSLogs/{account-id}/CloudFront/{DistributionId}/{yyyy}";
 
     fn live_delivery(destination_type: &str, suffix_path: Option<&str>) -> Live {
-        let s3 = suffix_path.map(|p| S3DeliveryConfiguration::builder().suffix_path(p).enable_hive_compatible_path(false).build());
+        let s3 = suffix_path.map(|p| {
+            S3DeliveryConfiguration::builder()
+                .suffix_path(p)
+                .enable_hive_compatible_path(false)
+                .build()
+        });
         Live::builder()
             .id("abc")
             .delivery_destination_type(DeliveryDestinationType::from(destination_type))
@@ -584,7 +727,10 @@ mod tests {
 
     fn desired(extra: Value) -> Delivery {
         let mut props = json!({"DeliverySourceName": "s", "DeliveryDestinationArn": DEST});
-        props.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        props
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         parse(props).unwrap()
     }
 
@@ -596,13 +742,17 @@ mod tests {
         let change = d.configuration_change(&live_delivery("S3", Some(PREFIXED)));
         assert_eq!(
             change,
-            ConfigurationChange { record_fields: Some(vec!["date".into(), "time".into()]), ..ConfigurationChange::default() }
+            ConfigurationChange {
+                record_fields: Some(vec!["date".into(), "time".into()]),
+                ..ConfigurationChange::default()
+            }
         );
     }
 
     #[test]
     fn no_s3_block_for_a_delivery_that_is_not_s3() {
-        let d = desired(json!({"RecordFields": ["time"], "S3SuffixPath": "{yyyy}", "S3EnableHiveCompatiblePath": "true"}));
+        let d =
+            desired(json!({"RecordFields": ["time"], "S3SuffixPath": "{yyyy}", "S3EnableHiveCompatiblePath": "true"}));
         for kind in ["CWL", "FH"] {
             let change = d.configuration_change(&live_delivery(kind, None));
             assert_eq!(change.s3, None, "{kind}");
@@ -613,16 +763,28 @@ mod tests {
     #[test]
     fn a_new_suffix_path_keeps_the_service_prefix_and_the_hive_setting() {
         let d = desired(json!({"S3SuffixPath": "{DistributionId}/{yyyy}/{MM}"}));
-        let s3 = d.configuration_change(&live_delivery("S3", Some(PREFIXED))).s3.expect("an S3 block");
-        assert_eq!(s3.suffix_path(), Some("AWSLogs/{account-id}/CloudFront/{DistributionId}/{yyyy}/{MM}"));
+        let s3 = d
+            .configuration_change(&live_delivery("S3", Some(PREFIXED)))
+            .s3
+            .expect("an S3 block");
+        assert_eq!(
+            s3.suffix_path(),
+            Some("AWSLogs/{account-id}/CloudFront/{DistributionId}/{yyyy}/{MM}")
+        );
         assert_eq!(s3.enable_hive_compatible_path(), Some(false));
         // A live path without the prefix (not CloudFront) gets the path as written.
-        let s3 = d.configuration_change(&live_delivery("S3", Some("old/{yyyy}"))).s3.unwrap();
+        let s3 = d
+            .configuration_change(&live_delivery("S3", Some("old/{yyyy}")))
+            .s3
+            .unwrap();
         assert_eq!(s3.suffix_path(), Some("{DistributionId}/{yyyy}/{MM}"));
         // A template that spells a prefix out is sent as written.
         let d = desired(json!({"S3SuffixPath": "AWSLogs/{account-id}/CloudFront/new"}));
         assert_eq!(
-            d.configuration_change(&live_delivery("S3", Some(PREFIXED))).s3.unwrap().suffix_path(),
+            d.configuration_change(&live_delivery("S3", Some(PREFIXED)))
+                .s3
+                .unwrap()
+                .suffix_path(),
             Some("AWSLogs/{account-id}/CloudFront/new")
         );
     }
@@ -632,7 +794,10 @@ mod tests {
         let d = desired(json!({"S3SuffixPath": "{DistributionId}/{yyyy}", "S3EnableHiveCompatiblePath": "true"}));
         let change = d.configuration_change(&live_delivery("S3", Some(PREFIXED)));
         let s3 = change.s3.expect("an S3 block");
-        assert_eq!((s3.suffix_path(), s3.enable_hive_compatible_path()), (Some(PREFIXED), Some(true)));
+        assert_eq!(
+            (s3.suffix_path(), s3.enable_hive_compatible_path()),
+            (Some(PREFIXED), Some(true))
+        );
         assert_eq!((change.record_fields, change.field_delimiter), (None, None));
     }
 

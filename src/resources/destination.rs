@@ -12,7 +12,9 @@ use super::place::{check_role_arn, properties, Common};
 use super::{Ctx, Outcome, Resource};
 use crate::props::{check_arn, check_name, check_one_of, Problem, Problems, Props, Tags};
 use crate::{Error, OrAbsent};
-use aws_sdk_cloudwatchlogs::types::{DeliveryDestination as Live, DeliveryDestinationConfiguration, DeliveryDestinationType, OutputFormat};
+use aws_sdk_cloudwatchlogs::types::{
+    DeliveryDestination as Live, DeliveryDestinationConfiguration, DeliveryDestinationType, OutputFormat,
+};
 
 pub const OUTPUT_FORMATS: &[&str] = &["json", "plain", "w3c", "raw", "parquet"];
 pub const TYPES: &[&str] = &["S3", "CWL", "FH", "XRAY"];
@@ -52,11 +54,22 @@ impl Resource for DeliveryDestination {
     fn parse(properties: &Value) -> Result<Self, Problems> {
         let p = Props::new(properties, Self::PROPERTIES)?;
         let name = p.take(p.required_str("Name").and_then(|n| check_name("Name", n)));
-        let output_format = p.take(p.optional_str("OutputFormat").and_then(|f| one_of("OutputFormat", f, OUTPUT_FORMATS))).flatten();
-        let given_type = p.take(p.optional_str("DeliveryDestinationType").and_then(|t| one_of("DeliveryDestinationType", t, TYPES)));
+        let output_format = p
+            .take(
+                p.optional_str("OutputFormat")
+                    .and_then(|f| one_of("OutputFormat", f, OUTPUT_FORMATS)),
+            )
+            .flatten();
+        let given_type = p.take(
+            p.optional_str("DeliveryDestinationType")
+                .and_then(|t| one_of("DeliveryDestinationType", t, TYPES)),
+        );
         let arn = p.take(p.optional_str("DestinationResourceArn"));
         let role_arn = p
-            .take(p.optional_str("RoleArn").and_then(|r| r.map(|r| check_role_arn("RoleArn", r).map(|(arn, _)| arn)).transpose()))
+            .take(
+                p.optional_str("RoleArn")
+                    .and_then(|r| r.map(|r| check_role_arn("RoleArn", r).map(|(arn, _)| arn)).transpose()),
+            )
             .flatten();
         // The type needs both ARN and given type readable; a problem with either is reported already.
         let destination_type = match (arn, given_type) {
@@ -67,9 +80,17 @@ impl Resource for DeliveryDestination {
             p.take(check_format_fits(format, kind));
         }
         if p.has("RoleArn") && destination_type.as_deref().is_some_and(|t| t != "XRAY") {
-            p.take::<()>(Err(Problem::value("RoleArn", "is only supported for X-Ray destinations (DeliveryDestinationType: XRAY)")));
+            p.take::<()>(Err(Problem::value(
+                "RoleArn",
+                "is only supported for X-Ray destinations (DeliveryDestinationType: XRAY)",
+            )));
         }
-        let policy = p.take(p.optional_json_object("DeliveryDestinationPolicy").and_then(check_policy_size)).flatten();
+        let policy = p
+            .take(
+                p.optional_json_object("DeliveryDestinationPolicy")
+                    .and_then(check_policy_size),
+            )
+            .flatten();
         let tags = p.take(p.tags());
         let common = Common::take(&p);
         p.finish(|| DeliveryDestination {
@@ -115,7 +136,11 @@ impl Named for DeliveryDestination {
         let config = self
             .destination_resource_arn
             .as_ref()
-            .map(|arn| DeliveryDestinationConfiguration::builder().destination_resource_arn(arn).build())
+            .map(|arn| {
+                DeliveryDestinationConfiguration::builder()
+                    .destination_resource_arn(arn)
+                    .build()
+            })
             .transpose()
             .map_err(|e| Error::invalid("DestinationResourceArn", e.to_string()))?;
         let out = ctx
@@ -126,13 +151,19 @@ impl Named for DeliveryDestination {
                     .name(&self.name)
                     .set_output_format(self.output_format.as_deref().map(OutputFormat::from))
                     .set_delivery_destination_configuration(config.clone())
-                    .set_delivery_destination_type(self.type_given.then(|| DeliveryDestinationType::from(self.destination_type.as_str())))
+                    .set_delivery_destination_type(
+                        self.type_given
+                            .then(|| DeliveryDestinationType::from(self.destination_type.as_str())),
+                    )
                     .set_role_arn(self.role_arn.clone())
                     .set_tags(tags.clone())
                     .send()
             })
             .await?;
-        out.delivery_destination.ok_or(Error::Incomplete { operation: "PutDeliveryDestination", what: "the delivery destination" })
+        out.delivery_destination.ok_or(Error::Incomplete {
+            operation: "PutDeliveryDestination",
+            what: "the delivery destination",
+        })
     }
 
     /// The policy of a destination just made.
@@ -153,15 +184,25 @@ impl Named for DeliveryDestination {
     /// Create-only properties must match; RoleArn, the policy and the tags change in place.
     async fn converge(&self, ctx: &Ctx, existing: Existing<Live>, old: Option<&Self>) -> Result<Outcome, Error> {
         let live = &existing.live;
-        let live_arn = live.delivery_destination_configuration().map(|c| c.destination_resource_arn());
+        let live_arn = live
+            .delivery_destination_configuration()
+            .map(|c| c.destination_resource_arn());
         if let Some(desired) = &self.destination_resource_arn {
             if live_arn.map(without_any_suffix) != Some(desired.as_str()) {
-                return Err(Self::create_only("DestinationResourceArn", live_arn.unwrap_or_default(), desired));
+                return Err(Self::create_only(
+                    "DestinationResourceArn",
+                    live_arn.unwrap_or_default(),
+                    desired,
+                ));
             }
         }
         let live_type = live.delivery_destination_type().map(|t| t.as_str()).unwrap_or_default();
         if !live_type.is_empty() && live_type != self.destination_type {
-            return Err(Self::create_only("DeliveryDestinationType", live_type, &self.destination_type));
+            return Err(Self::create_only(
+                "DeliveryDestinationType",
+                live_type,
+                &self.destination_type,
+            ));
         }
         if let Some(desired) = &self.output_format {
             let live_format = live.output_format().map(|f| f.as_str()).unwrap_or_default();
@@ -169,7 +210,11 @@ impl Named for DeliveryDestination {
                 return Err(Self::create_only("OutputFormat", live_format, desired));
             }
         }
-        if named::changed(self.role_arn.as_deref(), old.map(|old| old.role_arn.as_deref()), live.role_arn()) {
+        if named::changed(
+            self.role_arn.as_deref(),
+            old.map(|old| old.role_arn.as_deref()),
+            live.role_arn(),
+        ) {
             self.put(ctx, None).await?;
         }
         self.sync_policy(ctx).await?;
@@ -179,7 +224,12 @@ impl Named for DeliveryDestination {
 
     async fn delete_call(ctx: &Ctx, name: &str) -> Result<(), Error> {
         let client = &ctx.logs.client;
-        ctx.logs.call("DeleteDeliveryDestination", || client.delete_delivery_destination().name(name).send()).await.map(drop)
+        ctx.logs
+            .call("DeleteDeliveryDestination", || {
+                client.delete_delivery_destination().name(name).send()
+            })
+            .await
+            .map(drop)
     }
 }
 
@@ -189,7 +239,12 @@ impl DeliveryDestination {
         let client = &ctx.logs.client;
         let live = ctx
             .logs
-            .call("GetDeliveryDestinationPolicy", || client.get_delivery_destination_policy().delivery_destination_name(&self.name).send())
+            .call("GetDeliveryDestinationPolicy", || {
+                client
+                    .get_delivery_destination_policy()
+                    .delivery_destination_name(&self.name)
+                    .send()
+            })
             .await
             .or_absent()?
             .and_then(|out| out.policy)
@@ -201,7 +256,10 @@ impl DeliveryDestination {
             (None, Some(_)) => ctx
                 .logs
                 .call("DeleteDeliveryDestinationPolicy", || {
-                    client.delete_delivery_destination_policy().delivery_destination_name(&self.name).send()
+                    client
+                        .delete_delivery_destination_policy()
+                        .delivery_destination_name(&self.name)
+                        .send()
                 })
                 .await
                 .map(drop),
@@ -210,17 +268,25 @@ impl DeliveryDestination {
     }
 
     fn outcome(&self, live: &Live) -> Outcome {
-        let destination_type =
-            live.delivery_destination_type().map(|t| t.as_str().to_owned()).unwrap_or_else(|| self.destination_type.clone());
+        let destination_type = live
+            .delivery_destination_type()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_else(|| self.destination_type.clone());
         // OutputFormat only when set.
-        let format = live.output_format().map(|f| f.as_str().to_owned()).or_else(|| self.output_format.clone());
+        let format = live
+            .output_format()
+            .map(|f| f.as_str().to_owned())
+            .or_else(|| self.output_format.clone());
         let data = super::data::<Self, _>([
             Some(live.arn().unwrap_or_default().to_owned()),
             Some(self.name.clone()),
             Some(destination_type),
             format,
         ]);
-        Outcome { physical_id: self.name.clone(), data }
+        Outcome {
+            physical_id: self.name.clone(),
+            data,
+        }
     }
 }
 
@@ -229,7 +295,11 @@ async fn put_policy(ctx: &Ctx, name: &str, policy: &Value) -> Result<(), Error> 
     let doc = policy.to_string();
     ctx.logs
         .call("PutDeliveryDestinationPolicy", || {
-            client.put_delivery_destination_policy().delivery_destination_name(name).delivery_destination_policy(&doc).send()
+            client
+                .put_delivery_destination_policy()
+                .delivery_destination_name(name)
+                .delivery_destination_policy(&doc)
+                .send()
         })
         .await
         .map(drop)
@@ -243,12 +313,19 @@ fn one_of<'v>(property: &str, value: Option<&'v str>, allowed: &[&str]) -> Resul
 /// The output formats each destination type accepts, from the service's vended-logs rules (the
 /// CDK vended-logs mixins, generated from the service's data, list the same per destination; an
 /// X-Ray destination takes none). The service refuses the others only at CreateDelivery time.
-pub const FORMATS_BY_TYPE: &[(&str, &[&str])] =
-    &[("S3", &["json", "plain", "w3c", "parquet"]), ("CWL", &["json", "plain"]), ("FH", &["json", "plain", "raw"]), ("XRAY", &[])];
+pub const FORMATS_BY_TYPE: &[(&str, &[&str])] = &[
+    ("S3", &["json", "plain", "w3c", "parquet"]),
+    ("CWL", &["json", "plain"]),
+    ("FH", &["json", "plain", "raw"]),
+    ("XRAY", &[]),
+];
 
 /// An OutputFormat the destination type accepts ([`FORMATS_BY_TYPE`]).
 fn check_format_fits(format: &str, destination_type: &str) -> Result<(), Problem> {
-    let allowed = FORMATS_BY_TYPE.iter().find(|(t, _)| *t == destination_type).map_or(&[][..], |(_, formats)| *formats);
+    let allowed = FORMATS_BY_TYPE
+        .iter()
+        .find(|(t, _)| *t == destination_type)
+        .map_or(&[][..], |(_, formats)| *formats);
     if allowed.contains(&format) {
         return Ok(());
     }
@@ -266,9 +343,15 @@ fn check_format_fits(format: &str, destination_type: &str) -> Result<(), Problem
 /// (a given type must agree with it).
 fn destination_type(arn: Option<&str>, given: Option<&str>) -> Result<String, Problem> {
     match (arn, given) {
-        (Some(_), Some("XRAY")) => Err(Problem::value("DestinationResourceArn", "must not be set when DeliveryDestinationType is XRAY")),
+        (Some(_), Some("XRAY")) => Err(Problem::value(
+            "DestinationResourceArn",
+            "must not be set when DeliveryDestinationType is XRAY",
+        )),
         (None, Some("XRAY")) => Ok("XRAY".to_owned()),
-        (None, _) => Err(Problem::value("DestinationResourceArn", "is required (unless DeliveryDestinationType is XRAY)")),
+        (None, _) => Err(Problem::value(
+            "DestinationResourceArn",
+            "is required (unless DeliveryDestinationType is XRAY)",
+        )),
         (Some(arn), given) => {
             let inferred = type_of_arn(arn)?;
             match given.filter(|g| *g != inferred) {
@@ -283,8 +366,15 @@ fn destination_type(arn: Option<&str>, given: Option<&str>) -> Result<String, Pr
 }
 
 fn check_policy_size(policy: Option<Value>) -> Result<Option<Value>, Problem> {
-    if let Some(size) = policy.as_ref().map(|doc| doc.to_string().len()).filter(|size| *size > MAX_POLICY_BYTES) {
-        return Err(Problem::value("DeliveryDestinationPolicy", format!("is {size} bytes; the service allows at most {MAX_POLICY_BYTES}")));
+    if let Some(size) = policy
+        .as_ref()
+        .map(|doc| doc.to_string().len())
+        .filter(|size| *size > MAX_POLICY_BYTES)
+    {
+        return Err(Problem::value(
+            "DeliveryDestinationPolicy",
+            format!("is {size} bytes; the service allows at most {MAX_POLICY_BYTES}"),
+        ));
     }
     Ok(policy)
 }
@@ -304,7 +394,13 @@ fn type_of_arn(arn: &str) -> Result<&'static str, Problem> {
 
 async fn get(ctx: &Ctx, name: &str) -> Result<Option<Live>, Error> {
     let client = &ctx.logs.client;
-    let out = ctx.logs.call("GetDeliveryDestination", || client.get_delivery_destination().name(name).send()).await.or_absent()?;
+    let out = ctx
+        .logs
+        .call("GetDeliveryDestination", || {
+            client.get_delivery_destination().name(name).send()
+        })
+        .await
+        .or_absent()?;
     Ok(out.and_then(|o| o.delivery_destination))
 }
 
@@ -322,7 +418,9 @@ pub fn without_any_suffix(arn: &str) -> &str {
 
 /// Used by `Custom::Delivery` to learn a destination's type before a replacement.
 pub(super) async fn live_type(ctx: &Ctx, name: &str) -> Result<Option<String>, Error> {
-    Ok(get(ctx, name).await?.and_then(|d| d.delivery_destination_type().map(|t| t.as_str().to_owned())))
+    Ok(get(ctx, name)
+        .await?
+        .and_then(|d| d.delivery_destination_type().map(|t| t.as_str().to_owned())))
 }
 
 #[cfg(test)]
@@ -336,10 +434,13 @@ mod tests {
 
     #[test]
     fn infers_the_type_from_the_arn() {
-        let d = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::bucket", "OutputFormat": "json"})).unwrap();
+        let d = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::bucket", "OutputFormat": "json"}))
+            .unwrap();
         assert_eq!(d.destination_type, "S3");
         assert!(!d.type_given);
-        let d = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:logs:us-east-1:123456789012:log-group:g"})).unwrap();
+        let d =
+            parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:logs:us-east-1:123456789012:log-group:g"}))
+                .unwrap();
         assert_eq!(d.destination_type, "CWL");
         let d = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/s", "DeliveryDestinationType": "FH"})).unwrap();
         assert_eq!(d.destination_type, "FH");
@@ -349,7 +450,9 @@ mod tests {
     fn xray_needs_no_arn_and_refuses_one() {
         let d = parse(json!({"Name": "traces", "DeliveryDestinationType": "XRAY"})).unwrap();
         assert_eq!(d.destination_type, "XRAY");
-        let e = parse(json!({"Name": "t", "DeliveryDestinationType": "XRAY", "DestinationResourceArn": "arn:aws:s3:::b"})).unwrap_err();
+        let e =
+            parse(json!({"Name": "t", "DeliveryDestinationType": "XRAY", "DestinationResourceArn": "arn:aws:s3:::b"}))
+                .unwrap_err();
         assert!(e.starts_with("DestinationResourceArn: must not be set"), "{e}");
     }
 
@@ -357,12 +460,24 @@ mod tests {
     fn role_arn_is_an_iam_role_for_xray_destinations_only() {
         let d = parse(json!({"Name": "t", "DeliveryDestinationType": "XRAY", "RoleArn": "arn:aws:iam::123456789012:role/xray-delivery"}))
             .unwrap();
-        assert_eq!(d.role_arn.as_deref(), Some("arn:aws:iam::123456789012:role/xray-delivery"));
+        assert_eq!(
+            d.role_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:role/xray-delivery")
+        );
         let e = parse(json!({"Name": "t", "DestinationResourceArn": "arn:aws:s3:::b", "RoleArn": "arn:aws:iam::123456789012:role/r"}))
             .unwrap_err();
-        assert_eq!(e, "RoleArn: is only supported for X-Ray destinations (DeliveryDestinationType: XRAY)");
-        let e = parse(json!({"Name": "t", "DeliveryDestinationType": "XRAY", "RoleArn": "arn:aws:iam::123456789012:user/u"})).unwrap_err();
-        assert!(e.starts_with("RoleArn: 'arn:aws:iam::123456789012:user/u' is not an IAM role ARN"), "{e}");
+        assert_eq!(
+            e,
+            "RoleArn: is only supported for X-Ray destinations (DeliveryDestinationType: XRAY)"
+        );
+        let e = parse(
+            json!({"Name": "t", "DeliveryDestinationType": "XRAY", "RoleArn": "arn:aws:iam::123456789012:user/u"}),
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("RoleArn: 'arn:aws:iam::123456789012:user/u' is not an IAM role ARN"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -371,46 +486,74 @@ mod tests {
         let e = parse(json!({"Name": "bad name", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationType": "SQS", "OutputFormat": "xml"}))
             .unwrap_err();
         assert!(e.starts_with("3 problems: Name: "), "{e}");
-        assert!(e.contains("OutputFormat: 'xml' is not one of") && e.contains("DeliveryDestinationType: 'SQS' is not one of"), "{e}");
+        assert!(
+            e.contains("OutputFormat: 'xml' is not one of")
+                && e.contains("DeliveryDestinationType: 'SQS' is not one of"),
+            "{e}"
+        );
         assert!(!e.contains("does not match") && !e.contains("is required"), "{e}");
     }
 
     #[test]
     fn output_format_must_fit_the_destination_type() {
-        let with = |arn: &str, format: &str| json!({"Name": "d", "DestinationResourceArn": arn, "OutputFormat": format});
+        let with =
+            |arn: &str, format: &str| json!({"Name": "d", "DestinationResourceArn": arn, "OutputFormat": format});
         let (s3, cwl, fh) = (
             "arn:aws:s3:::b",
             "arn:aws:logs:us-east-1:123456789012:log-group:g",
             "arn:aws:firehose:us-east-1:123456789012:deliverystream/s",
         );
-        for (arn, ok) in [(s3, ["json", "plain", "w3c", "parquet"].as_slice()), (cwl, &["json", "plain"]), (fh, &["json", "plain", "raw"])]
-        {
+        for (arn, ok) in [
+            (s3, ["json", "plain", "w3c", "parquet"].as_slice()),
+            (cwl, &["json", "plain"]),
+            (fh, &["json", "plain", "raw"]),
+        ] {
             for format in OUTPUT_FORMATS {
-                assert_eq!(parse(with(arn, format)).is_ok(), ok.contains(format), "{format} on {arn}");
+                assert_eq!(
+                    parse(with(arn, format)).is_ok(),
+                    ok.contains(format),
+                    "{format} on {arn}"
+                );
             }
         }
         assert_eq!(
             parse(with(cwl, "parquet")).unwrap_err(),
             "OutputFormat: 'parquet' is not accepted by CWL destinations, which take json, plain; choose one of them or another destination type"
         );
-        assert!(parse(with(fh, "w3c")).unwrap_err().starts_with("OutputFormat: 'w3c' is not accepted by FH destinations"));
-        assert!(parse(with(s3, "raw")).unwrap_err().starts_with("OutputFormat: 'raw' is not accepted by S3 destinations"));
+        assert!(parse(with(fh, "w3c"))
+            .unwrap_err()
+            .starts_with("OutputFormat: 'w3c' is not accepted by FH destinations"));
+        assert!(parse(with(s3, "raw"))
+            .unwrap_err()
+            .starts_with("OutputFormat: 'raw' is not accepted by S3 destinations"));
         let e = parse(json!({"Name": "t", "DeliveryDestinationType": "XRAY", "OutputFormat": "json"})).unwrap_err();
         assert!(e.contains("which take no output format"), "{e}");
     }
 
     #[test]
     fn log_group_arns_lose_their_star_suffix() {
-        let d = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:logs:us-east-1:123456789012:log-group:g:*"})).unwrap();
-        assert_eq!(d.destination_resource_arn.as_deref(), Some("arn:aws:logs:us-east-1:123456789012:log-group:g"));
-        assert_eq!(without_any_suffix("arn:aws:s3:::bucket:*"), "arn:aws:s3:::bucket:*", "only log groups");
+        let d =
+            parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:logs:us-east-1:123456789012:log-group:g:*"}))
+                .unwrap();
+        assert_eq!(
+            d.destination_resource_arn.as_deref(),
+            Some("arn:aws:logs:us-east-1:123456789012:log-group:g")
+        );
+        assert_eq!(
+            without_any_suffix("arn:aws:s3:::bucket:*"),
+            "arn:aws:s3:::bucket:*",
+            "only log groups"
+        );
     }
 
     #[test]
     fn refusals_name_the_property() {
         let cases = [
             (json!({"Name": "d"}), "DestinationResourceArn: is required"),
-            (json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "OutputFormat": "xml"}), "OutputFormat: 'xml' is not one of"),
+            (
+                json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "OutputFormat": "xml"}),
+                "OutputFormat: 'xml' is not one of",
+            ),
             (
                 json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationType": "s3"}),
                 "DeliveryDestinationType: 's3' is not one of",
@@ -423,7 +566,10 @@ mod tests {
                 json!({"Name": "d", "DestinationResourceArn": "arn:aws:sqs:us-east-1:123456789012:q"}),
                 "DestinationResourceArn: 'sqs' ARNs cannot receive logs",
             ),
-            (json!({"Name": "d", "DestinationResourceArn": "bucket"}), "DestinationResourceArn: 'bucket' is not an ARN"),
+            (
+                json!({"Name": "d", "DestinationResourceArn": "bucket"}),
+                "DestinationResourceArn: 'bucket' is not an ARN",
+            ),
             (
                 json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationPolicy": "{"}),
                 "DeliveryDestinationPolicy: is not valid JSON",
@@ -442,7 +588,10 @@ mod tests {
     #[test]
     fn policy_as_string_or_object_is_the_same_document() {
         let doc = json!({"Version": "2012-10-17", "Statement": []});
-        let a = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationPolicy": doc.clone()})).unwrap();
+        let a = parse(
+            json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationPolicy": doc.clone()}),
+        )
+        .unwrap();
         let b = parse(json!({"Name": "d", "DestinationResourceArn": "arn:aws:s3:::b", "DeliveryDestinationPolicy": serde_json::to_string_pretty(&doc).unwrap()})).unwrap();
         assert_eq!(a.policy, b.policy);
     }

@@ -35,7 +35,11 @@ pub use source::DeliverySource;
 pub use tags::TagDiff;
 
 /// Every kind the provider handles: the one table that validation, running and the lint read.
-pub const KINDS: &[Kind] = &[Kind::of::<DeliverySource>(), Kind::of::<DeliveryDestination>(), Kind::of::<Delivery>()];
+pub const KINDS: &[Kind] = &[
+    Kind::of::<DeliverySource>(),
+    Kind::of::<DeliveryDestination>(),
+    Kind::of::<Delivery>(),
+];
 
 /// The `ResourceType` of every kind, in table order.
 pub const SUPPORTED_TYPES: [&str; KINDS.len()] = {
@@ -66,7 +70,10 @@ impl Env {
         Env {
             clients,
             deadline,
-            owner: Owner { stack_id: request.stack_id.clone(), logical_id: request.logical_id.clone() },
+            owner: Owner {
+                stack_id: request.stack_id.clone(),
+                logical_id: request.logical_id.clone(),
+            },
             home,
             session: place::session_name(&request.stack_id, &request.logical_id),
         }
@@ -81,7 +88,12 @@ impl Env {
             .await
             .map_err(|why| Error::invalid("AssumeRoleArn", format!("cannot be assumed: {why}")))?;
         let logs = Logs::new(client, self.deadline).with_role(role.map(|r| r.arn.clone()));
-        Ok(Ctx { logs, owner: self.owner.clone(), at, home: self.home.clone() })
+        Ok(Ctx {
+            logs,
+            owner: self.owner.clone(),
+            at,
+            home: self.home.clone(),
+        })
     }
 }
 
@@ -133,7 +145,12 @@ pub trait Operations: Resource {
     /// Update the resource known as `physical_id` towards `self`; a different physical id in the
     /// outcome means replacement. `old` is what the template asked for before
     /// (`OldResourceProperties`), when it is there and still valid.
-    fn update(&self, ctx: &Ctx, physical_id: &str, old: Option<&Self>) -> impl Future<Output = Result<Outcome, Error>> + Send;
+    fn update(
+        &self,
+        ctx: &Ctx,
+        physical_id: &str,
+        old: Option<&Self>,
+    ) -> impl Future<Output = Result<Outcome, Error>> + Send;
     fn delete(ctx: &Ctx, physical_id: &str) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
@@ -167,7 +184,11 @@ impl Kind {
     /// function runs in `function_region` (a CloudFront source outside us-east-1, a delivery and its
     /// destination in two regions); no AWS call. For the lint, which knows no stack.
     pub fn place_problem(&self, properties: &Value, function_region: &str) -> Option<Error> {
-        let home = Location { partition: "aws".into(), region: function_region.into(), account: String::new() };
+        let home = Location {
+            partition: "aws".into(),
+            region: function_region.into(),
+            account: String::new(),
+        };
         (self.check_place)(properties, &home).err()
     }
 
@@ -181,11 +202,19 @@ impl Kind {
 /// per attribute, checked at compile time); an absent value (`None`) is left out.
 pub fn data<R: Resource, const N: usize>(values: [Option<String>; N]) -> Vec<(&'static str, String)> {
     const { assert!(R::ATTRIBUTES.len() == N, "one value per attribute") };
-    R::ATTRIBUTES.iter().copied().zip(values).filter_map(|(name, value)| Some((name, value?))).collect()
+    R::ATTRIBUTES
+        .iter()
+        .copied()
+        .zip(values)
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect()
 }
 
 fn unsupported(resource_type: &str) -> Error {
-    Error::UnsupportedResourceType { resource_type: shorten(resource_type, 100), supported: &SUPPORTED_TYPES }
+    Error::UnsupportedResourceType {
+        resource_type: shorten(resource_type, 100),
+        supported: &SUPPORTED_TYPES,
+    }
 }
 
 /// Checks a request the way `run` would, without touching AWS.
@@ -204,7 +233,10 @@ pub async fn run(env: &Env, request: &Request) -> Result<Outcome, Error> {
         (None, Action::Delete { physical_id }) => {
             // A type we never create cannot have left anything behind; refusing would wedge the stack.
             tracing::warn!(resource_type = %shorten(&request.resource_type, 100), "Delete of an unsupported ResourceType answered SUCCESS without any call");
-            Ok(Outcome { physical_id: physical_id.clone(), data: Vec::new() })
+            Ok(Outcome {
+                physical_id: physical_id.clone(),
+                data: Vec::new(),
+            })
         }
         (None, _) => Err(unsupported(&request.resource_type)),
     }
@@ -243,7 +275,9 @@ async fn run_kind<R: Operations>(env: &Env, request: &Request) -> Result<Outcome
         }
         Action::Delete { physical_id } => {
             let (at, _) = place::locate(&env.home, R::ARN_TYPE, physical_id);
-            let role = Common::lenient(&request.properties).role.filter(|role| role.account == at.account);
+            let role = Common::lenient(&request.properties)
+                .role
+                .filter(|role| role.account == at.account);
             if role.is_none() && at.account != env.home.account {
                 return Err(Error::invalid(
                     "AssumeRoleArn",
@@ -256,7 +290,10 @@ async fn run_kind<R: Operations>(env: &Env, request: &Request) -> Result<Outcome
             }
             let ctx = env.ctx(at, role.as_ref()).await?;
             R::delete(&ctx, physical_id).await?;
-            Ok(Outcome { physical_id: physical_id.clone(), data: Vec::new() })
+            Ok(Outcome {
+                physical_id: physical_id.clone(),
+                data: Vec::new(),
+            })
         }
     }
 }

@@ -30,7 +30,11 @@ pub trait Named: Resource {
     fn find(ctx: &Ctx, name: &str) -> impl Future<Output = Result<Found<Self::Live>, Error>> + Send;
     /// The Put of this resource: with `tags` to create it, without to change it in place (the
     /// service takes tags only on create).
-    fn put(&self, ctx: &Ctx, tags: Option<HashMap<String, String>>) -> impl Future<Output = Result<Self::Live, Error>> + Send;
+    fn put(
+        &self,
+        ctx: &Ctx,
+        tags: Option<HashMap<String, String>>,
+    ) -> impl Future<Output = Result<Self::Live, Error>> + Send;
     /// What follows a successful Put (a destination's policy) and the answer.
     fn finish_new(&self, ctx: &Ctx, live: Self::Live) -> impl Future<Output = Result<Outcome, Error>> + Send;
     /// Brings an existing resource in line: create-only properties must match, the rest changes in
@@ -55,7 +59,12 @@ pub trait Named: Resource {
 
     /// The refusal of an Update that would change `property`, which the service cannot change in place.
     fn create_only(property: &'static str, current: impl Into<String>, desired: impl Into<String>) -> Error {
-        Error::CreateOnlyChange { kind: Self::KIND, property, current: current.into(), desired: desired.into() }
+        Error::CreateOnlyChange {
+            kind: Self::KIND,
+            property,
+            current: current.into(),
+            desired: desired.into(),
+        }
     }
 }
 
@@ -104,7 +113,10 @@ pub async fn update<R: Named>(desired: &R, ctx: &Ctx, physical_id: &str, old: Op
     }
     let outcome = match R::find(ctx, desired.name()).await? {
         Found::Ours(existing) => desired.converge(ctx, existing, old).await,
-        Found::Foreign(..) => Err(Error::NotOurs { kind: R::KIND, id: desired.name().to_owned() }),
+        Found::Foreign(..) => Err(Error::NotOurs {
+            kind: R::KIND,
+            id: desired.name().to_owned(),
+        }),
         Found::Nothing => {
             tracing::warn!(name = %desired.name(), "{} was deleted outside CloudFormation; recreating it", R::KIND);
             put_new(desired, ctx).await
@@ -125,7 +137,10 @@ pub async fn delete<R: Named>(ctx: &Ctx, physical_id: &str) -> Result<(), Error>
 
 /// The Put with the ownership tags; on a conflict, the resource read again and adopted if it is ours.
 async fn put_new<R: Named>(desired: &R, ctx: &Ctx) -> Result<Outcome, Error> {
-    let refusal = match desired.put(ctx, Some(tags::on_create(desired.tags(), &ctx.owner))).await {
+    let refusal = match desired
+        .put(ctx, Some(tags::on_create(desired.tags(), &ctx.owner)))
+        .await
+    {
         Ok(live) => return desired.finish_new(ctx, live).await,
         Err(e) if e.is_conflict() => e,
         Err(e) => return Err(e),
@@ -154,5 +169,8 @@ async fn take_over<R: Named>(desired: &R, ctx: &Ctx, existing: Existing<R::Live>
 }
 
 fn placed<R: Named>(ctx: &Ctx, outcome: Outcome) -> Outcome {
-    Outcome { physical_id: ctx.physical_id(R::ARN_TYPE, &outcome.physical_id), ..outcome }
+    Outcome {
+        physical_id: ctx.physical_id(R::ARN_TYPE, &outcome.physical_id),
+        ..outcome
+    }
 }

@@ -76,32 +76,68 @@ impl<T> Found<T> {
         operation: &'static str,
         arn_of: impl Fn(&T) -> Option<&str>,
     ) -> Result<Self, Error> {
-        let Some(resource) = existing else { return Ok(Found::Nothing) };
-        let arn = arn_of(&resource).ok_or(Error::Incomplete { operation, what: "the resource's arn" })?.to_owned();
-        let Some(tags) = live_tags(ctx, &arn).await? else { return Ok(Found::Nothing) };
+        let Some(resource) = existing else {
+            return Ok(Found::Nothing);
+        };
+        let arn = arn_of(&resource)
+            .ok_or(Error::Incomplete {
+                operation,
+                what: "the resource's arn",
+            })?
+            .to_owned();
+        let Some(tags) = live_tags(ctx, &arn).await? else {
+            return Ok(Found::Nothing);
+        };
         let ours = ctx.owner.owns(&tags);
-        let existing = Existing { live: resource, arn, tags };
-        Ok(if ours { Found::Ours(existing) } else { Found::Foreign(existing) })
+        let existing = Existing {
+            live: resource,
+            arn,
+            tags,
+        };
+        Ok(if ours {
+            Found::Ours(existing)
+        } else {
+            Found::Foreign(existing)
+        })
     }
 }
 
 /// Whether a Create may take over a resource it found with these tags: only with `AdoptExisting`,
 /// and never one whose ownership tags name another stack resource. `Err`: the refusal, saying which.
-pub fn refuse_or_adopt(common: &Common, tags: &LiveTags, kind: &'static str, id: &str, property: &'static str) -> Result<(), Error> {
+pub fn refuse_or_adopt(
+    common: &Common,
+    tags: &LiveTags,
+    kind: &'static str,
+    id: &str,
+    property: &'static str,
+) -> Result<(), Error> {
     let owner = match (tags.get(STACK_TAG), tags.get(LOGICAL_ID_TAG)) {
         (None, None) if common.adopt_existing => return Ok(()),
         (None, None) => None,
-        (stack, logical) => {
-            Some(format!("stack resource '{}' of stack {}", logical.map_or("?", String::as_str), stack.map_or("?", String::as_str)))
-        }
+        (stack, logical) => Some(format!(
+            "stack resource '{}' of stack {}",
+            logical.map_or("?", String::as_str),
+            stack.map_or("?", String::as_str)
+        )),
     };
-    Err(Error::AlreadyExists { kind, id: id.to_owned(), property, owner })
+    Err(Error::AlreadyExists {
+        kind,
+        id: id.to_owned(),
+        property,
+        owner,
+    })
 }
 
 /// The tags of `arn`; `None` if the resource is gone.
 pub async fn live_tags(ctx: &Ctx, arn: &str) -> Result<Option<LiveTags>, Error> {
     let client = &ctx.logs.client;
-    let out = ctx.logs.call("ListTagsForResource", || client.list_tags_for_resource().resource_arn(arn).send()).await.or_absent()?;
+    let out = ctx
+        .logs
+        .call("ListTagsForResource", || {
+            client.list_tags_for_resource().resource_arn(arn).send()
+        })
+        .await
+        .or_absent()?;
     Ok(out.map(|o| o.tags.unwrap_or_default()))
 }
 
@@ -127,7 +163,12 @@ where
         Found::Ours(..) => match delete().await.or_absent() {
             Ok(_) => Ok(()),
             Err(e) if e.is_conflict() && !crate::logs::is_transient_conflict(e.service_message()) => {
-                Err(Error::InUse { kind, id: id.to_owned(), operation, message: e.service_message().to_owned() })
+                Err(Error::InUse {
+                    kind,
+                    id: id.to_owned(),
+                    operation,
+                    message: e.service_message().to_owned(),
+                })
             }
             Err(e) => Err(e),
         },
@@ -140,12 +181,25 @@ mod tests {
 
     #[test]
     fn owns_needs_both_tags_to_match() {
-        let owner = Owner { stack_id: "arn:stack/a".into(), logical_id: "Src".into() };
-        let tags: LiveTags = owner.tags().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let owner = Owner {
+            stack_id: "arn:stack/a".into(),
+            logical_id: "Src".into(),
+        };
+        let tags: LiveTags = owner
+            .tags()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         assert!(owner.owns(&tags));
-        let other = Owner { stack_id: "arn:stack/b".into(), logical_id: "Src".into() };
+        let other = Owner {
+            stack_id: "arn:stack/b".into(),
+            logical_id: "Src".into(),
+        };
         assert!(!other.owns(&tags));
-        let other = Owner { stack_id: "arn:stack/a".into(), logical_id: "Other".into() };
+        let other = Owner {
+            stack_id: "arn:stack/a".into(),
+            logical_id: "Other".into(),
+        };
         assert!(!other.owns(&tags));
         assert!(!owner.owns(&LiveTags::new()));
     }

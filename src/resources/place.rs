@@ -51,11 +51,24 @@ pub struct Role {
 impl Common {
     /// Reads the shared properties, recording their problems in `p`.
     pub fn take(p: &Props) -> Common {
-        let region = p.take(p.optional_str("Region").and_then(|r| r.map(check_region).transpose())).flatten();
-        let role_arn = p.take(p.optional_str("AssumeRoleArn").and_then(|a| a.map(|a| check_role_arn("AssumeRoleArn", a)).transpose()));
-        let external_id = p.take(p.optional_str("ExternalId").and_then(|e| e.map(check_external_id).transpose())).flatten();
+        let region = p
+            .take(p.optional_str("Region").and_then(|r| r.map(check_region).transpose()))
+            .flatten();
+        let role_arn = p.take(
+            p.optional_str("AssumeRoleArn")
+                .and_then(|a| a.map(|a| check_role_arn("AssumeRoleArn", a)).transpose()),
+        );
+        let external_id = p
+            .take(
+                p.optional_str("ExternalId")
+                    .and_then(|e| e.map(check_external_id).transpose()),
+            )
+            .flatten();
         if external_id.is_some() && !p.has("AssumeRoleArn") {
-            p.take::<()>(Err(Problem::value("ExternalId", "is only used with AssumeRoleArn; set AssumeRoleArn too, or remove ExternalId")));
+            p.take::<()>(Err(Problem::value(
+                "ExternalId",
+                "is only used with AssumeRoleArn; set AssumeRoleArn too, or remove ExternalId",
+            )));
         }
         let adopt_existing = p.take(p.optional_bool("AdoptExisting")).flatten().unwrap_or(false);
         let role = role_arn.flatten().map(|(arn, account)| Role {
@@ -63,19 +76,29 @@ impl Common {
             account: account.to_owned(),
             external_id: external_id.map(str::to_owned),
         });
-        Common { region: region.map(str::to_owned), role, adopt_existing }
+        Common {
+            region: region.map(str::to_owned),
+            role,
+            adopt_existing,
+        }
     }
 
     /// What can be read of them from properties that may not validate (a Delete's): a malformed
     /// value counts as absent.
     pub fn lenient(properties: &Value) -> Common {
         let field = |name: &str| properties.get(name).and_then(Value::as_str);
-        let role = field("AssumeRoleArn").and_then(|a| check_role_arn("AssumeRoleArn", a).ok()).map(|(arn, account)| Role {
-            arn: arn.to_owned(),
-            account: account.to_owned(),
-            external_id: field("ExternalId").map(str::to_owned),
-        });
-        Common { region: field("Region").and_then(|r| check_region(r).ok()).map(str::to_owned), role, adopt_existing: false }
+        let role = field("AssumeRoleArn")
+            .and_then(|a| check_role_arn("AssumeRoleArn", a).ok())
+            .map(|(arn, account)| Role {
+                arn: arn.to_owned(),
+                account: account.to_owned(),
+                external_id: field("ExternalId").map(str::to_owned),
+            });
+        Common {
+            region: field("Region").and_then(|r| check_region(r).ok()).map(str::to_owned),
+            role,
+            adopt_existing: false,
+        }
     }
 }
 
@@ -96,7 +119,11 @@ impl Location {
             ["arn", partition, "cloudformation", _, account, _] => (*partition, *account),
             _ => ("aws", ""),
         };
-        Location { partition: partition.to_owned(), region: region.to_owned(), account: account.to_owned() }
+        Location {
+            partition: partition.to_owned(),
+            region: region.to_owned(),
+            account: account.to_owned(),
+        }
     }
 
     /// Where a resource with these shared properties lives, seen from `self` (home).
@@ -104,13 +131,19 @@ impl Location {
         Location {
             partition: self.partition.clone(),
             region: common.region.clone().unwrap_or_else(|| self.region.clone()),
-            account: common.role.as_ref().map_or_else(|| self.account.clone(), |r| r.account.clone()),
+            account: common
+                .role
+                .as_ref()
+                .map_or_else(|| self.account.clone(), |r| r.account.clone()),
         }
     }
 
     /// The ARN of the resource `kind/id` (`delivery-source`, `delivery-destination`, `delivery`) here.
     pub fn arn(&self, arn_type: &str, id: &str) -> String {
-        format!("arn:{}:logs:{}:{}:{arn_type}:{id}", self.partition, self.region, self.account)
+        format!(
+            "arn:{}:logs:{}:{}:{arn_type}:{id}",
+            self.partition, self.region, self.account
+        )
     }
 }
 
@@ -129,7 +162,11 @@ pub fn locate<'a>(home: &Location, arn_type: &str, physical_id: &'a str) -> (Loc
     let parts: Vec<&'a str> = physical_id.splitn(6, ':').collect();
     if let ["arn", partition, "logs", region, account, resource] = parts.as_slice() {
         if let Some(id) = resource.strip_prefix(arn_type).and_then(|r| r.strip_prefix(':')) {
-            let at = Location { partition: (*partition).to_owned(), region: (*region).to_owned(), account: (*account).to_owned() };
+            let at = Location {
+                partition: (*partition).to_owned(),
+                region: (*region).to_owned(),
+                account: (*account).to_owned(),
+            };
             return (at, id);
         }
     }
@@ -141,23 +178,43 @@ pub fn locate<'a>(home: &Location, arn_type: &str, physical_id: &'a str) -> (Loc
 pub fn check_region(region: &str) -> Result<&str, Problem> {
     let parts: Vec<&str> = region.split('-').collect();
     let words_ok = parts.len() >= 3
-        && parts[..parts.len() - 1].iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
         && parts[0].len() >= 2;
-    let number_ok = parts.last().is_some_and(|n| (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()));
+    let number_ok = parts
+        .last()
+        .is_some_and(|n| (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()));
     if words_ok && number_ok && region.len() <= 32 {
         Ok(region)
     } else {
-        Err(Problem::value("Region", format!("'{}' is not a region name (e.g. us-east-1, eu-west-1)", shorten(region, 60))))
+        Err(Problem::value(
+            "Region",
+            format!(
+                "'{}' is not a region name (e.g. us-east-1, eu-west-1)",
+                shorten(region, 60)
+            ),
+        ))
     }
 }
 
 /// An IAM role ARN (`arn:aws:iam::ACCOUNT:role/NAME`), with its account.
 pub fn check_role_arn<'v>(property: &str, arn: &'v str) -> Result<(&'v str, &'v str), Problem> {
     let parsed = check_arn(property, arn)?;
-    if parsed.service == "iam" && parsed.account.len() == 12 && parsed.resource.starts_with("role/") && parsed.resource.len() > 5 {
+    if parsed.service == "iam"
+        && parsed.account.len() == 12
+        && parsed.resource.starts_with("role/")
+        && parsed.resource.len() > 5
+    {
         Ok((arn, parsed.account))
     } else {
-        Err(Problem::value(property, format!("'{}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)", shorten(arn, 100))))
+        Err(Problem::value(
+            property,
+            format!(
+                "'{}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+                shorten(arn, 100)
+            ),
+        ))
     }
 }
 
@@ -167,7 +224,10 @@ fn check_external_id(id: &str) -> Result<&str, Problem> {
     if (2..=1224).contains(&id.len()) && id.chars().all(allowed) {
         Ok(id)
     } else {
-        Err(Problem::value("ExternalId", "must be 2 to 1224 characters of letters, digits and _+=,.@:/-"))
+        Err(Problem::value(
+            "ExternalId",
+            "must be 2 to 1224 characters of letters, digits and _+=,.@:/-",
+        ))
     }
 }
 
@@ -177,7 +237,13 @@ pub fn session_name(stack_id: &str, logical_id: &str) -> String {
     let stack = stack_id.split('/').nth(1).unwrap_or("cfn-logs-delivery");
     let name: String = format!("{stack}-{logical_id}")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(64)
         .collect();
     if name.len() < 2 {
@@ -204,12 +270,30 @@ mod tests {
 
     #[test]
     fn region_names() {
-        for good in ["us-east-1", "eu-west-1", "ap-southeast-2", "us-gov-west-1", "cn-north-1", "il-central-1"] {
+        for good in [
+            "us-east-1",
+            "eu-west-1",
+            "ap-southeast-2",
+            "us-gov-west-1",
+            "cn-north-1",
+            "il-central-1",
+        ] {
             assert_eq!(check_region(good).unwrap(), good);
         }
-        for bad in ["us-east", "US-EAST-1", "useast1", "us-east-100", "eu_west_1", "e-west-1", "us--1"] {
+        for bad in [
+            "us-east",
+            "US-EAST-1",
+            "useast1",
+            "us-east-100",
+            "eu_west_1",
+            "e-west-1",
+            "us--1",
+        ] {
             let e = check_region(bad).unwrap_err().to_string();
-            assert!(e.starts_with("Region: '") && e.contains("is not a region name"), "{bad}: {e}");
+            assert!(
+                e.starts_with("Region: '") && e.contains("is not a region name"),
+                "{bad}: {e}"
+            );
         }
     }
 
@@ -218,15 +302,24 @@ mod tests {
         let c = common(json!({"Region": "us-east-1", "AssumeRoleArn": "arn:aws:iam::210987654321:role/logging", "ExternalId": "abc-1", "AdoptExisting": "true"}))
             .unwrap();
         assert_eq!(c.region.as_deref(), Some("us-east-1"));
-        assert_eq!(c.role.as_ref().map(|r| (r.account.as_str(), r.external_id.as_deref())), Some(("210987654321", Some("abc-1"))));
+        assert_eq!(
+            c.role.as_ref().map(|r| (r.account.as_str(), r.external_id.as_deref())),
+            Some(("210987654321", Some("abc-1")))
+        );
         assert!(c.adopt_existing);
         assert_eq!(common(json!({})).unwrap(), Common::default());
-        let e = common(json!({"Region": "Europe", "AssumeRoleArn": "arn:aws:iam::210987654321:user/u", "AdoptExisting": "yes"}))
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("3 problems: Region: 'Europe' is not a region name"), "{e}");
+        let e = common(
+            json!({"Region": "Europe", "AssumeRoleArn": "arn:aws:iam::210987654321:user/u", "AdoptExisting": "yes"}),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
-            e.contains("AssumeRoleArn: 'arn:aws:iam::210987654321:user/u' is not an IAM role ARN") && e.contains("AdoptExisting:"),
+            e.starts_with("3 problems: Region: 'Europe' is not a region name"),
+            "{e}"
+        );
+        assert!(
+            e.contains("AssumeRoleArn: 'arn:aws:iam::210987654321:user/u' is not an IAM role ARN")
+                && e.contains("AdoptExisting:"),
             "{e}"
         );
         let e = common(json!({"ExternalId": "abc"})).unwrap_err().to_string();
@@ -236,24 +329,54 @@ mod tests {
     #[test]
     fn physical_ids_name_the_place_away_from_home() {
         let home = Location::home("eu-west-1", STACK);
-        assert_eq!((home.partition.as_str(), home.account.as_str()), ("aws", "123456789012"));
-        let virginia = home.of(&Common { region: Some("us-east-1".into()), ..Common::default() });
+        assert_eq!(
+            (home.partition.as_str(), home.account.as_str()),
+            ("aws", "123456789012")
+        );
+        let virginia = home.of(&Common {
+            region: Some("us-east-1".into()),
+            ..Common::default()
+        });
         assert_eq!(physical_id(&home, &home, "delivery-source", "src"), "src");
-        assert_eq!(physical_id(&home, &home.of(&Common { region: Some("eu-west-1".into()), ..Common::default() }), "x", "src"), "src");
+        assert_eq!(
+            physical_id(
+                &home,
+                &home.of(&Common {
+                    region: Some("eu-west-1".into()),
+                    ..Common::default()
+                }),
+                "x",
+                "src"
+            ),
+            "src"
+        );
         let id = physical_id(&home, &virginia, "delivery-source", "src");
         assert_eq!(id, "arn:aws:logs:us-east-1:123456789012:delivery-source:src");
         assert_eq!(locate(&home, "delivery-source", &id), (virginia, "src"));
         assert_eq!(locate(&home, "delivery-source", "src"), (home.clone(), "src"));
         assert_eq!(locate(&home, "delivery", "cfn-logs-delivery:failed-create:r").0, home);
-        let role = Role { arn: "arn:aws:iam::210987654321:role/r".into(), account: "210987654321".into(), external_id: None };
-        let other_account = home.of(&Common { role: Some(role), ..Common::default() });
-        assert_eq!(physical_id(&home, &other_account, "delivery", "abc"), "arn:aws:logs:eu-west-1:210987654321:delivery:abc");
+        let role = Role {
+            arn: "arn:aws:iam::210987654321:role/r".into(),
+            account: "210987654321".into(),
+            external_id: None,
+        };
+        let other_account = home.of(&Common {
+            role: Some(role),
+            ..Common::default()
+        });
+        assert_eq!(
+            physical_id(&home, &other_account, "delivery", "abc"),
+            "arn:aws:logs:eu-west-1:210987654321:delivery:abc"
+        );
     }
 
     #[test]
     fn session_names_fit_sts() {
         assert_eq!(session_name(STACK, "Dest"), "shop-Dest");
         assert_eq!(session_name("not an arn", "L"), "cfn-logs-delivery-L");
-        assert_eq!(session_name(&format!("arn:aws:cloudformation:r:1:stack/{}/g", "s".repeat(80)), "L").len(), 64);
+        assert_eq!(
+            session_name(&format!("arn:aws:cloudformation:r:1:stack/{}/g", "s".repeat(80)), "L").len(),
+            64
+        );
     }
 }

@@ -26,17 +26,26 @@ pub struct DeliverySource {
 
 impl Resource for DeliverySource {
     const TYPE: &'static str = "Custom::DeliverySource";
-    const PROPERTIES: &'static [&'static str] = properties!["Name", "ResourceArn", "LogType", "DeliverySourceConfiguration", "Tags"];
+    const PROPERTIES: &'static [&'static str] =
+        properties!["Name", "ResourceArn", "LogType", "DeliverySourceConfiguration", "Tags"];
     const ATTRIBUTES: &'static [&'static str] = &["Arn", "Name", "Service", "LogType", "ResourceArn", "ResourceArns"];
     const ARN_TYPE: &'static str = "delivery-source";
 
     fn parse(properties: &Value) -> Result<Self, Problems> {
         let p = Props::new(properties, Self::PROPERTIES)?;
         let name = p.take(p.required_str("Name").and_then(|n| check_name("Name", n)));
-        let resource_arn = p.take(p.required_str("ResourceArn").and_then(|a| check_arn("ResourceArn", a).map(|_| a)));
-        let log_type =
-            p.take(p.required_str("LogType").and_then(|t| check_len("LogType", t, 1, 255)).and_then(|t| check_word_chars("LogType", t)));
-        let configuration = p.take(p.optional_str_map("DeliverySourceConfiguration", 1, 255)).flatten();
+        let resource_arn = p.take(
+            p.required_str("ResourceArn")
+                .and_then(|a| check_arn("ResourceArn", a).map(|_| a)),
+        );
+        let log_type = p.take(
+            p.required_str("LogType")
+                .and_then(|t| check_len("LogType", t, 1, 255))
+                .and_then(|t| check_word_chars("LogType", t)),
+        );
+        let configuration = p
+            .take(p.optional_str_map("DeliverySourceConfiguration", 1, 255))
+            .flatten();
         let tags = p.take(p.tags());
         let common = Common::take(&p);
         p.finish(|| DeliverySource {
@@ -63,7 +72,10 @@ impl Resource for DeliverySource {
         }
         let where_from = match &self.common.region {
             Some(region) => format!("Region is {region}"),
-            None => format!("Region is not set, so it would be made in the provider's region, {}", at.region),
+            None => format!(
+                "Region is not set, so it would be made in the provider's region, {}",
+                at.region
+            ),
         };
         Err(Error::invalid(
             "Region",
@@ -93,8 +105,18 @@ impl Named for DeliverySource {
     /// The source of that name and whose it is (GetDeliverySource, then ListTagsForResource).
     async fn find(ctx: &Ctx, name: &str) -> Result<Found<Live>, Error> {
         let client = &ctx.logs.client;
-        let out = ctx.logs.call("GetDeliverySource", || client.get_delivery_source().name(name).send()).await.or_absent()?;
-        Found::classify(ctx, out.and_then(|o| o.delivery_source), "GetDeliverySource", |s: &Live| s.arn()).await
+        let out = ctx
+            .logs
+            .call("GetDeliverySource", || client.get_delivery_source().name(name).send())
+            .await
+            .or_absent()?;
+        Found::classify(
+            ctx,
+            out.and_then(|o| o.delivery_source),
+            "GetDeliverySource",
+            |s: &Live| s.arn(),
+        )
+        .await
     }
 
     /// PutDeliverySource of this source: with `tags` to create it, without to change its
@@ -114,7 +136,10 @@ impl Named for DeliverySource {
                     .send()
             })
             .await?;
-        out.delivery_source.ok_or(Error::Incomplete { operation: "PutDeliverySource", what: "the delivery source" })
+        out.delivery_source.ok_or(Error::Incomplete {
+            operation: "PutDeliverySource",
+            what: "the delivery source",
+        })
     }
 
     async fn finish_new(&self, _ctx: &Ctx, live: Live) -> Result<Outcome, Error> {
@@ -127,13 +152,25 @@ impl Named for DeliverySource {
     async fn converge(&self, ctx: &Ctx, existing: Existing<Live>, old: Option<&Self>) -> Result<Outcome, Error> {
         let live = &existing.live;
         if !live.resource_arns().iter().any(|a| a == &self.resource_arn) {
-            return Err(Self::create_only("ResourceArn", live.resource_arns().join(","), &self.resource_arn));
+            return Err(Self::create_only(
+                "ResourceArn",
+                live.resource_arns().join(","),
+                &self.resource_arn,
+            ));
         }
         if live.log_type() != Some(self.log_type.as_str()) {
-            return Err(Self::create_only("LogType", live.log_type().unwrap_or_default(), &self.log_type));
+            return Err(Self::create_only(
+                "LogType",
+                live.log_type().unwrap_or_default(),
+                &self.log_type,
+            ));
         }
         let old_configuration = old.map(|old| old.configuration.as_ref());
-        let changed = named::changed(self.configuration.as_ref(), old_configuration, live.delivery_source_configuration());
+        let changed = named::changed(
+            self.configuration.as_ref(),
+            old_configuration,
+            live.delivery_source_configuration(),
+        );
         let put = if changed {
             tracing::info!(name = %self.name, "changing the delivery source configuration in place");
             Some(self.put(ctx, None).await?)
@@ -146,7 +183,12 @@ impl Named for DeliverySource {
 
     async fn delete_call(ctx: &Ctx, name: &str) -> Result<(), Error> {
         let client = &ctx.logs.client;
-        ctx.logs.call("DeleteDeliverySource", || client.delete_delivery_source().name(name).send()).await.map(drop)
+        ctx.logs
+            .call("DeleteDeliverySource", || {
+                client.delete_delivery_source().name(name).send()
+            })
+            .await
+            .map(drop)
     }
 
     /// A rename that keeps ResourceArn and LogType (in the same region and account): the service
@@ -182,10 +224,17 @@ impl DeliverySource {
     fn outcome(&self, live: &Live) -> Outcome {
         // The service names the source's service; if an answer ever leaves it out, the
         // ResourceArn's service part is the same value.
-        let service =
-            live.service().map(str::to_owned).or_else(|| check_arn("ResourceArn", &self.resource_arn).ok().map(|a| a.service.to_owned()));
+        let service = live.service().map(str::to_owned).or_else(|| {
+            check_arn("ResourceArn", &self.resource_arn)
+                .ok()
+                .map(|a| a.service.to_owned())
+        });
         // A list in the native type; Data values are strings: `!Split [",", !GetAtt Src.ResourceArns]`.
-        let resource_arns = if live.resource_arns().is_empty() { self.resource_arn.clone() } else { live.resource_arns().join(",") };
+        let resource_arns = if live.resource_arns().is_empty() {
+            self.resource_arn.clone()
+        } else {
+            live.resource_arns().join(",")
+        };
         let data = super::data::<Self, _>([
             Some(live.arn().unwrap_or_default().to_owned()),
             Some(self.name.clone()),
@@ -194,7 +243,10 @@ impl DeliverySource {
             Some(self.resource_arn.clone()),
             Some(resource_arns),
         ]);
-        Outcome { physical_id: self.name.clone(), data }
+        Outcome {
+            physical_id: self.name.clone(),
+            data,
+        }
     }
 }
 
@@ -233,7 +285,9 @@ mod tests {
             let msg = DeliverySource::parse(&props).unwrap_err().to_string();
             assert!(msg.starts_with(want), "{key}: {msg}");
         }
-        let msg = DeliverySource::parse(&json!({"Name": "s", "LogType": "A"})).unwrap_err().to_string();
+        let msg = DeliverySource::parse(&json!({"Name": "s", "LogType": "A"}))
+            .unwrap_err()
+            .to_string();
         assert_eq!(msg, "ResourceArn: is required");
     }
 
@@ -244,8 +298,15 @@ mod tests {
         }))
         .unwrap_err()
         .to_string();
-        assert!(msg.starts_with("5 problems: ResourceArn: is required; Colour: unknown property"), "{msg}");
-        for needle in ["Name: 'bad name' contains ' '", "LogType: must be a string, got a number", "Tags[0]: unknown field 'Extra'"] {
+        assert!(
+            msg.starts_with("5 problems: ResourceArn: is required; Colour: unknown property"),
+            "{msg}"
+        );
+        for needle in [
+            "Name: 'bad name' contains ' '",
+            "LogType: must be a string, got a number",
+            "Tags[0]: unknown field 'Extra'",
+        ] {
             assert!(msg.contains(needle), "{needle} in {msg}");
         }
     }
@@ -256,12 +317,27 @@ mod tests {
         let mut props = base.clone();
         props["DeliverySourceConfiguration"] = json!({"samplingRate": "50"});
         let s = DeliverySource::parse(&props).unwrap();
-        assert_eq!(s.configuration, Some([("samplingRate".to_string(), "50".to_string())].into()));
+        assert_eq!(
+            s.configuration,
+            Some([("samplingRate".to_string(), "50".to_string())].into())
+        );
         for (bad, want) in [
-            (json!("samplingRate=50"), "DeliverySourceConfiguration: must be a map of strings, got a string"),
-            (json!({"samplingRate": 50}), "DeliverySourceConfiguration.samplingRate: must be a string, got a number"),
-            (json!({"samplingRate": ""}), "DeliverySourceConfiguration.samplingRate: must be 1 to 255 characters long, got 0"),
-            (json!({"": "50"}), "DeliverySourceConfiguration.: keys must be 1 to 255 characters long, got 0"),
+            (
+                json!("samplingRate=50"),
+                "DeliverySourceConfiguration: must be a map of strings, got a string",
+            ),
+            (
+                json!({"samplingRate": 50}),
+                "DeliverySourceConfiguration.samplingRate: must be a string, got a number",
+            ),
+            (
+                json!({"samplingRate": ""}),
+                "DeliverySourceConfiguration.samplingRate: must be 1 to 255 characters long, got 0",
+            ),
+            (
+                json!({"": "50"}),
+                "DeliverySourceConfiguration.: keys must be 1 to 255 characters long, got 0",
+            ),
         ] {
             let mut props = base.clone();
             props["DeliverySourceConfiguration"] = bad;

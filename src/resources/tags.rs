@@ -19,8 +19,17 @@ pub struct TagDiff {
 
 impl TagDiff {
     pub fn between(current: &HashMap<String, String>, desired: &Tags) -> TagDiff {
-        let set = desired.0.iter().filter(|(k, v)| current.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-        let mut remove: Vec<String> = current.keys().filter(|k| !is_reserved(k) && !desired.0.contains_key(*k)).cloned().collect();
+        let set = desired
+            .0
+            .iter()
+            .filter(|(k, v)| current.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut remove: Vec<String> = current
+            .keys()
+            .filter(|k| !is_reserved(k) && !desired.0.contains_key(*k))
+            .cloned()
+            .collect();
         remove.sort();
         TagDiff { set, remove }
     }
@@ -54,14 +63,35 @@ pub async fn sync(ctx: &Ctx, arn: &str, live: &LiveTags, desired: &Tags) -> Resu
         }
     }
     if !diff.remove.is_empty() {
-        ctx.logs.call("UntagResource", || client.untag_resource().resource_arn(arn).set_tag_keys(Some(diff.remove.clone())).send()).await?;
+        ctx.logs
+            .call("UntagResource", || {
+                client
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(diff.remove.clone()))
+                    .send()
+            })
+            .await?;
     }
     if !diff.set.is_empty() {
         let set: HashMap<String, String> = diff.set.clone().into_iter().collect();
-        ctx.logs.call("TagResource", || client.tag_resource().resource_arn(arn).set_tags(Some(set.clone())).send()).await?;
+        ctx.logs
+            .call("TagResource", || {
+                client
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(set.clone()))
+                    .send()
+            })
+            .await?;
     }
     if !diff.is_empty() {
-        tracing::info!(arn, set = diff.set.len(), removed = diff.remove.len(), "tags brought in line with the template");
+        tracing::info!(
+            arn,
+            set = diff.set.len(),
+            removed = diff.remove.len(),
+            "tags brought in line with the template"
+        );
     }
     Ok(())
 }
@@ -88,7 +118,11 @@ mod tests {
 
     #[test]
     fn diff_never_touches_reserved_keys() {
-        let current = live(&[("cfn-logs-delivery:stack-id", "s"), ("aws:cloudformation:stack-name", "n"), ("team", "a")]);
+        let current = live(&[
+            ("cfn-logs-delivery:stack-id", "s"),
+            ("aws:cloudformation:stack-name", "n"),
+            ("team", "a"),
+        ]);
         let diff = TagDiff::between(&current, &Tags::default());
         assert_eq!(diff.remove, vec!["team".to_string()]);
         assert!(diff.set.is_empty());
@@ -102,7 +136,10 @@ mod tests {
 
     #[test]
     fn create_tags_carry_ownership() {
-        let owner = Owner { stack_id: "s".into(), logical_id: "L".into() };
+        let owner = Owner {
+            stack_id: "s".into(),
+            logical_id: "L".into(),
+        };
         let all = on_create(&tags(&[("team", "a")]), &owner);
         assert_eq!(all.len(), 3);
         assert!(owner.owns(&all));

@@ -60,10 +60,16 @@ pub fn binary() -> PathBuf {
 /// A full local stack around the binary; `env` overrides the defaults (AWS_ENDPOINT_URL, …).
 pub fn start_stack(env: &[(&str, &str)]) -> Stack {
     let stack = Stack::start_with_env(&binary(), env).unwrap_or_else(|e| {
-        panic!("cannot start the local stack (moto in .venv? ./scripts/demo installs it; binary {}?): {e}", binary().display())
+        panic!(
+            "cannot start the local stack (moto in .venv? ./scripts/demo installs it; binary {}?): {e}",
+            binary().display()
+        )
     });
     // The first invocation must not pay for the process start-up inside its deadline.
-    assert!(stack.lambda.runtime.wait_for_poll(1, Duration::from_secs(20)).is_some(), "the function never polled the Runtime API");
+    assert!(
+        stack.lambda.runtime.wait_for_poll(1, Duration::from_secs(20)).is_some(),
+        "the function never polled the Runtime API"
+    );
     stack
 }
 
@@ -83,7 +89,12 @@ pub fn delete(stack: &Stack, kind: &str, logical_id: &str, physical_id: &str, pr
 /// Sends an event that must succeed; returns the answer's (physical id, body).
 pub fn must_succeed(stack: &Stack, event: Value) -> (String, Value) {
     let (invocation, answer) = stack.send(event.clone());
-    let answer = answer.unwrap_or_else(|| panic!("no answer for {event}; invocation {invocation:?}\nlog:\n{}", stack.lambda.log_text()));
+    let answer = answer.unwrap_or_else(|| {
+        panic!(
+            "no answer for {event}; invocation {invocation:?}\nlog:\n{}",
+            stack.lambda.log_text()
+        )
+    });
     let body = answer.json().expect("the answer is JSON");
     assert_eq!(answer.status().as_deref(), Some("SUCCESS"), "{body}");
     (answer.physical_id().expect("a PhysicalResourceId"), body)
@@ -92,9 +103,14 @@ pub fn must_succeed(stack: &Stack, event: Value) -> (String, Value) {
 /// An invocation the function reported as handled without any answer (no usable ResponseURL):
 /// Lambda must not run it again, so it is no error. Returns the logged reason.
 pub fn handled_unanswered(label: &str, inv: &cfn_local::Invocation) -> String {
-    let cfn_local::Outcome::Response(body) = &inv.outcome else { panic!("{label}: expected a handled invocation, got {:?}", inv.outcome) };
+    let cfn_local::Outcome::Response(body) = &inv.outcome else {
+        panic!("{label}: expected a handled invocation, got {:?}", inv.outcome)
+    };
     assert_eq!(body["Answered"], json!(false), "{label}: {body}");
-    body["Reason"].as_str().unwrap_or_else(|| panic!("{label}: no Reason in {body}")).to_owned()
+    body["Reason"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{label}: no Reason in {body}"))
+        .to_owned()
 }
 
 /// Status code and body of a direct moto call (the "out of band" hand).
@@ -114,13 +130,21 @@ pub fn mutating_calls(proxy: &LogsProxy) -> Vec<(String, usize)> {
     proxy
         .calls()
         .into_iter()
-        .filter(|(op, _)| ["Put", "Create", "Update", "Delete", "Tag", "Untag"].iter().any(|p| op.starts_with(p)))
+        .filter(|(op, _)| {
+            ["Put", "Create", "Update", "Delete", "Tag", "Untag"]
+                .iter()
+                .any(|p| op.starts_with(p))
+        })
         .collect()
 }
 
 /// A loopback port nobody listens on (bound, then released).
 pub fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,7 +171,11 @@ pub fn check_log_text(label: &str, text: &str) -> LogScan {
         for bad in FORBIDDEN_IN_LOGS {
             assert!(!line.contains(bad), "{label}: line {} leaks '{bad}': {line}", i + 1);
         }
-        assert!(serde_json::from_str::<Value>(line).is_ok_and(|v| v.is_object()), "{label}: line {} is not a JSON object: {line}", i + 1);
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok_and(|v| v.is_object()),
+            "{label}: line {} is not a JSON object: {line}",
+            i + 1
+        );
     }
     scan
 }
@@ -181,10 +209,15 @@ pub fn logs_client(endpoint: &str) -> aws_sdk_cloudwatchlogs::Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-        .http_client(cfn_logs_delivery::startup::sdk_http_client(cfn_logs_delivery::protocol::ResponseSender::new().http_client().clone()))
+        .http_client(cfn_logs_delivery::startup::sdk_http_client(
+            cfn_logs_delivery::protocol::ResponseSender::new().http_client().clone(),
+        ))
         .retry_config(RetryConfig::disabled())
         .timeout_config(
-            TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(20)).build(),
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(20))
+                .build(),
         )
         .build();
     aws_sdk_cloudwatchlogs::Client::from_conf(config)
@@ -204,10 +237,22 @@ impl InProcess {
         let moto = Moto::start().expect("start moto (is .venv/bin/moto_server there? ./scripts/demo installs it)");
         let proxy = LogsProxy::start(&moto.endpoint()).expect("start the Logs proxy");
         let receiver = Receiver::start().expect("start the receiver");
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
-        let handler =
-            cfn_logs_delivery::Handler::new(logs_client(&proxy.endpoint()), cfn_logs_delivery::protocol::AllowedHosts::parse("127.0.0.1"));
-        InProcess { handler, runtime, receiver, proxy, moto }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let handler = cfn_logs_delivery::Handler::new(
+            logs_client(&proxy.endpoint()),
+            cfn_logs_delivery::protocol::AllowedHosts::parse("127.0.0.1"),
+        );
+        InProcess {
+            handler,
+            runtime,
+            receiver,
+            proxy,
+            moto,
+        }
     }
 
     /// `handle_event` with a deadline `budget` from now.

@@ -26,7 +26,11 @@ pub struct Block {
 impl Block {
     /// Its commands: lines that are neither blank nor comments.
     pub fn commands(&self) -> Vec<&str> {
-        self.text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+        self.text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
     }
 
     /// `DOC:LINE`, where the block starts.
@@ -61,7 +65,9 @@ pub fn blocks(doc: &str) -> Vec<Block> {
             }
             Some((block, _)) if trimmed == "```" => found.push(block),
             Some((mut block, indent)) => {
-                block.text.push_str(line.get(indent..).unwrap_or_else(|| line.trim_start()));
+                block
+                    .text
+                    .push_str(line.get(indent..).unwrap_or_else(|| line.trim_start()));
                 block.text.push('\n');
                 open = Some((block, indent));
             }
@@ -73,18 +79,25 @@ pub fn blocks(doc: &str) -> Vec<Block> {
 
 /// The `lang` blocks under `heading` (the heading line as written, e.g. `## Option 2: cargo lambda`).
 pub fn blocks_under(doc: &str, heading: &str, lang: &str) -> Vec<Block> {
-    blocks(doc).into_iter().filter(|b| b.heading == heading && b.lang == lang).collect()
+    blocks(doc)
+        .into_iter()
+        .filter(|b| b.heading == heading && b.lang == lang)
+        .collect()
 }
 
 /// `program` on PATH, else in the workspace's `.venv/bin`: the directory it is in.
 pub fn tool_dir(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).chain([workspace().join(".venv/bin")]).find(|dir| dir.join(program).is_file())
+    std::env::split_paths(&path)
+        .chain([workspace().join(".venv/bin")])
+        .find(|dir| dir.join(program).is_file())
 }
 
 /// `./scripts/test` sets `CFN_LOGS_DELIVERY_BIN`; CI sets `CI`. There a missing tool is a failure.
 pub fn tools_required() -> bool {
-    ["CFN_LOGS_DELIVERY_BIN", "CI"].iter().any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
+    ["CFN_LOGS_DELIVERY_BIN", "CI"]
+        .iter()
+        .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
 }
 
 /// The tools' directories first on PATH, as `source .venv/bin/activate` would put them.

@@ -53,25 +53,47 @@ pub struct Report {
 /// `function_region`: where the provider runs, if known (the place of resources without `Region`).
 pub fn lint(doc: &Node, function_region: Option<&str>) -> Result<Report, (Option<usize>, String)> {
     let Value::Map(_) = &doc.value else {
-        return Err((Some(doc.line), "not a CloudFormation template: the document is not a mapping".into()));
+        return Err((
+            Some(doc.line),
+            "not a CloudFormation template: the document is not a mapping".into(),
+        ));
     };
     let section = match doc.entry("Resources") {
         Some(e) if matches!(e.value.value, Value::Map(_) | Value::Intrinsic { .. }) => &e.value,
-        Some(e) => return Err((Some(e.line), "not a CloudFormation template: Resources is not a mapping".into())),
-        None => return Err((None, "not a CloudFormation template: it has no Resources section".into())),
+        Some(e) => {
+            return Err((
+                Some(e.line),
+                "not a CloudFormation template: Resources is not a mapping".into(),
+            ))
+        }
+        None => {
+            return Err((
+                None,
+                "not a CloudFormation template: it has no Resources section".into(),
+            ))
+        }
     };
     let all = resources(section);
     let mut report = Report::default();
-    let ours: Vec<&Resource> = all.iter().filter(|r| known_properties(r.type_name()).is_some()).collect();
+    let ours: Vec<&Resource> = all
+        .iter()
+        .filter(|r| known_properties(r.type_name()).is_some())
+        .collect();
     for r in &ours {
         report.resources += 1;
         report.findings.extend(check_resource(r));
     }
-    let tokens: Vec<String> = ours.iter().filter_map(|r| r.node.get("Properties")?.get("ServiceToken")).map(Node::shape).collect();
+    let tokens: Vec<String> = ours
+        .iter()
+        .filter_map(|r| r.node.get("Properties")?.get("ServiceToken"))
+        .map(Node::shape)
+        .collect();
     for r in all.iter().filter(|r| known_properties(r.type_name()).is_none()) {
         report.findings.extend(check_other_type(r, &tokens));
     }
-    report.findings.extend(crate::regions::check(&ours, &all, function_region));
+    report
+        .findings
+        .extend(crate::regions::check(&ours, &all, function_region));
     report.findings.extend(crate::order::check(&ours, &all));
     let types: HashMap<&str, &str> = ours.iter().map(|r| (r.logical_id, r.type_name())).collect();
     report.findings.extend(check_get_atts(doc, &types));
@@ -91,7 +113,13 @@ impl Resource<'_> {
         self.node.get("Type").and_then(Node::as_str).unwrap_or_default()
     }
 
-    pub fn finding(&self, line: usize, property: impl Into<String>, message: impl Into<String>, severity: Severity) -> Finding {
+    pub fn finding(
+        &self,
+        line: usize,
+        property: impl Into<String>,
+        message: impl Into<String>,
+        severity: Severity,
+    ) -> Finding {
         Finding {
             line,
             logical_id: self.logical_id.to_owned(),
@@ -115,7 +143,11 @@ fn resources(section: &Node) -> Vec<Resource<'_>> {
                 }
             }
         } else if let Value::Map(_) = value.value {
-            out.push(Resource { logical_id: key, line, node: value });
+            out.push(Resource {
+                logical_id: key,
+                line,
+                node: value,
+            });
         }
     }
     out
@@ -134,7 +166,13 @@ fn check_resource(r: &Resource) -> Vec<Finding> {
     let resource_type = r.type_name();
     let known = known_properties(resource_type).unwrap_or_default();
     let (props_line, props) = match r.node.entry("Properties") {
-        None => (r.line, Node { line: r.line, value: Value::Map(Vec::new()) }),
+        None => (
+            r.line,
+            Node {
+                line: r.line,
+                value: Value::Map(Vec::new()),
+            },
+        ),
         Some(e) => match &e.value.value {
             Value::Map(_) => (e.line, e.value.clone()),
             Value::Intrinsic { .. } => return Vec::new(), // all of it decided at deploy time
@@ -146,7 +184,14 @@ fn check_resource(r: &Resource) -> Vec<Finding> {
                     Severity::Error,
                 )]
             }
-            _ => return vec![r.finding(e.line, "Properties", "must be a mapping of property names to values", Severity::Error)],
+            _ => {
+                return vec![r.finding(
+                    e.line,
+                    "Properties",
+                    "must be a mapping of property names to values",
+                    Severity::Error,
+                )]
+            }
         },
     };
     let mut findings = Vec::new();
@@ -190,7 +235,14 @@ fn structure(node: &Node, path: &str, out: &mut Vec<(usize, String, String)>) {
                 }
                 match e.value.value {
                     // An empty property's line is its key's (the null itself may sit on the next line).
-                    Value::Null => structure(&Node { line: e.line, value: Value::Null }, &at, out),
+                    Value::Null => structure(
+                        &Node {
+                            line: e.line,
+                            value: Value::Null,
+                        },
+                        &at,
+                        out,
+                    ),
                     _ => structure(&e.value, &at, out),
                 }
             }
@@ -272,8 +324,13 @@ type Located = (Path, String, usize);
 
 /// The handler's problems with `props`, minus those at a value decided at deploy time.
 fn validate(resource_type: &str, known: &[&str], props: &Node, props_line: usize) -> Vec<Located> {
-    let mut conv = Conv { known, opaque: Vec::new() };
-    let json = conv.json(props, &Path::default()).unwrap_or_else(|| Json::Object(Map::new()));
+    let mut conv = Conv {
+        known,
+        opaque: Vec::new(),
+    };
+    let json = conv
+        .json(props, &Path::default())
+        .unwrap_or_else(|| Json::Object(Map::new()));
     let problems = property_problems(resource_type, &json).unwrap_or_default();
     problems
         .into_iter()
@@ -363,10 +420,15 @@ fn locate(root: &Node, path: &Path) -> (Option<usize>, bool) {
     let (mut node, mut line) = (root, None);
     for step in &path.0 {
         let next = match (&node.value, step) {
-            (Value::Map(entries), PathStep::Key(key)) => {
-                entries.iter().rfind(|e| !e.value.is_no_value() && e.key == *key).map(|e| (e.line, &e.value))
-            }
-            (Value::Seq(items), PathStep::Index(i)) => items.iter().filter(|it| !it.is_no_value()).nth(*i).map(|it| (it.line, it)),
+            (Value::Map(entries), PathStep::Key(key)) => entries
+                .iter()
+                .rfind(|e| !e.value.is_no_value() && e.key == *key)
+                .map(|e| (e.line, &e.value)),
+            (Value::Seq(items), PathStep::Index(i)) => items
+                .iter()
+                .filter(|it| !it.is_no_value())
+                .nth(*i)
+                .map(|it| (it.line, it)),
             _ => None,
         };
         let Some((at, inner)) = next else { return (line, false) };
@@ -417,7 +479,9 @@ fn if_branches(resource_type: &str, known: &[&str], props: &Node, props_line: us
             }
             let mut tree = props.clone();
             replace(&mut tree, &site.steps, branch.clone());
-            let Some(path) = path_of(&tree, &site.steps) else { continue };
+            let Some(path) = path_of(&tree, &site.steps) else {
+                continue;
+            };
             for (problem, message, line) in validate(resource_type, known, &tree, props_line) {
                 if base.iter().any(|(p, m, _)| *p == problem && *m == message) {
                     continue;
@@ -444,7 +508,10 @@ fn if_branches(resource_type: &str, known: &[&str], props: &Node, props_line: us
             let message = match (branches, &site.condition) {
                 ([true, true], _) => message,
                 ([first, _], Some(c)) => format!("{message} (when condition {c} is {first})"),
-                ([first, _], None) => format!("{message} (in the {} branch of Fn::If)", if first { "first" } else { "second" }),
+                ([first, _], None) => format!(
+                    "{message} (in the {} branch of Fn::If)",
+                    if first { "first" } else { "second" }
+                ),
             };
             if !out.iter().any(|(p, m, _)| *p == problem && *m == message) {
                 out.push((problem, message, line));
@@ -540,7 +607,11 @@ fn check_other_type(r: &Resource, our_tokens: &[String]) -> Vec<Finding> {
         .min()
         .filter(|(d, _)| *d <= 3)
         .map(|(_, t)| t);
-    let token = r.node.get("Properties").and_then(|p| p.get("ServiceToken")).map(Node::shape);
+    let token = r
+        .node
+        .get("Properties")
+        .and_then(|p| p.get("ServiceToken"))
+        .map(Node::shape);
     let hint = suggestion.map(|t| format!("; did you mean {t}?")).unwrap_or_default();
     if token.is_some_and(|t| our_tokens.contains(&t)) {
         let message = format!(
@@ -599,7 +670,9 @@ fn check_get_atts(doc: &Node, types: &HashMap<&str, &str>) -> Vec<Finding> {
                     let mut refs = Vec::new();
                     get_atts(value, &mut refs);
                     for (line, target, attribute, written) in refs {
-                        let Some(target_type) = types.get(target.as_str()) else { continue };
+                        let Some(target_type) = types.get(target.as_str()) else {
+                            continue;
+                        };
                         let answered = attributes(target_type).unwrap_or_default();
                         if !answered.contains(&attribute.as_str()) {
                             out.push(Finding {
@@ -642,8 +715,16 @@ fn get_atts(node: &Node, out: &mut Vec<(usize, String, String, String)>) {
                     }
                 }
                 ("Fn::GetAtt", Value::Seq(items)) => {
-                    if let [Some(target), Some(attribute)] = [items.first().and_then(Node::as_str), items.get(1).and_then(Node::as_str)] {
-                        out.push((node.line, target.into(), attribute.into(), format!("Fn::GetAtt [{target}, {attribute}]")));
+                    if let [Some(target), Some(attribute)] = [
+                        items.first().and_then(Node::as_str),
+                        items.get(1).and_then(Node::as_str),
+                    ] {
+                        out.push((
+                            node.line,
+                            target.into(),
+                            attribute.into(),
+                            format!("Fn::GetAtt [{target}, {attribute}]"),
+                        ));
                     }
                 }
                 ("Fn::Sub", _) => {
@@ -651,7 +732,10 @@ fn get_atts(node: &Node, out: &mut Vec<(usize, String, String, String)>) {
                         Value::Str(text) => (Some(text.as_str()), Vec::new()),
                         Value::Seq(items) => (
                             items.first().and_then(Node::as_str),
-                            items.get(1).map(|vars| entries(vars).into_iter().map(|(k, _, _)| k.to_owned()).collect()).unwrap_or_default(),
+                            items
+                                .get(1)
+                                .map(|vars| entries(vars).into_iter().map(|(k, _, _)| k.to_owned()).collect())
+                                .unwrap_or_default(),
                         ),
                         _ => (None, Vec::new()),
                     };
@@ -692,7 +776,11 @@ mod tests {
 
     fn findings(yaml: &str) -> Vec<String> {
         let report = lint(&parse(yaml).unwrap(), None).unwrap();
-        report.findings.iter().map(|f| format!("{}: {}: {}", f.line, f.property, f.message)).collect()
+        report
+            .findings
+            .iter()
+            .map(|f| format!("{}: {}: {}", f.line, f.property, f.message))
+            .collect()
     }
 
     #[test]
@@ -700,15 +788,26 @@ mod tests {
         let doc = parse("Name: x\nTags:\n  - !Ref AWS::NoValue\n  - Key: a\n    Value: b\nConf:\n  a.b: c\n").unwrap();
         let at = |key: &str| Path::key(key);
         assert_eq!(locate(&doc, &at("Name")), (Some(1), true));
-        assert_eq!(locate(&doc, &at("Tags").index(0).key_in("Value")), (Some(5), true), "NoValue items do not count");
+        assert_eq!(
+            locate(&doc, &at("Tags").index(0).key_in("Value")),
+            (Some(5), true),
+            "NoValue items do not count"
+        );
         assert_eq!(locate(&doc, &at("Tags").index(1)), (Some(2), false));
-        assert_eq!(locate(&doc, &at("Conf").key_in("a.b")), (Some(7), true), "a map key with a dot is one step");
+        assert_eq!(
+            locate(&doc, &at("Conf").key_in("a.b")),
+            (Some(7), true),
+            "a map key with a dot is one step"
+        );
         assert_eq!(locate(&doc, &at("Missing")), (None, false));
     }
 
     #[test]
     fn literal_subs_are_literals() {
-        let s = |t: &str| Node { line: 1, value: Value::Str(t.into()) };
+        let s = |t: &str| Node {
+            line: 1,
+            value: Value::Str(t.into()),
+        };
         assert_eq!(literal_sub("Fn::Sub", &s("plain")), Some("plain".into()));
         assert_eq!(literal_sub("Fn::Sub", &s("a-${!Literal}")), Some("a-${Literal}".into()));
         assert_eq!(literal_sub("Fn::Sub", &s("${AWS::StackName}-x")), None);
@@ -760,10 +859,17 @@ mod tests {
         let readme = include_str!("../../../README.md");
         for kind in cfn_logs_delivery::resources::KINDS {
             let (resource_type, attributes) = (kind.type_name, kind.attributes);
-            let row = readme.lines().find(|l| l.starts_with(&format!("| `{resource_type}` |"))).expect("a README table row");
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{resource_type}` |")))
+                .expect("a README table row");
             let get_att = row.trim_end_matches('|').rsplit('|').next().unwrap();
-            let named: Vec<&str> =
-                get_att.split('`').skip(1).step_by(2).filter(|w| w.chars().all(|c| c.is_ascii_alphanumeric()) && !w.is_empty()).collect();
+            let named: Vec<&str> = get_att
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|w| w.chars().all(|c| c.is_ascii_alphanumeric()) && !w.is_empty())
+                .collect();
             assert_eq!(&named, attributes, "{resource_type}");
         }
     }

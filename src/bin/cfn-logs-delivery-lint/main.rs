@@ -18,7 +18,8 @@ use check::{Finding, Severity};
 const ABOUT: &str = "Checks the Custom::DeliverySource, Custom::DeliveryDestination and Custom::Delivery resources of
 CloudFormation and SAM templates with the cfn-logs-delivery provider's own validation, before deploying.";
 
-const LONG_ABOUT: &str = "Checks the Custom::DeliverySource, Custom::DeliveryDestination and Custom::Delivery resources of
+const LONG_ABOUT: &str =
+    "Checks the Custom::DeliverySource, Custom::DeliveryDestination and Custom::Delivery resources of
 CloudFormation and SAM templates (YAML with the short intrinsic forms !Ref, !Sub, !GetAtt, !If, ..., or
 JSON) with the cfn-logs-delivery provider's own validation, before deploying. cfn-lint and `sam validate`
 know nothing about these custom types; this finds their mistakes without a failed deploy and a rollback.
@@ -108,7 +109,11 @@ struct Summary {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let region = cli.region.clone().or_else(|| ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().find_map(|v| std::env::var(v).ok()));
+    let region = cli.region.clone().or_else(|| {
+        ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok())
+    });
     let region = region.filter(|r| !r.is_empty());
     let mut found: Vec<(String, Finding)> = Vec::new();
     let mut unreadable = Vec::new();
@@ -127,13 +132,22 @@ fn main() -> ExitCode {
         }
     }
     let errors = found.iter().filter(|(_, f)| f.severity == Severity::Error).count();
-    let summary =
-        Summary { templates: cli.templates.len(), resources, errors, warnings: found.len() - errors, unreadable: unreadable.len() };
+    let summary = Summary {
+        templates: cli.templates.len(),
+        resources,
+        errors,
+        warnings: found.len() - errors,
+        unreadable: unreadable.len(),
+    };
     match cli.format {
         Format::Text => print_text(&found, &unreadable, &summary),
         Format::Json => {
             let problems = found.iter().map(|(file, finding)| Located { file, finding }).collect();
-            let doc = Document { problems, unreadable: &unreadable, summary: &summary };
+            let doc = Document {
+                problems,
+                unreadable: &unreadable,
+                summary: &summary,
+            };
             println!("{}", serde_json::to_string_pretty(&doc).expect("plain data serializes"));
         }
     }
@@ -165,8 +179,15 @@ fn print_text(found: &[(String, Finding)], unreadable: &[Unreadable], summary: &
         }
     }
     for (file, f) in found {
-        let warning = if f.severity == Severity::Warning { "warning: " } else { "" };
-        println!("{file}:{}: {warning}{} ({}): {}: {}", f.line, f.logical_id, f.resource_type, f.property, f.message);
+        let warning = if f.severity == Severity::Warning {
+            "warning: "
+        } else {
+            ""
+        };
+        println!(
+            "{file}:{}: {warning}{} ({}): {}: {}",
+            f.line, f.logical_id, f.resource_type, f.property, f.message
+        );
     }
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let mut outcome = match (summary.errors, summary.warnings) {
@@ -176,7 +197,10 @@ fn print_text(found: &[(String, Finding)], unreadable: &[Unreadable], summary: &
         (e, w) => format!("{}, {}", count(e, "problem"), count(w, "warning")),
     };
     if summary.unreadable > 0 {
-        outcome.push_str(&format!("; {} could not be read", count(summary.unreadable, "template")));
+        outcome.push_str(&format!(
+            "; {} could not be read",
+            count(summary.unreadable, "template")
+        ));
     }
     println!(
         "cfn-logs-delivery-lint: {} checked in {}: {outcome}",

@@ -29,8 +29,18 @@ struct Link {
 }
 
 const LINKS: [Link; 2] = [
-    Link { property: "DeliverySourceName", kind: SOURCE, arn_type: "delivery-source", fix: |id| format!("!Ref {id}") },
-    Link { property: "DeliveryDestinationArn", kind: DESTINATION, arn_type: "delivery-destination", fix: |id| format!("!GetAtt {id}.Arn") },
+    Link {
+        property: "DeliverySourceName",
+        kind: SOURCE,
+        arn_type: "delivery-source",
+        fix: |id| format!("!Ref {id}"),
+    },
+    Link {
+        property: "DeliveryDestinationArn",
+        kind: DESTINATION,
+        arn_type: "delivery-destination",
+        fix: |id| format!("!GetAtt {id}.Arn"),
+    },
 ];
 
 /// Every delivery of `ours` that names a source or destination of the template by text, without
@@ -39,11 +49,19 @@ pub fn check(ours: &[&Resource], all: &[Resource]) -> Vec<Finding> {
     let depends = dependencies(all);
     let mut out = Vec::new();
     for delivery in ours.iter().filter(|r| r.type_name() == DELIVERY) {
-        let Some(props) = delivery.node.get("Properties") else { continue };
+        let Some(props) = delivery.node.get("Properties") else {
+            continue;
+        };
         for link in &LINKS {
-            let Some(entry) = props.entry(link.property) else { continue };
-            let Some(named) = text(&entry.value).map(|t| name_in(t, link.arn_type)) else { continue };
-            let target = ours.iter().find(|r| r.type_name() == link.kind && resource_name(r) == Some(named));
+            let Some(entry) = props.entry(link.property) else {
+                continue;
+            };
+            let Some(named) = text(&entry.value).map(|t| name_in(t, link.arn_type)) else {
+                continue;
+            };
+            let target = ours
+                .iter()
+                .find(|r| r.type_name() == link.kind && resource_name(r) == Some(named));
             let Some(target) = target else { continue };
             if !reaches(&depends, delivery.logical_id, target.logical_id) {
                 out.push(delivery.finding(entry.line, link.property, message(link, named, target), Severity::Error));
@@ -115,7 +133,9 @@ fn referenced(node: &Node, out: &mut HashSet<String>) {
             match (name.as_str(), &arg.value) {
                 ("Ref", Value::Str(id)) => drop(out.insert(id.clone())),
                 ("Fn::GetAtt", Value::Str(path)) => drop(out.insert(path.split('.').next().unwrap_or(path).to_owned())),
-                ("Fn::GetAtt", Value::Seq(parts)) => out.extend(parts.first().and_then(Node::as_str).map(str::to_owned)),
+                ("Fn::GetAtt", Value::Seq(parts)) => {
+                    out.extend(parts.first().and_then(Node::as_str).map(str::to_owned))
+                }
                 ("Fn::Sub", _) => out.extend(text(node).map(sub_variables).unwrap_or_default()),
                 _ => {}
             }
@@ -160,9 +180,24 @@ mod tests {
 
     #[test]
     fn names_are_read_from_arns_and_sub_texts() {
-        assert_eq!(name_in("arn:aws:logs:us-east-1:1:delivery-destination:dst", "delivery-destination"), "dst");
-        assert_eq!(name_in("arn:${AWS::Partition}:logs:x:y:delivery-source:${AWS::StackName}-s", "delivery-source"), "${AWS::StackName}-s");
+        assert_eq!(
+            name_in(
+                "arn:aws:logs:us-east-1:1:delivery-destination:dst",
+                "delivery-destination"
+            ),
+            "dst"
+        );
+        assert_eq!(
+            name_in(
+                "arn:${AWS::Partition}:logs:x:y:delivery-source:${AWS::StackName}-s",
+                "delivery-source"
+            ),
+            "${AWS::StackName}-s"
+        );
         assert_eq!(name_in("my-src", "delivery-source"), "my-src");
-        assert_eq!(sub_variables("${A}-${B.Arn}-${!C}-${AWS::Region}"), ["A", "B", "AWS::Region"]);
+        assert_eq!(
+            sub_variables("${A}-${B.Arn}-${!C}-${AWS::Region}"),
+            ["A", "B", "AWS::Region"]
+        );
     }
 }

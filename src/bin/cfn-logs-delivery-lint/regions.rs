@@ -33,7 +33,10 @@ impl Place {
         match r.node.get("Properties").and_then(|p| p.entry("Region")) {
             None => Place::Default,
             Some(e) if e.value.is_no_value() => Place::Default,
-            Some(e) => e.value.as_str().map_or(Place::Unknown, |region| Place::Given(region.to_owned(), e.line)),
+            Some(e) => e
+                .value
+                .as_str()
+                .map_or(Place::Unknown, |region| Place::Given(region.to_owned(), e.line)),
         }
     }
 
@@ -62,7 +65,9 @@ pub fn check(resources: &[&Resource], all: &[Resource], function_region: Option<
     let mut out = Vec::new();
     for r in resources {
         let place = &places[r.logical_id];
-        let Some(props) = r.node.get("Properties") else { continue };
+        let Some(props) = r.node.get("Properties") else {
+            continue;
+        };
         let problem = match r.type_name() {
             SOURCE if is_cloudfront(props.get("ResourceArn")) => {
                 let at = place.region(function_region).filter(|_| *place != Place::Unknown);
@@ -72,7 +77,8 @@ pub fn check(resources: &[&Resource], all: &[Resource], function_region: Option<
                     Some((line_of(r, place), Kind::of_type(SOURCE)?.place_problem(&strip_null(checked), at)?))
                 })
             }
-            DELIVERY => delivery_problem(place, props, &places, function_region).or_else(|| cross_account_problem(r, props, all)),
+            DELIVERY => delivery_problem(place, props, &places, function_region)
+                .or_else(|| cross_account_problem(r, props, all)),
             _ => None,
         };
         if let Some((line, problem)) = problem {
@@ -100,8 +106,14 @@ fn delivery_problem(
         if other == *place {
             continue; // the same Region, or both the provider's: whatever that is
         }
-        let (Some(at), Some(there)) = (place.region(function_region), other.region(function_region)) else { continue };
-        let destination_region = if property == "DeliveryDestinationArn" { there } else { at };
+        let (Some(at), Some(there)) = (place.region(function_region), other.region(function_region)) else {
+            continue;
+        };
+        let destination_region = if property == "DeliveryDestinationArn" {
+            there
+        } else {
+            at
+        };
         let mut checked = json!({"DeliverySourceName": "s", "Region": place.property(),
             "DeliveryDestinationArn": format!("arn:aws:logs:{destination_region}:{ACCOUNT}:delivery-destination:d")});
         if property == "DeliverySourceName" {
@@ -120,9 +132,11 @@ fn account_of(r: &Resource) -> Option<String> {
     match r.node.get("Properties").and_then(|p| p.entry("AssumeRoleArn")) {
         None => Some("the stack's account".to_owned()),
         Some(e) if e.value.is_no_value() => Some("the stack's account".to_owned()),
-        Some(e) => {
-            e.value.as_str().and_then(|arn| cfn_logs_delivery::props::check_arn("x", arn).ok()).map(|a| format!("account {}", a.account))
-        }
+        Some(e) => e
+            .value
+            .as_str()
+            .and_then(|arn| cfn_logs_delivery::props::check_arn("x", arn).ok())
+            .map(|a| format!("account {}", a.account)),
     }
 }
 
@@ -135,7 +149,10 @@ fn destination_type(r: &Resource, all: &[Resource]) -> Option<String> {
     }
     let arn = props.get("DestinationResourceArn")?;
     let service = match (arn.as_str(), referenced(arn)) {
-        (Some(literal), _) => cfn_logs_delivery::props::check_arn("x", literal).ok()?.service.to_owned(),
+        (Some(literal), _) => cfn_logs_delivery::props::check_arn("x", literal)
+            .ok()?
+            .service
+            .to_owned(),
         (None, Some(id)) => match all.iter().find(|o| o.logical_id == id)?.type_name() {
             "AWS::Logs::LogGroup" => "logs".to_owned(),
             "AWS::S3::Bucket" => "s3".to_owned(),
@@ -156,8 +173,9 @@ fn destination_type(r: &Resource, all: &[Resource]) -> Option<String> {
 /// type cannot take another account's deliveries: only S3 and Firehose can (aws-cdk PR #36827).
 fn cross_account_problem(r: &Resource, props: &Node, all: &[Resource]) -> Option<(usize, cfn_logs_delivery::Error)> {
     let entry = props.entry("DeliveryDestinationArn")?;
-    let destination =
-        all.iter().find(|o| Some(o.logical_id) == referenced(&entry.value) && o.type_name() == "Custom::DeliveryDestination")?;
+    let destination = all
+        .iter()
+        .find(|o| Some(o.logical_id) == referenced(&entry.value) && o.type_name() == "Custom::DeliveryDestination")?;
     let (here, there) = (account_of(r)?, account_of(destination)?);
     let kind = destination_type(destination, all)?;
     if here == there || !matches!(kind.as_str(), "CWL" | "XRAY") {
@@ -169,7 +187,10 @@ fn cross_account_problem(r: &Resource, props: &Node, all: &[Resource]) -> Option
          in the destination's account (the same AssumeRoleArn)",
         destination.logical_id
     );
-    Some((entry.line, cfn_logs_delivery::Error::invalid("DeliveryDestinationArn", message)))
+    Some((
+        entry.line,
+        cfn_logs_delivery::Error::invalid("DeliveryDestinationArn", message),
+    ))
 }
 
 /// The logical id a `!Ref X` / `!GetAtt X.Attr` names.
@@ -187,7 +208,10 @@ fn referenced(node: &Node) -> Option<&str> {
 
 /// A literal ARN's region.
 fn arn_region(arn: &str) -> Option<String> {
-    cfn_logs_delivery::props::check_arn("x", arn).ok().map(|a| a.region.to_owned()).filter(|r| !r.is_empty())
+    cfn_logs_delivery::props::check_arn("x", arn)
+        .ok()
+        .map(|a| a.region.to_owned())
+        .filter(|r| !r.is_empty())
 }
 
 /// Whether a ResourceArn (literal or `!Sub`) names a CloudFront distribution.

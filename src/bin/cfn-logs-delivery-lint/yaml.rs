@@ -79,7 +79,14 @@ impl Node {
             Value::Str(s) => format!("{s:?}"),
             Value::Seq(items) => format!("[{}]", items.iter().map(Node::shape).collect::<Vec<_>>().join(",")),
             Value::Map(entries) => {
-                format!("{{{}}}", entries.iter().map(|e| format!("{:?}:{}", e.key, e.value.shape())).collect::<Vec<_>>().join(","))
+                format!(
+                    "{{{}}}",
+                    entries
+                        .iter()
+                        .map(|e| format!("{:?}:{}", e.key, e.value.shape()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
             }
             Value::Intrinsic { name, arg } => format!("{{{name:?}:{}}}", arg.shape()),
         }
@@ -97,13 +104,18 @@ pub struct ParseError {
 pub fn parse(text: &str) -> Result<Node, ParseError> {
     let mut builder = Builder::default();
     for event in Parser::new_from_str(text) {
-        let (event, span) =
-            event.map_err(|e| ParseError { line: Some(e.marker().line()), message: format!("not valid YAML or JSON: {}", e.info()) })?;
+        let (event, span) = event.map_err(|e| ParseError {
+            line: Some(e.marker().line()),
+            message: format!("not valid YAML or JSON: {}", e.info()),
+        })?;
         builder.event(event, span)?;
     }
     match builder.documents.len() {
         1 => Ok(builder.documents.remove(0)),
-        0 => Err(ParseError { line: None, message: "empty: no YAML or JSON document".into() }),
+        0 => Err(ParseError {
+            line: None,
+            message: "empty: no YAML or JSON document".into(),
+        }),
         n => Err(ParseError {
             line: Some(builder.documents[1].line),
             message: format!("{n} YAML documents in one file; a template is one document"),
@@ -141,23 +153,35 @@ impl Builder {
                 self.complete(node, anchor)
             }
             Event::Alias(id) => {
-                let node = self
-                    .anchors
-                    .get(&id)
-                    .cloned()
-                    .ok_or_else(|| ParseError { line: Some(line), message: "alias of an unknown anchor".into() })?;
+                let node = self.anchors.get(&id).cloned().ok_or_else(|| ParseError {
+                    line: Some(line),
+                    message: "alias of an unknown anchor".into(),
+                })?;
                 self.complete(node, 0)
             }
             Event::SequenceStart(anchor, tag) => {
-                self.stack.push(Open { line, anchor, tag: local_tag(tag.as_deref()), kind: OpenKind::Seq(Vec::new()) });
+                self.stack.push(Open {
+                    line,
+                    anchor,
+                    tag: local_tag(tag.as_deref()),
+                    kind: OpenKind::Seq(Vec::new()),
+                });
                 Ok(())
             }
             Event::MappingStart(anchor, tag) => {
-                self.stack.push(Open { line, anchor, tag: local_tag(tag.as_deref()), kind: OpenKind::Map(Vec::new(), None) });
+                self.stack.push(Open {
+                    line,
+                    anchor,
+                    tag: local_tag(tag.as_deref()),
+                    kind: OpenKind::Map(Vec::new(), None),
+                });
                 Ok(())
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let open = self.stack.pop().ok_or_else(|| ParseError { line: Some(line), message: "unbalanced collection".into() })?;
+                let open = self.stack.pop().ok_or_else(|| ParseError {
+                    line: Some(line),
+                    message: "unbalanced collection".into(),
+                })?;
                 let value = match open.kind {
                     OpenKind::Seq(items) => Value::Seq(items),
                     OpenKind::Map(entries, _) => long_form(entries),
@@ -165,7 +189,9 @@ impl Builder {
                 let node = wrap(Node { line: open.line, value }, open.tag);
                 self.complete(node, open.anchor)
             }
-            Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd | Event::Nothing => Ok(()),
+            Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd | Event::Nothing => {
+                Ok(())
+            }
         }
     }
 
@@ -185,7 +211,12 @@ impl Builder {
                 None => match node.value {
                     Value::Str(key) => *pending = Some((key, node.line)),
                     Value::Null => *pending = Some((String::new(), node.line)),
-                    _ => return Err(ParseError { line: Some(node.line), message: "a mapping key must be a plain string".into() }),
+                    _ => {
+                        return Err(ParseError {
+                            line: Some(node.line),
+                            message: "a mapping key must be a plain string".into(),
+                        })
+                    }
                 },
             },
         }
@@ -208,7 +239,11 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, line: usize) -> Nod
     };
     // `!GetAZs` with nothing after it: the argument is an empty string, not null.
     let function = local_tag(tag);
-    let value = if function.is_some() && value == Value::Null { Value::Str(String::new()) } else { value };
+    let value = if function.is_some() && value == Value::Null {
+        Value::Str(String::new())
+    } else {
+        value
+    };
     wrap(Node { line, value }, function)
 }
 
@@ -229,7 +264,13 @@ fn local_tag(tag: Option<&Tag>) -> Option<String> {
 fn wrap(node: Node, function: Option<String>) -> Node {
     match function {
         None => node,
-        Some(name) => Node { line: node.line, value: Value::Intrinsic { name, arg: Box::new(node) } },
+        Some(name) => Node {
+            line: node.line,
+            value: Value::Intrinsic {
+                name,
+                arg: Box::new(node),
+            },
+        },
     }
 }
 
@@ -237,7 +278,10 @@ fn wrap(node: Node, function: Option<String>) -> Node {
 fn long_form(mut entries: Vec<Entry>) -> Value {
     if entries.len() == 1 && (entries[0].key == "Ref" || entries[0].key.starts_with("Fn::")) {
         let Entry { key, value, .. } = entries.remove(0);
-        return Value::Intrinsic { name: key, arg: Box::new(value) };
+        return Value::Intrinsic {
+            name: key,
+            arg: Box::new(value),
+        };
     }
     Value::Map(entries)
 }
@@ -247,17 +291,23 @@ mod tests {
     use super::*;
 
     fn s(line: usize, text: &str) -> Node {
-        Node { line, value: Value::Str(text.into()) }
+        Node {
+            line,
+            value: Value::Str(text.into()),
+        }
     }
 
     #[test]
     fn short_and_long_forms_are_the_same_function() {
-        let yaml = parse("A: !Ref X\nB: {Ref: X}\nC: !If [Cond, a, !Ref AWS::NoValue]\nD:\n  Fn::GetAtt: [R, Arn]\n").unwrap();
+        let yaml =
+            parse("A: !Ref X\nB: {Ref: X}\nC: !If [Cond, a, !Ref AWS::NoValue]\nD:\n  Fn::GetAtt: [R, Arn]\n").unwrap();
         assert_eq!(yaml.get("A").unwrap().intrinsic(), Some(("Ref", &s(1, "X"))));
         assert_eq!(yaml.get("B").unwrap().intrinsic(), Some(("Ref", &s(2, "X"))));
         let (name, arg) = yaml.get("C").unwrap().intrinsic().unwrap();
         assert_eq!(name, "Fn::If");
-        let Value::Seq(items) = &arg.value else { panic!("{arg:?}") };
+        let Value::Seq(items) = &arg.value else {
+            panic!("{arg:?}")
+        };
         assert!(items[2].is_no_value());
         assert_eq!(yaml.get("D").unwrap().intrinsic().unwrap().0, "Fn::GetAtt");
         assert_eq!(yaml.get("D").unwrap().line, 5);

@@ -29,7 +29,11 @@ pub fn answer_problems(event: &Value, a: &Answer) -> Vec<String> {
         problems.push(format!("Content-Type {ct:?} (S3 would refuse the signature)"));
     }
     if a.content_length_header != Some(a.body.len()) {
-        problems.push(format!("Content-Length {:?} for {} bytes", a.content_length_header, a.body.len()));
+        problems.push(format!(
+            "Content-Length {:?} for {} bytes",
+            a.content_length_header,
+            a.body.len()
+        ));
     }
     if a.body.len() > MAX_BODY_BYTES {
         problems.push(format!("body is {} bytes (> {MAX_BODY_BYTES})", a.body.len()));
@@ -56,7 +60,10 @@ pub fn answer_problems(event: &Value, a: &Answer) -> Vec<String> {
     if event["RequestType"] == "Delete" && deleted.is_some_and(|id| id != physical_id) {
         problems.push("Delete answered with another PhysicalResourceId".into());
     }
-    if !body["Data"].as_object().is_none_or(|data| data.values().all(Value::is_string)) {
+    if !body["Data"]
+        .as_object()
+        .is_none_or(|data| data.values().all(Value::is_string))
+    {
         problems.push(format!("Data values must be strings: {}", body["Data"]));
     }
     match body["Status"].as_str() {
@@ -106,7 +113,9 @@ mod tests {
     fn each_broken_rule_is_named() {
         let e = event("Delete");
         assert!(problems(&e, &[]).concat().contains("0 answers"));
-        assert!(answer_problems(&e, &answer(good(), Some("application/json"))).concat().contains("Content-Type"));
+        assert!(answer_problems(&e, &answer(good(), Some("application/json")))
+            .concat()
+            .contains("Content-Type"));
         for (field, value, needle) in [
             ("RequestId", json!("other"), "RequestId not echoed"),
             ("PhysicalResourceId", json!("q"), "Delete answered with another"),

@@ -79,7 +79,10 @@ impl Function {
     /// process that dies before answering ends the invocation at once with Lambda's error.
     fn attempt(&self, payload: &Value, during: &(dyn Fn(&Attempt) + Sync)) -> Invocation {
         let finished = AtomicBool::new(false);
-        let attempt = Attempt { process: &self.process, finished: &finished };
+        let attempt = Attempt {
+            process: &self.process,
+            finished: &finished,
+        };
         std::thread::scope(|s| {
             s.spawn(|| during(&attempt));
             s.spawn(|| {
@@ -150,16 +153,28 @@ impl AsyncLambda {
         let destination = Function::start(binary, &destination_env, FAILSAFE_TIMEOUT)?;
         for f in [&function, &destination] {
             if f.runtime.wait_for_poll(1, Duration::from_secs(20)).is_none() {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, format!("{} never polled the Runtime API", binary.display())));
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("{} never polled the Runtime API", binary.display()),
+                ));
             }
         }
-        Ok(AsyncLambda { settings, function, destination })
+        Ok(AsyncLambda {
+            settings,
+            function,
+            destination,
+        })
     }
 
     /// CloudFormation's asynchronous invoke of `event`, played to the end. Its ResponseURL is
     /// pointed at the stack's receiver (a RequestId added if missing), as [`Stack::send`] does;
     /// returns the run and the answer that reached the receiver.
-    pub fn send(&mut self, stack: &Stack, event: Value, during: impl Fn(&Attempt) + Sync) -> io::Result<(AsyncRun, Option<Answer>)> {
+    pub fn send(
+        &mut self,
+        stack: &Stack,
+        event: Value,
+        during: impl Fn(&Attempt) + Sync,
+    ) -> io::Result<(AsyncRun, Option<Answer>)> {
         let (run, answer) = stack.answered(event, |event| self.invoke(event, during));
         Ok((run?, answer))
     }
@@ -191,9 +206,20 @@ impl AsyncLambda {
                 break Some(Condition::EventAgeExceeded);
             }
         };
-        let mut run = AsyncRun { sent_at, attempts, condition, record: None, destination: None };
+        let mut run = AsyncRun {
+            sent_at,
+            attempts,
+            condition,
+            record: None,
+            destination: None,
+        };
         if let Some(condition) = condition {
-            let record = on_failure_record(&event, condition, run.attempts.len(), run.attempts.last().map(response_payload));
+            let record = on_failure_record(
+                &event,
+                condition,
+                run.attempts.len(),
+                run.attempts.last().map(response_payload),
+            );
             self.destination.ensure_running()?;
             run.destination = Some(self.destination.attempt(&record, &leave_alone));
             run.record = Some(record);
@@ -217,7 +243,8 @@ pub fn on_failure_record(event: &Value, condition: Condition, attempts: usize, l
         "requestPayload": event,
     });
     if let Some(response) = last_response {
-        record["responseContext"] = json!({"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"});
+        record["responseContext"] =
+            json!({"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"});
         record["responsePayload"] = response;
     }
     record
@@ -251,12 +278,14 @@ mod tests {
     #[test]
     fn records_have_lambdas_shape() {
         let event = json!({"RequestType": "Create", "ResponseURL": "http://x/1"});
-        let killed =
-            json!({"errorType": "Runtime.ExitError", "errorMessage": "RequestId: 1 Error: Runtime exited with error: signal: killed"});
+        let killed = json!({"errorType": "Runtime.ExitError", "errorMessage": "RequestId: 1 Error: Runtime exited with error: signal: killed"});
         let r = on_failure_record(&event, Condition::RetriesExhausted, 2, Some(killed.clone()));
         assert_eq!(r["version"], "1.0");
         let timestamp = r["timestamp"].as_str().unwrap();
-        assert!(timestamp.len() == 24 && timestamp.ends_with('Z') && timestamp.as_bytes()[19] == b'.', "{timestamp}");
+        assert!(
+            timestamp.len() == 24 && timestamp.ends_with('Z') && timestamp.as_bytes()[19] == b'.',
+            "{timestamp}"
+        );
         assert_eq!(r["requestContext"]["condition"], "RetriesExhausted");
         assert_eq!(r["requestContext"]["approximateInvokeCount"], 2);
         assert_eq!(r["requestContext"]["functionArn"], format!("{FUNCTION_ARN}:$LATEST"));
@@ -275,7 +304,10 @@ mod tests {
         assert_eq!(real.retry_delays, [Duration::from_secs(60), Duration::from_secs(120)]);
         let fast = AsyncSettings::template(100);
         assert_eq!(fast.maximum_retry_attempts, MAXIMUM_RETRY_ATTEMPTS);
-        assert_eq!(fast.retry_delays, [Duration::from_millis(600), Duration::from_millis(1200)]);
+        assert_eq!(
+            fast.retry_delays,
+            [Duration::from_millis(600), Duration::from_millis(1200)]
+        );
         assert_eq!(fast.maximum_event_age, Duration::from_secs(3));
     }
 

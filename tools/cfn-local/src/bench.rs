@@ -81,7 +81,14 @@ fn stats(samples: &[Duration]) -> Option<(Duration, Duration)> {
     sorted.sort();
     let n = sorted.len();
     let max = *sorted.last()?;
-    Some((if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2 }, max))
+    Some((
+        if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+        },
+        max,
+    ))
 }
 
 /// A forwarder in front of moto that records the time moto takes to answer each call (connect,
@@ -123,7 +130,11 @@ type Series = Vec<(Duration, Duration)>;
 /// The latencies, moto's shares, and the rest (latency − moto's share) of `series`.
 fn split(series: &[(Duration, Duration)]) -> [Vec<Duration>; 3] {
     let column = |f: fn(&(Duration, Duration)) -> Duration| series.iter().map(f).collect();
-    [column(|e| e.0), column(|e| e.1), column(|(latency, moto)| latency.saturating_sub(*moto))]
+    [
+        column(|e| e.0),
+        column(|e| e.1),
+        column(|(latency, moto)| latency.saturating_sub(*moto)),
+    ]
 }
 
 /// Everything the run measured.
@@ -157,8 +168,16 @@ struct Results {
 /// targets are reported, not enforced: timings depend on the machine.
 pub fn run(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::Result<bool> {
     check_binary(binary)?;
-    let options = Options { warm: options.warm.max(2), ..*options };
-    println!("cfn-local bench: {} ({} cold starts, {} warm events)", binary.display(), options.cold, options.warm);
+    let options = Options {
+        warm: options.warm.max(2),
+        ..*options
+    };
+    println!(
+        "cfn-local bench: {} ({} cold starts, {} warm events)",
+        binary.display(),
+        options.cold,
+        options.warm
+    );
     println!("starting moto, its timing forwarder, the counting Logs proxy and the ResponseURL receiver");
     let moto = Moto::start()?;
     let clock = moto_clock(&moto.endpoint())?;
@@ -167,25 +186,45 @@ pub fn run(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::
     let proxy = LogsProxy::start_with(&clock.base_url(), Semantics::RawMoto)?;
     let receiver = Receiver::start()?;
     let endpoint = proxy.endpoint();
-    let mut env: Vec<(&str, &str)> = vec![("AWS_ENDPOINT_URL", endpoint.as_str()), ("CFN_RESPONSE_ALLOWED_HOSTS", "127.0.0.1")];
+    let mut env: Vec<(&str, &str)> = vec![
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("CFN_RESPONSE_ALLOWED_HOSTS", "127.0.0.1"),
+    ];
     env.extend_from_slice(extra_env);
     // moto imports a service's code on its first call: keep that out of the first cold start.
     for _ in 0..3 {
         direct_pair(&moto.endpoint(), "bench-warm-up", 0)?;
     }
     moto.reset()?;
-    let bench = Bench { binary, env: &env, moto: &moto, clock: &clock, proxy: &proxy, receiver: &receiver };
+    let bench = Bench {
+        binary,
+        env: &env,
+        moto: &moto,
+        clock: &clock,
+        proxy: &proxy,
+        receiver: &receiver,
+    };
 
-    let mut results = Results { binary_bytes: std::fs::metadata(binary)?.len(), ..Results::default() };
+    let mut results = Results {
+        binary_bytes: std::fs::metadata(binary)?.len(),
+        ..Results::default()
+    };
     bench.cold(options.cold, &mut results)?;
     moto.reset()?;
     bench.warm(options.warm, &mut results)?;
     moto.reset()?;
     bench.moto_alone((options.warm / 2).max(10), &mut results)?;
-    results.zip = zip_bootstrap(binary).map_err(|e| println!("  could not zip the binary: {e}")).ok();
+    results.zip = zip_bootstrap(binary)
+        .map_err(|e| println!("  could not zip the binary: {e}"))
+        .ok();
     if options.parallel > 0 {
         results.parallel = Some(parallel_stack(binary, &options, extra_env)?);
-        results.problems.extend(results.parallel.iter().flat_map(|run| run.problems.iter().map(|p| format!("parallel stack: {p}"))));
+        results.problems.extend(
+            results
+                .parallel
+                .iter()
+                .flat_map(|run| run.problems.iter().map(|p| format!("parallel stack: {p}"))),
+        );
     }
 
     print_table(&results, &options);
@@ -193,7 +232,14 @@ pub fn run(binary: &Path, options: &Options, extra_env: &[(&str, &str)]) -> io::
     if !ok {
         println!("\nproblems:\n  - {}", results.problems.join("\n  - "));
     }
-    println!("\n{}", if ok { "bench: every event answered SUCCESS" } else { "bench: SOME EVENTS WERE NOT ANSWERED AS EXPECTED" });
+    println!(
+        "\n{}",
+        if ok {
+            "bench: every event answered SUCCESS"
+        } else {
+            "bench: SOME EVENTS WERE NOT ANSWERED AS EXPECTED"
+        }
+    );
     Ok(ok)
 }
 
@@ -225,7 +271,10 @@ impl Bench<'_> {
             });
             let lambda = lambda.expect("spawned in send")?;
             let Some(first_poll) = runtime.first_poll_at() else {
-                return Err(io::Error::other(format!("the function never polled for an event; its log:\n{}", lambda.log_text())));
+                return Err(io::Error::other(format!(
+                    "the function never polled for an event; its log:\n{}",
+                    lambda.log_text()
+                )));
             };
             for (op, n) in self.proxy.calls() {
                 *r.first_event_calls.entry(op).or_default() += n;
@@ -250,13 +299,27 @@ impl Bench<'_> {
         let lambda = LambdaProcess::spawn(self.binary, &runtime.addr(), self.env)?;
         if runtime.wait_for_poll(1, FIRST_POLL_TIMEOUT).is_none() {
             let log = lambda.log_text();
-            return Err(io::Error::other(format!("the function did not poll for an event within {FIRST_POLL_TIMEOUT:?}; its log:\n{log}")));
+            return Err(io::Error::other(format!(
+                "the function did not poll for an event within {FIRST_POLL_TIMEOUT:?}; its log:\n{log}"
+            )));
         }
         r.rss_after_init_kb = lambda.peak_rss_kb();
         let invoke = |event| runtime.invoke(event, INVOKE_TIMEOUT);
         let mut primer = Series::new();
-        record(self.send(create_event("bench-primer", 0), invoke), "primer Create", &lambda, &mut primer, &mut r.problems);
-        record(self.send(delete_event("bench-primer"), invoke), "primer Delete", &lambda, &mut primer, &mut r.problems);
+        record(
+            self.send(create_event("bench-primer", 0), invoke),
+            "primer Create",
+            &lambda,
+            &mut primer,
+            &mut r.problems,
+        );
+        record(
+            self.send(delete_event("bench-primer"), invoke),
+            "primer Delete",
+            &lambda,
+            &mut primer,
+            &mut r.problems,
+        );
         self.proxy.reset_counts();
         for i in 0..events {
             let name = format!("bench-warm-{}", i / 2);
@@ -287,7 +350,13 @@ impl Bench<'_> {
         let body = answer_like_body();
         for i in 0..pairs {
             let started = Instant::now();
-            let (status, _, _) = http::request("PUT", &self.receiver.url(&format!("bench-put-{i}")), &[], &body, CALL_TIMEOUT)?;
+            let (status, _, _) = http::request(
+                "PUT",
+                &self.receiver.url(&format!("bench-put-{i}")),
+                &[],
+                &body,
+                CALL_TIMEOUT,
+            )?;
             r.loopback_put.push(started.elapsed());
             if status != 200 {
                 return Err(io::Error::other(format!("loopback PUT answered HTTP {status}")));
@@ -316,7 +385,14 @@ impl Bench<'_> {
             }
         };
         let latency = answered_at.map(|at| at.saturating_duration_since(invocation.sent_at));
-        Sent { request_id, queued_at: invocation.sent_at, latency, answered_at, calls: take(self.clock), problem }
+        Sent {
+            request_id,
+            queued_at: invocation.sent_at,
+            latency,
+            answered_at,
+            calls: take(self.clock),
+            problem,
+        }
     }
 }
 
@@ -342,7 +418,10 @@ fn record(sent: Sent, what: &str, lambda: &LambdaProcess, into: &mut Series, pro
             let log = lambda.log_text();
             let lines: Vec<&str> = log.lines().collect();
             let tail = lines[lines.len().saturating_sub(5)..].join(" | ");
-            problems.push(format!("{what}: {}; function log tail: {tail}", problem.unwrap_or_default()));
+            problems.push(format!(
+                "{what}: {}; function log tail: {tail}",
+                problem.unwrap_or_default()
+            ));
         }
     }
 }
@@ -350,7 +429,11 @@ fn record(sent: Sent, what: &str, lambda: &LambdaProcess, into: &mut Series, pro
 const PENDING: &str = "http://127.0.0.1:9/cfn-response/pending";
 
 fn source_props(name: &str, n: usize) -> Value {
-    events::source_props(name, &format!("EBENCH{n:08}"), json!([{"Key": "team", "Value": "platform"}]))
+    events::source_props(
+        name,
+        &format!("EBENCH{n:08}"),
+        json!([{"Key": "team", "Value": "platform"}]),
+    )
 }
 
 fn create_event(name: &str, n: usize) -> Value {
@@ -376,11 +459,16 @@ fn direct_pair(endpoint: &str, name: &str, n: usize) -> io::Result<(Duration, Du
         let started = Instant::now();
         match logs_call_at(endpoint, operation, body)? {
             (status, _) if status == want => Ok(started.elapsed()),
-            (status, body) => Err(io::Error::other(format!("{operation} answered HTTP {status}, expected {want}: {body}"))),
+            (status, body) => Err(io::Error::other(format!(
+                "{operation} answered HTTP {status}, expected {want}: {body}"
+            ))),
         }
     };
     let create = call("GetDeliverySource", &get, 400)? + call("PutDeliverySource", &put, 200)?;
-    Ok((create, call("GetDeliverySource", &get, 200)? + call("DeleteDeliverySource", &get, 200)?))
+    Ok((
+        create,
+        call("GetDeliverySource", &get, 200)? + call("DeleteDeliverySource", &get, 200)?,
+    ))
 }
 
 /// A body the size of a real Create answer.
@@ -445,47 +533,86 @@ fn print_table(r: &Results, options: &Options) {
     let first_note = match (median(&first), median(&create)) {
         (Some(first), Some(warm)) => {
             let ratio = first.as_secs_f64() / warm.as_secs_f64();
-            format!("a Create: {ratio:.2}× the warm Create, ≤ {FIRST_EVENT_RATIO_TARGET}×: {}", verdict(ratio <= FIRST_EVENT_RATIO_TARGET))
+            format!(
+                "a Create: {ratio:.2}× the warm Create, ≤ {FIRST_EVENT_RATIO_TARGET}×: {}",
+                verdict(ratio <= FIRST_EVENT_RATIO_TARGET)
+            )
         }
         _ => "a Create".into(),
     };
     // The bound: no more than one Logs round trip and one PUT above moto's own time.
-    let budget = median(&r.moto_per_call).zip(median(&r.loopback_put)).map(|(call, put)| call + put);
+    let budget = median(&r.moto_per_call)
+        .zip(median(&r.loopback_put))
+        .map(|(call, put)| call + put);
     let overhead_note = match (median(&warm_rest), budget) {
         (Some(o), Some(b)) => format!("≤ one Logs call + one PUT ({}) median: {}", ms(b), verdict(o <= b)),
         _ => String::new(),
     };
     let target = |samples: &[Duration], target: Duration| {
-        format!("≤ {} median: {}", ms(target), verdict(median(samples).is_some_and(|m| m <= target)))
+        format!(
+            "≤ {} median: {}",
+            ms(target),
+            verdict(median(samples).is_some_and(|m| m <= target))
+        )
     };
     let timing = |label: &str, samples: &[Duration], note: String| match stats(samples) {
         Some((median, max)) => [label.to_string(), ms(median), ms(max), samples.len().to_string(), note],
         None => [label.to_string(), "-".into(), "-".into(), "0".into(), note],
     };
-    let value = |label: &str, value: String, n: String, note: String| [label.to_string(), value, String::new(), n, note];
+    let value =
+        |label: &str, value: String, n: String, note: String| [label.to_string(), value, String::new(), n, note];
     let mut first_rss = r.rss_after_first_event_kb.clone();
     first_rss.sort_unstable();
     let first_rss_median = first_rss.get(first_rss.len().saturating_sub(1) / 2).copied();
-    let rss_note = format!("≤ {}: {}", mb_kb(Some(PEAK_RSS_TARGET_KB)), verdict(r.peak_rss_kb.is_some_and(|kb| kb <= PEAK_RSS_TARGET_KB)));
+    let rss_note = format!(
+        "≤ {}: {}",
+        mb_kb(Some(PEAK_RSS_TARGET_KB)),
+        verdict(r.peak_rss_kb.is_some_and(|kb| kb <= PEAK_RSS_TARGET_KB))
+    );
     let zip_note = r.zip.map_or("zip failed".into(), |(bytes, tool)| {
-        format!("≤ {}: {} ({bytes} bytes, {tool})", mb_bytes(ZIP_TARGET_BYTES), verdict(bytes <= ZIP_TARGET_BYTES))
+        format!(
+            "≤ {}: {} ({bytes} bytes, {tool})",
+            mb_bytes(ZIP_TARGET_BYTES),
+            verdict(bytes <= ZIP_TARGET_BYTES)
+        )
     });
     let mut rows = vec![
         timing("init (spawn → first /next)", &r.init, target(&r.init, INIT_TARGET)),
-        timing("cold answer (spawn → answer PUT)", &r.cold_answer, target(&r.cold_answer, COLD_ANSWER_TARGET)),
+        timing(
+            "cold answer (spawn → answer PUT)",
+            &r.cold_answer,
+            target(&r.cold_answer, COLD_ANSWER_TARGET),
+        ),
         timing("first event (first /next → answer PUT)", &first, first_note),
         timing("  of which moto", &first_moto, String::new()),
         timing("  the rest (function, hops, PUT)", &first_rest, String::new()),
-        timing("warm event (invoke → answer PUT)", &warm, "Create / Delete pairs".into()),
+        timing(
+            "warm event (invoke → answer PUT)",
+            &warm,
+            "Create / Delete pairs".into(),
+        ),
         timing("  Create (Get + Put)", &create, String::new()),
         timing("  Delete (Get + Delete)", &delete, String::new()),
         timing("  of which moto", &warm_moto, "timed between proxy and moto".into()),
         timing("  the rest (function, hops, PUT)", &warm_rest, overhead_note),
         timing("moto: one Logs call", &r.moto_per_call, "the function's calls".into()),
-        timing("moto direct: Create's 2 calls", &r.direct_create, "cross-check: harness → moto".into()),
-        timing("moto direct: Delete's 2 calls", &r.direct_delete, "cross-check: harness → moto".into()),
+        timing(
+            "moto direct: Create's 2 calls",
+            &r.direct_create,
+            "cross-check: harness → moto".into(),
+        ),
+        timing(
+            "moto direct: Delete's 2 calls",
+            &r.direct_delete,
+            "cross-check: harness → moto".into(),
+        ),
         timing("loopback PUT (harness → receiver)", &r.loopback_put, String::new()),
-        value("peak RSS after init", mb_kb(r.rss_after_init_kb), "1".into(), String::new()),
+        value(
+            "peak RSS after init",
+            mb_kb(r.rss_after_init_kb),
+            "1".into(),
+            String::new(),
+        ),
         [
             "peak RSS after 1 event (cold runs)".into(),
             mb_kb(first_rss_median),
@@ -493,25 +620,59 @@ fn print_table(r: &Results, options: &Options) {
             first_rss.len().to_string(),
             String::new(),
         ],
-        value(&format!("peak RSS (VmHWM) after {} warm events", options.warm), mb_kb(r.peak_rss_kb), "1".into(), rss_note),
-        value("binary size", mb_bytes(r.binary_bytes), String::new(), format!("{} bytes", r.binary_bytes)),
-        value("bootstrap zip", r.zip.map_or("-".into(), |(bytes, _)| mb_bytes(bytes)), String::new(), zip_note),
+        value(
+            &format!("peak RSS (VmHWM) after {} warm events", options.warm),
+            mb_kb(r.peak_rss_kb),
+            "1".into(),
+            rss_note,
+        ),
+        value(
+            "binary size",
+            mb_bytes(r.binary_bytes),
+            String::new(),
+            format!("{} bytes", r.binary_bytes),
+        ),
+        value(
+            "bootstrap zip",
+            r.zip.map_or("-".into(), |(bytes, _)| mb_bytes(bytes)),
+            String::new(),
+            zip_note,
+        ),
     ];
     if let Some(run) = &r.parallel {
         rows.push(parallel_row(run, options.parallel));
     }
     for (what, calls, puts, events, n) in [
         ("warm", &r.warm_calls, r.warm_puts, options.warm, warm.len()),
-        ("first", &r.first_event_calls, r.first_event_puts, options.cold, options.cold),
+        (
+            "first",
+            &r.first_event_calls,
+            r.first_event_puts,
+            options.cold,
+            options.cold,
+        ),
     ] {
         let per_event = |count: usize| format!("{:.2}", count as f64 / events.max(1) as f64);
         let detail: Vec<String> = calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
-        rows.push(value(&format!("Logs calls per {what} event"), per_event(calls.values().sum()), n.to_string(), detail.join(", ")));
-        rows.push(value(&format!("PUTs per {what} event"), per_event(puts), events.to_string(), "receiver attempts".into()));
+        rows.push(value(
+            &format!("Logs calls per {what} event"),
+            per_event(calls.values().sum()),
+            n.to_string(),
+            detail.join(", "),
+        ));
+        rows.push(value(
+            &format!("PUTs per {what} event"),
+            per_event(puts),
+            events.to_string(),
+            "receiver attempts".into(),
+        ));
     }
     // Markdown: docs/PERFORMANCE.md quotes it.
     let mut table = Table::new();
-    table.load_style(presets::ASCII_MARKDOWN).set_header(["metric", "median", "max", "n", "target / notes"]).add_rows(rows);
+    table
+        .load_style(presets::ASCII_MARKDOWN)
+        .set_header(["metric", "median", "max", "n", "target / notes"])
+        .add_rows(rows);
     println!("\n{table}");
 }
 
@@ -526,7 +687,13 @@ fn parallel_row(run: &parallel::Run, width: usize) -> [String; 5] {
         verdict(ratio <= PARALLEL_RATIO_TARGET),
         run.counts.refused
     );
-    [format!("parallel stack {width}×3 (create + delete)"), secs(run.elapsed), String::new(), run.events.to_string(), note]
+    [
+        format!("parallel stack {width}×3 (create + delete)"),
+        secs(run.elapsed),
+        String::new(),
+        run.events.to_string(),
+        note,
+    ]
 }
 
 fn secs(d: Duration) -> String {
@@ -548,7 +715,10 @@ mod tests {
     #[test]
     fn overhead_is_latency_minus_moto() {
         let d = Duration::from_millis;
-        assert_eq!(split(&[(d(7), d(4)), (d(3), d(5))]), [vec![d(7), d(3)], vec![d(4), d(5)], vec![d(3), d(0)]]);
+        assert_eq!(
+            split(&[(d(7), d(4)), (d(3), d(5))]),
+            [vec![d(7), d(3)], vec![d(4), d(5)], vec![d(3), d(0)]]
+        );
     }
 
     #[test]
@@ -568,7 +738,8 @@ mod tests {
         })
         .unwrap();
         let clock = moto_clock(&upstream.base_url()).unwrap();
-        let (status, _, body) = http::request("POST", &format!("{}/x", clock.base_url()), &[], b"{}", CALL_TIMEOUT).unwrap();
+        let (status, _, body) =
+            http::request("POST", &format!("{}/x", clock.base_url()), &[], b"{}", CALL_TIMEOUT).unwrap();
         assert_eq!((status, body.as_slice()), (200, b"ok".as_slice()));
         let calls = take(&clock);
         assert_eq!(calls.len(), 1);

@@ -28,7 +28,10 @@ fn keep() -> bool {
 
 /// A fresh `cfn-local-<name>-…` directory, removed on drop.
 pub fn scratch_dir(name: &str) -> io::Result<TempDir> {
-    tempfile::Builder::new().prefix(&format!("cfn-local-{name}-")).disable_cleanup(keep()).tempdir()
+    tempfile::Builder::new()
+        .prefix(&format!("cfn-local-{name}-"))
+        .disable_cleanup(keep())
+        .tempdir()
 }
 
 /// For the CLI: every later scratch dir of this process goes in this one, which [`cleanup_all`]
@@ -73,10 +76,20 @@ impl Process {
         let log_path = dir.path().join(format!("{name}.log"));
         // Append mode: stdout and stderr interleave as written, neither overwrites the other.
         let log = std::fs::File::options().create(true).append(true).open(&log_path)?;
-        let child = cmd.process_group(0).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log).spawn()?;
+        let child = cmd
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
         let pid = child.id();
         lock(&GROUPS).insert(pid);
-        Ok(Process { child: Mutex::new(child), pid, log_path, _dir: dir })
+        Ok(Process {
+            child: Mutex::new(child),
+            pid,
+            log_path,
+            _dir: dir,
+        })
     }
 
     pub fn pid(&self) -> u32 {
@@ -156,7 +169,10 @@ mod tests {
         while !gone(&grandchild) && Instant::now() < end {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(gone(&pid) && gone(&grandchild), "sh {pid} or its sleep {grandchild} survived");
+        assert!(
+            gone(&pid) && gone(&grandchild),
+            "sh {pid} or its sleep {grandchild} survived"
+        );
         assert!(keep() || !log.exists());
     }
 }

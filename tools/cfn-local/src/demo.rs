@@ -45,7 +45,11 @@ impl Row {
     fn answered(event: &Value, answer: Option<&Answer>, ok: bool) -> Row {
         let field = |key: &str| event[key].as_str().unwrap_or_default().to_string();
         let status = answer.map_or_else(|| "NO ANSWER".to_string(), |a| a.status().unwrap_or_else(|| "?".into()));
-        let reason = if status == "SUCCESS" { None } else { answer.and_then(Answer::reason) };
+        let reason = if status == "SUCCESS" {
+            None
+        } else {
+            answer.and_then(Answer::reason)
+        };
         Row {
             kind: field("ResourceType"),
             request: field("RequestType"),
@@ -103,11 +107,24 @@ fn data_of(resource_type: &str) -> &'static [&'static str] {
 
 /// Runs the demo against `binary`; `Ok(true)` if every answer and check was as expected.
 pub fn run(binary: &Path, extra_env: &[(&str, &str)], semantics: Semantics) -> io::Result<bool> {
-    println!("starting moto, the Runtime API, the ResponseURL receiver and {} (in {STACK_REGION})", binary.display());
-    let env: Vec<(&str, &str)> = [("AWS_REGION", STACK_REGION)].into_iter().chain(extra_env.iter().copied()).collect();
+    println!(
+        "starting moto, the Runtime API, the ResponseURL receiver and {} (in {STACK_REGION})",
+        binary.display()
+    );
+    let env: Vec<(&str, &str)> = [("AWS_REGION", STACK_REGION)]
+        .into_iter()
+        .chain(extra_env.iter().copied())
+        .collect();
     let stack = Stack::start_with(binary, &env, semantics)?;
-    println!("moto at {} ({semantics:?} semantics), function pid {}\n", stack.moto.endpoint(), stack.lambda.pid());
-    let mut demo = Demo { stack: &stack, rows: Vec::new() };
+    println!(
+        "moto at {} ({semantics:?} semantics), function pid {}\n",
+        stack.moto.endpoint(),
+        stack.lambda.pid()
+    );
+    let mut demo = Demo {
+        stack: &stack,
+        rows: Vec::new(),
+    };
     demo.play();
     demo.killed_mid_event();
     demo.final_checks();
@@ -118,60 +135,138 @@ pub fn run(binary: &Path, extra_env: &[(&str, &str)], semantics: Semantics) -> i
     if !ok {
         println!("\n--- function log ---\n{}", stack.lambda.log_text());
     }
-    println!("\n{}", if ok { "demo: every answer as expected" } else { "demo: SOME ANSWERS WERE NOT AS EXPECTED" });
+    println!(
+        "\n{}",
+        if ok {
+            "demo: every answer as expected"
+        } else {
+            "demo: SOME ANSWERS WERE NOT AS EXPECTED"
+        }
+    );
     Ok(ok)
 }
 
 impl Demo<'_> {
     fn play(&mut self) {
-        let src_props = in_virginia(source_props("demo-source", "E1DEMO0EXAMPLE", json!([{"Key": "team", "Value": "platform"}])));
+        let src_props = in_virginia(source_props(
+            "demo-source",
+            "E1DEMO0EXAMPLE",
+            json!([{"Key": "team", "Value": "platform"}]),
+        ));
         let dst_props = destination_props("demo-destination");
 
         println!("== stack create (stack and provider in {STACK_REGION}; CloudFront's delivery resources in {CLOUDFRONT_REGION})");
         let src = self.create(SOURCE, "AccessLogsSource", &src_props, Expect::Success(data_of(SOURCE)));
-        let (src_id, src_name, src_arn) = (id_or(&src, "demo-source"), data_or(&src, "Name", "demo-source"), data_or(&src, "Arn", ""));
-        let dst = self.create(DESTINATION, "AccessLogsDestination", &dst_props, Expect::Success(data_of(DESTINATION)));
+        let (src_id, src_name, src_arn) = (
+            id_or(&src, "demo-source"),
+            data_or(&src, "Name", "demo-source"),
+            data_or(&src, "Arn", ""),
+        );
+        let dst = self.create(
+            DESTINATION,
+            "AccessLogsDestination",
+            &dst_props,
+            Expect::Success(data_of(DESTINATION)),
+        );
         let (dst_id, dst_arn) = (id_or(&dst, "demo-destination"), data_or(&dst, "Arn", ""));
         let dlv_props = delivery_props(&src_name, &dst_arn);
-        let dlv = self.create(DELIVERY, "AccessLogsDelivery", &dlv_props, Expect::Success(data_of(DELIVERY)));
+        let dlv = self.create(
+            DELIVERY,
+            "AccessLogsDelivery",
+            &dlv_props,
+            Expect::Success(data_of(DELIVERY)),
+        );
         let dlv_id = id_or(&dlv, "");
 
         println!("== stack update: new tags on the source (in place)");
         let mut src_props_v2 = src_props.clone();
         src_props_v2["Tags"] = json!([{"Key": "team", "Value": "observability"}, {"Key": "env", "Value": "demo"}]);
-        self.update(SOURCE, "AccessLogsSource", &src_id, &src_props_v2, &src_props, Expect::SameId(src_id.clone(), data_of(SOURCE)));
+        self.update(
+            SOURCE,
+            "AccessLogsSource",
+            &src_id,
+            &src_props_v2,
+            &src_props,
+            Expect::SameId(src_id.clone(), data_of(SOURCE)),
+        );
         self.check_tags(&src_arn, json!({"team": "observability", "env": "demo"}));
 
         println!("== stack update: source renamed, same ResourceArn (one source per resource: refused before any call), rollback");
         let mut renamed = src_props_v2.clone();
         renamed["Name"] = json!("demo-source-renamed");
         self.stack.proxy.reset_counts();
-        self.update(SOURCE, "AccessLogsSource", &src_id, &renamed, &src_props_v2, Expect::Failed("ResourceArn"));
+        self.update(
+            SOURCE,
+            "AccessLogsSource",
+            &src_id,
+            &renamed,
+            &src_props_v2,
+            Expect::Failed("ResourceArn"),
+        );
         self.check_no_calls("no Logs call for the refused rename", &[]);
-        self.update(SOURCE, "AccessLogsSource", &src_id, &src_props_v2, &renamed, Expect::SameId(src_id.clone(), data_of(SOURCE)));
+        self.update(
+            SOURCE,
+            "AccessLogsSource",
+            &src_id,
+            &src_props_v2,
+            &renamed,
+            Expect::SameId(src_id.clone(), data_of(SOURCE)),
+        );
 
-        println!("== stack update: new tags on the delivery (the suffix path CloudFront's prefix changed is no change)");
+        println!(
+            "== stack update: new tags on the delivery (the suffix path CloudFront's prefix changed is no change)"
+        );
         let mut dlv_props_v2 = dlv_props.clone();
         dlv_props_v2["Tags"] = json!([{"Key": "team", "Value": "observability"}]);
         self.stack.proxy.reset_counts();
-        self.update(DELIVERY, "AccessLogsDelivery", &dlv_id, &dlv_props_v2, &dlv_props, Expect::SameId(dlv_id.clone(), data_of(DELIVERY)));
-        self.check_no_calls("no configuration call for a tags-only update", &["UpdateDeliveryConfiguration", "CreateDelivery"]);
+        self.update(
+            DELIVERY,
+            "AccessLogsDelivery",
+            &dlv_id,
+            &dlv_props_v2,
+            &dlv_props,
+            Expect::SameId(dlv_id.clone(), data_of(DELIVERY)),
+        );
+        self.check_no_calls(
+            "no configuration call for a tags-only update",
+            &["UpdateDeliveryConfiguration", "CreateDelivery"],
+        );
         let dlv_props = dlv_props_v2;
 
         println!("== stack update: destination renamed (replacement), delivery follows (replacement), cleanup");
         let dst2_props = destination_props("demo-destination-v2");
         let replaced = Expect::NewId(dst_id.clone(), data_of(DESTINATION));
-        let dst2 = self.update(DESTINATION, "AccessLogsDestination", &dst_id, &dst2_props, &dst_props, replaced);
+        let dst2 = self.update(
+            DESTINATION,
+            "AccessLogsDestination",
+            &dst_id,
+            &dst2_props,
+            &dst_props,
+            replaced,
+        );
         let (dst2_id, dst2_arn) = (id_or(&dst2, "demo-destination-v2"), data_or(&dst2, "Arn", ""));
         let dlv2_props = delivery_props(&src_name, &dst2_arn);
         let replaced = Expect::NewId(dlv_id.clone(), data_of(DELIVERY));
-        let dlv2_id = id_or(&self.update(DELIVERY, "AccessLogsDelivery", &dlv_id, &dlv2_props, &dlv_props, replaced), "");
+        let dlv2_id = id_or(
+            &self.update(
+                DELIVERY,
+                "AccessLogsDelivery",
+                &dlv_id,
+                &dlv2_props,
+                &dlv_props,
+                replaced,
+            ),
+            "",
+        );
         self.delete(DELIVERY, "AccessLogsDelivery", &dlv_id, &dlv_props);
         self.delete(DESTINATION, "AccessLogsDestination", &dst_id, &dst_props);
 
         println!("== a refused create, and the delete CloudFormation sends after it");
         let bad_props = in_virginia(source_props("not a valid name!", "E2BAD0EXAMPLE", json!([])));
-        let bad_id = id_or(&self.create(SOURCE, "BadSource", &bad_props, Expect::Failed("Name")), "");
+        let bad_id = id_or(
+            &self.create(SOURCE, "BadSource", &bad_props, Expect::Failed("Name")),
+            "",
+        );
         self.delete(SOURCE, "BadSource", &bad_id, &bad_props);
         self.check_source_exists("demo-source");
 
@@ -182,15 +277,39 @@ impl Demo<'_> {
     }
 
     fn create(&mut self, kind: &str, logical_id: &str, props: &Value, expect: Expect) -> Option<Answer> {
-        self.step(events::create(kind, logical_id, props.clone(), &self.stack.placeholder_url()), expect)
+        self.step(
+            events::create(kind, logical_id, props.clone(), &self.stack.placeholder_url()),
+            expect,
+        )
     }
 
-    fn update(&mut self, kind: &str, logical_id: &str, id: &str, props: &Value, old: &Value, expect: Expect) -> Option<Answer> {
-        self.step(events::update(kind, logical_id, id, props.clone(), old.clone(), &self.stack.placeholder_url()), expect)
+    fn update(
+        &mut self,
+        kind: &str,
+        logical_id: &str,
+        id: &str,
+        props: &Value,
+        old: &Value,
+        expect: Expect,
+    ) -> Option<Answer> {
+        self.step(
+            events::update(
+                kind,
+                logical_id,
+                id,
+                props.clone(),
+                old.clone(),
+                &self.stack.placeholder_url(),
+            ),
+            expect,
+        )
     }
 
     fn delete(&mut self, kind: &str, logical_id: &str, id: &str, props: &Value) {
-        self.step(events::delete(kind, logical_id, id, props.clone(), &self.stack.placeholder_url()), Expect::Success(&[]));
+        self.step(
+            events::delete(kind, logical_id, id, props.clone(), &self.stack.placeholder_url()),
+            Expect::Success(&[]),
+        );
     }
 
     /// Sends one event, judges the answer, prints a progress line, records a row.
@@ -204,9 +323,19 @@ impl Demo<'_> {
         }
         let row = Row::answered(&event, answer.as_ref(), problems.is_empty());
         let ms = started.elapsed().as_millis();
-        println!("  {:<6} {:<28} {:<22} -> {:<9} {ms:>6} ms  {}", row.request, row.kind, row.logical_id, row.status, verdict(&problems));
+        println!(
+            "  {:<6} {:<28} {:<22} -> {:<9} {ms:>6} ms  {}",
+            row.request,
+            row.kind,
+            row.logical_id,
+            row.status,
+            verdict(&problems)
+        );
         if !row.ok {
-            println!("    function log for this event:\n{}", indent(&self.stack.lambda.log_since(log_offset), "      "));
+            println!(
+                "    function log for this event:\n{}",
+                indent(&self.stack.lambda.log_since(log_offset), "      ")
+            );
         }
         self.rows.push(row);
         answer
@@ -229,7 +358,10 @@ impl Demo<'_> {
     /// The template's tags, exactly. Tags the function adds for itself (`cfn-logs-delivery:*`
     /// ownership markers) and AWS's own (`aws:*`) are left out of the comparison.
     fn check_tags(&mut self, arn: &str, expected: Value) {
-        let (status, body) = self.stack.moto.logs_call("ListTagsForResource", json!({"resourceArn": arn}));
+        let (status, body) = self
+            .stack
+            .moto
+            .logs_call("ListTagsForResource", json!({"resourceArn": arn}));
         let mut user_tags = body["tags"].as_object().cloned().unwrap_or_default();
         user_tags.retain(|k, _| !k.starts_with("cfn-logs-delivery:") && !k.starts_with("aws:"));
         let problem = (status != 200 || Value::Object(user_tags) != expected)
@@ -240,7 +372,10 @@ impl Demo<'_> {
     /// None of `operations` (every operation if empty) was called since the counts were reset.
     fn check_no_calls(&mut self, what: &str, operations: &[&str]) {
         let calls = self.stack.proxy.calls();
-        let made: Vec<_> = calls.iter().filter(|(op, n)| **n > 0 && (operations.is_empty() || operations.contains(&op.as_str()))).collect();
+        let made: Vec<_> = calls
+            .iter()
+            .filter(|(op, n)| **n > 0 && (operations.is_empty() || operations.contains(&op.as_str())))
+            .collect();
         let problem = (!made.is_empty()).then(|| format!("calls made: {made:?}"));
         self.check(what, "proxy", problem);
     }
@@ -260,14 +395,17 @@ impl Demo<'_> {
         ] {
             let (status, body) = self.stack.moto.logs_call(op, json!({}));
             let left = body[key].as_array().map(Vec::len);
-            let problem = (status != 200 || left != Some(0)).then(|| format!("left over (HTTP {status}): {}", body[key]));
+            let problem =
+                (status != 200 || left != Some(0)).then(|| format!("left over (HTTP {status}): {}", body[key]));
             self.check(op, "moto", problem);
         }
         let elsewhere = self.stack.proxy.calls_in_region(STACK_REGION);
         let problem = (!elsewhere.is_empty()).then(|| format!("Logs calls in {STACK_REGION}: {elsewhere:?}"));
         self.check(&format!("every Logs call in {CLOUDFRONT_REGION}"), "proxy", problem);
         let log = self.stack.lambda.log_text();
-        let problem = log.contains(FAKE_SIGNATURE).then(|| "the function logged the ResponseURL signature".to_string());
+        let problem = log
+            .contains(FAKE_SIGNATURE)
+            .then(|| "the function logged the ResponseURL signature".to_string());
         self.check("no ResponseURL signature in log", "function", problem);
     }
 }
@@ -280,16 +418,34 @@ const TABLE_WIDTH: u16 = 120;
 fn tables(rows: &[Row]) -> [Table; 2] {
     let table = |header: &[&str]| {
         let mut table = Table::new();
-        table.load_style(presets::ASCII_MARKDOWN).set_content_arrangement(ContentArrangement::Dynamic);
+        table
+            .load_style(presets::ASCII_MARKDOWN)
+            .set_content_arrangement(ContentArrangement::Dynamic);
         table.set_width(TABLE_WIDTH).set_header(header.to_vec());
         table
     };
-    let mut steps = table(&["#", "Request", "Kind", "Logical id", "Status", "Expected", "Physical id"]);
+    let mut steps = table(&[
+        "#",
+        "Request",
+        "Kind",
+        "Logical id",
+        "Status",
+        "Expected",
+        "Physical id",
+    ]);
     let mut reasons = table(&["#", "Reason"]);
     for (n, r) in (1..).zip(rows) {
         let kind = r.kind.strip_prefix("Custom::").unwrap_or(&r.kind);
         let expected = if r.ok { "yes" } else { "NO" };
-        let mut line = comfy_table::Row::from([&n.to_string(), &r.request, kind, &r.logical_id, &r.status, expected, &r.physical_id]);
+        let mut line = comfy_table::Row::from([
+            &n.to_string(),
+            &r.request,
+            kind,
+            &r.logical_id,
+            &r.status,
+            expected,
+            &r.physical_id,
+        ]);
         steps.add_row(line.max_height(1).clone());
         if !r.reason.is_empty() {
             reasons.add_row([n.to_string(), r.reason.clone()]);
@@ -300,7 +456,9 @@ fn tables(rows: &[Row]) -> [Table; 2] {
 
 /// Every rule `answer` breaks, and every way it misses `expect`.
 fn problems(event: &Value, answer: Option<&Answer>, expect: &Expect) -> Vec<String> {
-    let Some(a) = answer else { return vec!["no answer".into()] };
+    let Some(a) = answer else {
+        return vec!["no answer".into()];
+    };
     let mut problems = answer_problems(event, a);
     let (status, id) = (a.status().unwrap_or_default(), a.physical_id());
     let (wanted, data_keys): (&str, &[&str]) = match expect {
@@ -325,7 +483,10 @@ fn problems(event: &Value, answer: Option<&Answer>, expect: &Expect) -> Vec<Stri
         }
     };
     if status != wanted {
-        problems.push(format!("expected {wanted}, got {status}: {}", a.reason().unwrap_or_default()));
+        problems.push(format!(
+            "expected {wanted}, got {status}: {}",
+            a.reason().unwrap_or_default()
+        ));
     }
     let missing: Vec<&str> = data_keys.iter().copied().filter(|k| a.data(k).is_none()).collect();
     if !missing.is_empty() && status == "SUCCESS" {
@@ -344,16 +505,23 @@ fn verdict(problems: &[String]) -> String {
 }
 
 fn id_or(a: &Option<Answer>, fallback: &str) -> String {
-    a.as_ref().and_then(Answer::physical_id).unwrap_or_else(|| fallback.to_string())
+    a.as_ref()
+        .and_then(Answer::physical_id)
+        .unwrap_or_else(|| fallback.to_string())
 }
 
 fn data_or(a: &Option<Answer>, key: &str, fallback: &str) -> String {
-    a.as_ref().and_then(|a| a.data(key)).unwrap_or_else(|| fallback.to_string())
+    a.as_ref()
+        .and_then(|a| a.data(key))
+        .unwrap_or_else(|| fallback.to_string())
 }
 
 /// Prefixes every line (for quoting function logs).
 pub fn indent(text: &str, prefix: &str) -> String {
-    text.lines().map(|l| format!("{prefix}{l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("{prefix}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -362,18 +530,34 @@ mod tests {
 
     #[test]
     fn tables_fit_120_columns_and_keep_the_whole_reason() {
-        let reason = format!("ResourceArn: {} (and more words to wrap) {}", "x".repeat(150), "the end");
-        let failed =
-            json!({"ResourceType": DESTINATION, "RequestType": "Update", "LogicalResourceId": "AVeryLongLogicalIdThatGoesOnAndOn"});
+        let reason = format!(
+            "ResourceArn: {} (and more words to wrap) {}",
+            "x".repeat(150),
+            "the end"
+        );
+        let failed = json!({"ResourceType": DESTINATION, "RequestType": "Update", "LogicalResourceId": "AVeryLongLogicalIdThatGoesOnAndOn"});
         let mut row = Row::answered(&failed, None, false);
         (row.physical_id, row.reason) = ("p".repeat(200), reason.clone());
         let [steps, reasons] = tables(&[row]);
         let (steps, reasons) = (steps.to_string(), reasons.to_string());
         for line in steps.lines().chain(reasons.lines()) {
-            assert!(line.chars().count() <= TABLE_WIDTH as usize, "{} columns: {line}", line.chars().count());
+            assert!(
+                line.chars().count() <= TABLE_WIDTH as usize,
+                "{} columns: {line}",
+                line.chars().count()
+            );
         }
-        assert!(steps.contains(" DeliveryDestination ") && !steps.contains("Custom::") && steps.contains("NO ANSWER"), "{steps}");
-        let cells = |table: &str, n: usize| table.lines().filter_map(|l| l.split('|').nth(n)).collect::<String>().replace(' ', "");
+        assert!(
+            steps.contains(" DeliveryDestination ") && !steps.contains("Custom::") && steps.contains("NO ANSWER"),
+            "{steps}"
+        );
+        let cells = |table: &str, n: usize| {
+            table
+                .lines()
+                .filter_map(|l| l.split('|').nth(n))
+                .collect::<String>()
+                .replace(' ', "")
+        };
         assert!(steps.lines().nth(2).is_some_and(|l| l.ends_with("… |")), "{steps}");
         assert!(cells(&reasons, 2).contains(&reason.replace(' ', "")), "{reasons}");
     }

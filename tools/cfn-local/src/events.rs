@@ -1,10 +1,13 @@
 //! CloudFormation custom-resource events, shaped by the `aws_lambda_events` types so they match
 //! what the function deserializes.
 
-use aws_lambda_events::event::cloudformation::{CloudFormationCustomResourceRequest, CreateRequest, DeleteRequest, UpdateRequest};
+use aws_lambda_events::event::cloudformation::{
+    CloudFormationCustomResourceRequest, CreateRequest, DeleteRequest, UpdateRequest,
+};
 use serde_json::{json, Value};
 
-pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/cfn-local-demo/0d5a4d10-c9d3-11ef-9f2a-0a1b2c3d4e5f";
+pub const STACK_ID: &str =
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/cfn-local-demo/0d5a4d10-c9d3-11ef-9f2a-0a1b2c3d4e5f";
 pub const SERVICE_TOKEN: &str = "arn:aws:lambda:us-east-1:123456789012:function:cfn-logs-delivery";
 /// The account of [`STACK_ID`], for the ARNs in properties.
 pub const ACCOUNT: &str = "123456789012";
@@ -53,10 +56,23 @@ fn to_value(request: CloudFormationCustomResourceRequest) -> Value {
 }
 
 pub fn create(resource_type: &str, logical_id: &str, props: Value, response_url: &str) -> Value {
-    to_value(CloudFormationCustomResourceRequest::Create(request!(CreateRequest, resource_type, logical_id, props, response_url)))
+    to_value(CloudFormationCustomResourceRequest::Create(request!(
+        CreateRequest,
+        resource_type,
+        logical_id,
+        props,
+        response_url
+    )))
 }
 
-pub fn update(resource_type: &str, logical_id: &str, physical_id: &str, props: Value, old_props: Value, response_url: &str) -> Value {
+pub fn update(
+    resource_type: &str,
+    logical_id: &str,
+    physical_id: &str,
+    props: Value,
+    old_props: Value,
+    response_url: &str,
+) -> Value {
     let mut r = request!(UpdateRequest, resource_type, logical_id, props, response_url);
     r.physical_resource_id = physical_id.into();
     r.old_resource_properties = with_token(old_props);
@@ -106,19 +122,34 @@ mod tests {
             "ResourceType": SOURCE, "LogicalResourceId": "Src", "ResourceProperties": {"Name": "n", "ServiceToken": SERVICE_TOKEN},
         });
         let with = |mut event: Value, fields: Value| {
-            event.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+            event
+                .as_object_mut()
+                .unwrap()
+                .extend(fields.as_object().unwrap().clone());
             event
         };
         assert_eq!(c, with(common.clone(), json!({"RequestType": "Create"})));
 
-        let u = update(SOURCE, "Src", "id-1", json!({"Name": "n"}), json!({"Name": "m"}), "http://x/1");
+        let u = update(
+            SOURCE,
+            "Src",
+            "id-1",
+            json!({"Name": "n"}),
+            json!({"Name": "m"}),
+            "http://x/1",
+        );
         assert_ne!(u["RequestId"], c["RequestId"]);
         let old = json!({"Name": "m", "ServiceToken": SERVICE_TOKEN});
-        let updated =
-            json!({"RequestType": "Update", "RequestId": u["RequestId"], "PhysicalResourceId": "id-1", "OldResourceProperties": old});
+        let updated = json!({"RequestType": "Update", "RequestId": u["RequestId"], "PhysicalResourceId": "id-1", "OldResourceProperties": old});
         assert_eq!(u, with(common.clone(), updated));
         let d = delete(SOURCE, "Src", "id-1", json!({"Name": "n"}), "http://x/1");
-        assert_eq!(d, with(common, json!({"RequestType": "Delete", "RequestId": d["RequestId"], "PhysicalResourceId": "id-1"})));
+        assert_eq!(
+            d,
+            with(
+                common,
+                json!({"RequestType": "Delete", "RequestId": d["RequestId"], "PhysicalResourceId": "id-1"})
+            )
+        );
     }
 
     #[test]

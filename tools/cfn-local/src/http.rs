@@ -29,7 +29,12 @@ pub type Response = hyper::Response<Bytes>;
 
 static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.worker_threads(2).thread_name("cfn-local-http").enable_all().build().expect("start the harness's tokio runtime")
+    builder
+        .worker_threads(2)
+        .thread_name("cfn-local-http")
+        .enable_all()
+        .build()
+        .expect("start the harness's tokio runtime")
 });
 
 /// No connection pool: every call opens its own connection, so one a server closed unanswered (a
@@ -39,7 +44,11 @@ static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
     // `rustls-no-provider` feature, and a client then needs a process-wide crypto provider even
     // for plain HTTP. The function's own provider, ring; an error only means one is installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().expect("build the HTTP client")
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("build the HTTP client")
 });
 
 /// Runs `future` on the harness runtime until it ends. Inside another runtime (a `#[tokio::test]`)
@@ -51,12 +60,20 @@ where
     if tokio::runtime::Handle::try_current().is_err() {
         return RUNTIME.block_on(future);
     }
-    std::thread::scope(|s| s.spawn(|| RUNTIME.block_on(future)).join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    std::thread::scope(|s| {
+        s.spawn(|| RUNTIME.block_on(future))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 /// A response with these headers and body.
 pub fn respond(status: u16, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Response {
-    let builder = headers.iter().fold(hyper::Response::builder().status(status), |b, (name, value)| b.header(*name, *value));
+    let builder = headers
+        .iter()
+        .fold(hyper::Response::builder().status(status), |b, (name, value)| {
+            b.header(*name, *value)
+        });
     builder.body(body.into()).expect("a valid status and headers")
 }
 
@@ -86,7 +103,9 @@ impl<S: Send + Sync + 'static> Server<S> {
             // The connections are tasks of this one, so aborting it (Drop) ends them all.
             let mut connections = JoinSet::new();
             loop {
-                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
                 while connections.try_join_next().is_some() {}
                 let _ = tcp.set_nodelay(true);
                 let (state, handler) = (shared.clone(), handler.clone());
@@ -118,7 +137,9 @@ impl<S> std::ops::Deref for Server<S> {
 
 impl<S> std::fmt::Debug for Server<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -143,7 +164,9 @@ where
 {
     let (head, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
-    let response = handler(state, Request::from_parts(head, body)).await.ok_or("closed unanswered")?;
+    let response = handler(state, Request::from_parts(head, body))
+        .await
+        .ok_or("closed unanswered")?;
     Ok(response.map(Full::new))
 }
 
@@ -169,9 +192,17 @@ pub async fn send(call: reqwest::RequestBuilder) -> io::Result<(StatusCode, Head
 }
 
 /// A call for blocking callers: status, headers and body. `timeout` bounds the whole call.
-pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8], timeout: Duration) -> io::Result<(u16, Headers, Vec<u8>)> {
+pub fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> io::Result<(u16, Headers, Vec<u8>)> {
     let method = Method::from_bytes(method.as_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let call = headers.iter().fold(client(method, url), |call, (name, value)| call.header(*name, *value));
+    let call = headers
+        .iter()
+        .fold(client(method, url), |call, (name, value)| call.header(*name, *value));
     let (status, headers, body) = block_on(send(call.body(body.to_vec()).timeout(timeout)))?;
     Ok((status.as_u16(), headers, body.into()))
 }
@@ -235,7 +266,10 @@ mod tests {
     #[test]
     fn none_closes_unanswered_and_drop_closes_held_calls() {
         let server = Server::start((), |_, _| async { None }).unwrap();
-        assert_eq!(request("GET", &server.base_url(), &[], b"", T).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            request("GET", &server.base_url(), &[], b"", T).unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
         let held = Server::start((), |_, _| std::future::pending()).unwrap();
         let url = held.base_url();
         std::thread::scope(|s| {
@@ -244,7 +278,10 @@ mod tests {
             drop(held);
             assert_eq!(call.join().unwrap().unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
         });
-        assert_eq!(request("GET", &url, &[], b"", T).unwrap_err().kind(), io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            request("GET", &url, &[], b"", T).unwrap_err().kind(),
+            io::ErrorKind::ConnectionRefused
+        );
     }
 
     #[test]

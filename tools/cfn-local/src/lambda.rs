@@ -16,7 +16,10 @@ const LAMBDA_ENV: [(&str, &str); 10] = [
     ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
     ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
     ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cfn-logs-delivery"),
-    ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef"),
+    (
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef",
+    ),
     ("AWS_REGION", "us-east-1"),
     ("AWS_DEFAULT_REGION", "us-east-1"),
     ("AWS_ACCESS_KEY_ID", "testing"),
@@ -51,9 +54,14 @@ impl LambdaProcess {
                 cmd.env(keep, v);
             }
         }
-        cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api).envs(LAMBDA_ENV).envs(env.iter().copied());
+        cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+            .envs(LAMBDA_ENV)
+            .envs(env.iter().copied());
         let started_at = Instant::now();
-        Ok(LambdaProcess { process: Process::spawn(&mut cmd, "function")?, started_at })
+        Ok(LambdaProcess {
+            process: Process::spawn(&mut cmd, "function")?,
+            started_at,
+        })
     }
 }
 
@@ -62,7 +70,10 @@ pub fn check_binary(binary: &Path) -> io::Result<()> {
     if binary.is_file() {
         return Ok(());
     }
-    let message = format!("{} not found: build it with `cargo build --release --bin cfn-logs-delivery`", binary.display());
+    let message = format!(
+        "{} not found: build it with `cargo build --release --bin cfn-logs-delivery`",
+        binary.display()
+    );
     Err(io::Error::new(io::ErrorKind::NotFound, message))
 }
 
@@ -76,14 +87,21 @@ pub fn release_binary() -> PathBuf {
     }
     let own_target = std::env::current_exe().ok().and_then(|exe| target_dir_holding(&exe));
     let target = own_target
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").filter(|p| !p.is_empty()).map(PathBuf::from))
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+        })
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     target.join("release").join(FUNCTION_NAME)
 }
 
 /// The cargo target dir `path` lies in: its nearest ancestor with the `CACHEDIR.TAG` cargo writes there.
 fn target_dir_holding(path: &Path) -> Option<PathBuf> {
-    path.ancestors().skip(1).find(|d| d.join("CACHEDIR.TAG").is_file()).map(Path::to_path_buf)
+    path.ancestors()
+        .skip(1)
+        .find(|d| d.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
 }
 
 /// [`release_binary`] if it exists.
@@ -150,9 +168,19 @@ mod tests {
         let dir = scratch_dir("test").unwrap();
         let target = dir.path().join("elsewhere/target");
         std::fs::create_dir_all(target.join("release/deps")).unwrap();
-        std::fs::write(target.join("CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55\n").unwrap();
-        assert_eq!(target_dir_holding(&target.join("release/cfn-local")), Some(target.clone()));
-        assert_eq!(target_dir_holding(&target.join("release/deps/cfn_local-0123")), Some(target));
+        std::fs::write(
+            target.join("CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55\n",
+        )
+        .unwrap();
+        assert_eq!(
+            target_dir_holding(&target.join("release/cfn-local")),
+            Some(target.clone())
+        );
+        assert_eq!(
+            target_dir_holding(&target.join("release/deps/cfn_local-0123")),
+            Some(target)
+        );
         assert_eq!(target_dir_holding(&dir.path().join("elsewhere/cfn-local")), None);
     }
 }

@@ -84,7 +84,9 @@ impl LogsProxy {
     /// [`LogsProxy::start`] with the given semantics (`RawMoto`: moto's own answers).
     pub fn start_with(upstream: &str, semantics: Semantics) -> io::Result<LogsProxy> {
         let upstream: Arc<str> = upstream.trim_end_matches('/').into();
-        let server = Server::start(Inner::default(), move |state, req| handle(state, upstream.clone(), semantics, req))?;
+        let server = Server::start(Inner::default(), move |state, req| {
+            handle(state, upstream.clone(), semantics, req)
+        })?;
         Ok(LogsProxy { server, semantics })
     }
 
@@ -111,7 +113,11 @@ impl LogsProxy {
     /// The JSON body of the last call of `operation` (faulted or not), `None` if there was none.
     /// Cleared by [`LogsProxy::reset_counts`].
     pub fn last_body(&self, operation: &str) -> Option<Value> {
-        self.server.read(|i| i.last_bodies.get(operation).map(|b| serde_json::from_slice(b).unwrap_or(Value::Null)))
+        self.server.read(|i| {
+            i.last_bodies
+                .get(operation)
+                .map(|b| serde_json::from_slice(b).unwrap_or(Value::Null))
+        })
     }
 
     pub fn total_calls(&self) -> usize {
@@ -136,7 +142,8 @@ impl LogsProxy {
     fn calls_where(&self, place: impl Fn(&Place) -> bool) -> BTreeMap<String, usize> {
         let mut calls = BTreeMap::new();
         for (_, ops) in self.calls_by_place().iter().filter(|(p, _)| place(p)) {
-            ops.iter().for_each(|(op, n)| *calls.entry(op.clone()).or_default() += n);
+            ops.iter()
+                .for_each(|(op, n)| *calls.entry(op.clone()).or_default() += n);
         }
         calls
     }
@@ -148,14 +155,16 @@ impl LogsProxy {
     }
 
     pub fn reset_counts(&self) {
-        self.server.update(|i| (i.calls.clear(), i.places.clear(), i.last_bodies.clear()));
+        self.server
+            .update(|i| (i.calls.clear(), i.places.clear(), i.last_bodies.clear()));
     }
 
     /// Calls the Logs JSON API through the proxy (counted, faulted and reshaped like the
     /// function's calls), with the headers of [`crate::Moto::logs_call`]. Returns the HTTP status
     /// and the JSON body. Panics if the proxy cannot be reached or closes unanswered: for tests.
     pub fn logs_call(&self, target: &str, body: Value) -> (u16, Value) {
-        moto::logs_call_at(&self.endpoint(), target, &body).unwrap_or_else(|e| panic!("Logs call {target} through the proxy failed: {e}"))
+        moto::logs_call_at(&self.endpoint(), target, &body)
+            .unwrap_or_else(|e| panic!("Logs call {target} through the proxy failed: {e}"))
     }
 
     /// [`LogsProxy::logs_call`] as a client of `region` with `access_key` (from
@@ -174,7 +183,12 @@ impl LogsProxy {
         role_arn: &str,
         external_id: Option<&str>,
     ) -> Result<AssumedRole, (u16, String)> {
-        let mut params = vec![("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", role_arn), ("RoleSessionName", "cfn-local")];
+        let mut params = vec![
+            ("Action", "AssumeRole"),
+            ("Version", "2011-06-15"),
+            ("RoleArn", role_arn),
+            ("RoleSessionName", "cfn-local"),
+        ];
         params.extend(external_id.map(|id| ("ExternalId", id)));
         let caller = moto::QueryCaller::new(region, access_key);
         let (status, xml) = moto::query_call_at(&self.endpoint(), &caller, "sts", &params)
@@ -187,12 +201,14 @@ impl LogsProxy {
 
     /// Applies `fault` to every operation.
     pub fn set_fault(&self, fault: Fault) {
-        self.server.update(|i| (i.fault, i.only, i.changes_taken) = (fault, None, 0));
+        self.server
+            .update(|i| (i.fault, i.only, i.changes_taken) = (fault, None, 0));
     }
 
     /// Applies `fault` to calls of `operation` only.
     pub fn set_fault_on(&self, operation: &str, fault: Fault) {
-        self.server.update(|i| (i.fault, i.only, i.changes_taken) = (fault, Some(operation.to_string()), 0));
+        self.server
+            .update(|i| (i.fault, i.only, i.changes_taken) = (fault, Some(operation.to_string()), 0));
     }
 
     /// The current fault (with its remaining count).
@@ -238,7 +254,11 @@ async fn handle(state: Arc<Shared<Inner>>, upstream: Arc<str>, semantics: Semant
     let op = operation(&req);
     let injected = state.update(|i| {
         *i.calls.entry(op.clone()).or_default() += 1;
-        *i.places.entry(place(&req, &i.accounts)).or_default().entry(op.clone()).or_default() += 1;
+        *i.places
+            .entry(place(&req, &i.accounts))
+            .or_default()
+            .entry(op.clone())
+            .or_default() += 1;
         i.last_bodies.insert(op.clone(), req.body().clone());
         let applies = i.only.as_ref().is_none_or(|only| *only == op);
         i.held += usize::from(applies && i.fault == Fault::Hang);
@@ -252,9 +272,15 @@ async fn handle(state: Arc<Shared<Inner>>, upstream: Arc<str>, semantics: Semant
             return None;
         }
         Some(Fault::Throttle { .. }) => return Some(aws_error(400, "ThrottlingException", "Rate exceeded")),
-        Some(Fault::Unavailable { .. }) => return Some(aws_error(503, "ServiceUnavailableException", "Service Unavailable")),
+        Some(Fault::Unavailable { .. }) => {
+            return Some(aws_error(503, "ServiceUnavailableException", "Service Unavailable"))
+        }
         Some(Fault::Conflict { .. }) => {
-            return Some(aws_error(400, "ConflictException", "Delivery Source is currently being updated. Please try again later"))
+            return Some(aws_error(
+                400,
+                "ConflictException",
+                "Delivery Source is currently being updated. Please try again later",
+            ))
         }
         Some(Fault::LoseResponse { .. } | Fault::LoseResponseEvery { .. } | Fault::None) | None => {}
     }
@@ -275,7 +301,10 @@ async fn handle(state: Arc<Shared<Inner>>, upstream: Arc<str>, semantics: Semant
         }
     });
     let response = response.await.ok()?;
-    if let Some(role) = (assume_role && response.status() == 200).then(|| AssumedRole::from_response(&response)).flatten() {
+    if let Some(role) = (assume_role && response.status() == 200)
+        .then(|| AssumedRole::from_response(&response))
+        .flatten()
+    {
         state.update(|i| i.accounts.insert(role.access_key_id, role.account));
     }
     if let Admission::Until(until) = admitted {
@@ -286,7 +315,9 @@ async fn handle(state: Arc<Shared<Inner>>, upstream: Arc<str>, semantics: Semant
 
 /// Whether this call, which takes effect, loses its answer under `Fault::LoseResponseEvery`.
 fn loses_change(i: &mut Inner, op: &str) -> bool {
-    let Fault::LoseResponseEvery { nth } = i.fault else { return false };
+    let Fault::LoseResponseEvery { nth } = i.fault else {
+        return false;
+    };
     if !serialise::is_mutating(op) || i.only.as_ref().is_some_and(|only| only != op) {
         return false;
     }
@@ -326,21 +357,35 @@ fn take_injected(fault: &mut Fault) -> Option<Fault> {
 
 /// An error answer as the Logs JSON protocol gives it.
 pub(crate) fn aws_error(status: u16, kind: &str, message: &str) -> Response {
-    let headers = [("Content-Type", AMZ_JSON), ("x-amzn-ErrorType", kind), ("x-amzn-RequestId", &uuid::Uuid::new_v4().to_string())];
-    http::respond(status, &headers, json!({"__type": kind, "message": message}).to_string())
+    let headers = [
+        ("Content-Type", AMZ_JSON),
+        ("x-amzn-ErrorType", kind),
+        ("x-amzn-RequestId", &uuid::Uuid::new_v4().to_string()),
+    ];
+    http::respond(
+        status,
+        &headers,
+        json!({"__type": kind, "message": message}).to_string(),
+    )
 }
 
 /// Sends `req` on to `upstream` as it came (hop-by-hop headers dropped); 502 if it cannot.
 pub async fn forward(upstream: &str, req: &Request) -> Response {
     let url = format!("{upstream}{}", req.uri().path_and_query().map_or("/", |p| p.as_str()));
-    let call = http::client(req.method().clone(), &url).headers(http::end_to_end(req.headers())).body(req.body().clone());
+    let call = http::client(req.method().clone(), &url)
+        .headers(http::end_to_end(req.headers()))
+        .body(req.body().clone());
     match http::send(call.timeout(UPSTREAM_TIMEOUT)).await {
         Ok((status, headers, body)) => {
             let mut response = Response::new(body);
             (*response.status_mut(), *response.headers_mut()) = (status, http::end_to_end(&headers));
             response
         }
-        Err(e) => http::respond(502, &[("Content-Type", AMZ_JSON)], json!({"__type": "ProxyError", "message": e.to_string()}).to_string()),
+        Err(e) => http::respond(
+            502,
+            &[("Content-Type", AMZ_JSON)],
+            json!({"__type": "ProxyError", "message": e.to_string()}).to_string(),
+        ),
     }
 }
 
@@ -351,7 +396,10 @@ mod tests {
     /// An upstream that echoes the `X-Amz-Target` of each call, recording them.
     fn upstream() -> Server<Vec<String>> {
         Server::start(Vec::new(), |seen, req: Request| {
-            let target = req.headers().get("x-amz-target").map(|v| v.to_str().unwrap().to_string());
+            let target = req
+                .headers()
+                .get("x-amz-target")
+                .map(|v| v.to_str().unwrap().to_string());
             seen.update(|s| s.push(target.clone().unwrap_or_default()));
             async move { Some(http::json(200, &json!({"saw": target}))) }
         })
@@ -361,7 +409,10 @@ mod tests {
     #[test]
     fn unreachable_upstream_is_a_502() {
         let dead = { upstream().base_url() }; // dropped: nothing listens there any more
-        assert_eq!(LogsProxy::start(&dead).unwrap().logs_call("GetDelivery", json!({})).0, 502);
+        assert_eq!(
+            LogsProxy::start(&dead).unwrap().logs_call("GetDelivery", json!({})).0,
+            502
+        );
     }
 
     #[test]
@@ -376,7 +427,13 @@ mod tests {
         // The echo has no `deliverySources`: the lookup fails and the call is forwarded as it came.
         let (status, body) = proxy.logs_call("PutDeliverySource", put);
         assert_eq!((status, &body["saw"]), (200, &json!("Logs_20140328.PutDeliverySource")));
-        assert_eq!(up.read(Vec::clone), ["Logs_20140328.DescribeDeliverySources", "Logs_20140328.PutDeliverySource"]);
+        assert_eq!(
+            up.read(Vec::clone),
+            [
+                "Logs_20140328.DescribeDeliverySources",
+                "Logs_20140328.PutDeliverySource"
+            ]
+        );
         assert_eq!(proxy.calls(), BTreeMap::from([("PutDeliverySource".to_string(), 2)]));
     }
 
@@ -392,7 +449,11 @@ mod tests {
             let first = s.spawn(|| proxy.logs_call("DeleteDelivery", json!({"id": "a"})));
             std::thread::sleep(window / 4);
             let second = proxy.logs_call("CreateDelivery", json!({}));
-            (first.join().unwrap(), second, proxy.logs_call("GetDelivery", json!({"id": "a"})))
+            (
+                first.join().unwrap(),
+                second,
+                proxy.logs_call("GetDelivery", json!({"id": "a"})),
+            )
         });
         assert_eq!(first.0, 200);
         assert!(started.elapsed() >= window, "answered after {:?}", started.elapsed());
@@ -401,7 +462,13 @@ mod tests {
             (400, Some("ConflictException"), Some(serialise::BUSY_MESSAGE))
         );
         assert_eq!(read.0, 200, "reads are not held up");
-        assert_eq!(proxy.update_counts(), UpdateCounts { accepted: 1, refused: 1 });
+        assert_eq!(
+            proxy.update_counts(),
+            UpdateCounts {
+                accepted: 1,
+                refused: 1
+            }
+        );
         // Upstream: the accepted change once, the refused one never (the layer's own lookups aside).
         let seen = up.read(Vec::clone);
         let count = |op: &str| seen.iter().filter(|t| *t == &format!("Logs_20140328.{op}")).count();
@@ -414,10 +481,17 @@ mod tests {
         let proxy = LogsProxy::start(&up.base_url()).unwrap();
         proxy.set_update_window(Duration::ZERO);
         proxy.set_fault(Fault::LoseResponseEvery { nth: 2 });
-        let answered: Vec<bool> = ["DeleteDelivery", "GetDelivery", "DeleteDelivery", "TagResource", "DeleteDelivery", "DeleteDelivery"]
-            .iter()
-            .map(|op| moto::logs_call_at(&proxy.endpoint(), op, &json!({})).is_ok())
-            .collect();
+        let answered: Vec<bool> = [
+            "DeleteDelivery",
+            "GetDelivery",
+            "DeleteDelivery",
+            "TagResource",
+            "DeleteDelivery",
+            "DeleteDelivery",
+        ]
+        .iter()
+        .map(|op| moto::logs_call_at(&proxy.endpoint(), op, &json!({})).is_ok())
+        .collect();
         assert_eq!(answered, [true, true, false, true, true, false]);
         assert_eq!(up.read(Vec::len), 6, "every call took effect");
         assert_eq!(proxy.fault(), Fault::LoseResponseEvery { nth: 2 }, "it never runs out");

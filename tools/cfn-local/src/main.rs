@@ -9,9 +9,11 @@ use std::time::Duration;
 /// Run cfn-logs-delivery locally as Lambda and CloudFormation would: a Lambda Runtime API drives
 /// the binary, moto plays CloudWatch Logs, a local receiver plays the ResponseURL.
 #[derive(Parser)]
-#[command(after_help = "moto answers like the real CloudWatch Logs (no tags in Get*, in-use deletes refused, ...) unless \
+#[command(
+    after_help = "moto answers like the real CloudWatch Logs (no tags in Get*, in-use deletes refused, ...) unless \
 --raw-moto or CFN_LOCAL_LOGS=moto. RUST_LOG, if set, is passed to the function. moto_server: $MOTO_SERVER, .venv/bin, or \
-PATH. CFN_LOCAL_KEEP=1 keeps the logs of moto and the function.")]
+PATH. CFN_LOCAL_KEEP=1 keeps the logs of moto and the function."
+)]
 struct Cli {
     /// The function binary ($CFN_LOGS_DELIVERY_BIN, else release/cfn-logs-delivery in the target dir of this cfn-local)
     #[arg(long, global = true, value_name = "PATH", default_value_os_t = lambda::release_binary())]
@@ -64,12 +66,28 @@ fn main() -> ExitCode {
     });
     let rust_log = std::env::var("RUST_LOG").ok();
     let env: Vec<(&str, &str)> = rust_log.iter().map(|v| ("RUST_LOG", v.as_str())).collect();
-    let semantics = |raw_moto: bool| if raw_moto { Ok(Semantics::RawMoto) } else { Semantics::from_env() };
+    let semantics = |raw_moto: bool| {
+        if raw_moto {
+            Ok(Semantics::RawMoto)
+        } else {
+            Semantics::from_env()
+        }
+    };
     let result = children::scratch_root().and_then(|_root| match &cli.command {
         Command::Demo { raw_moto } => demo::run(&cli.binary, &env, semantics(*raw_moto)?),
         Command::Invoke { raw_moto, paths } => replay::run(&cli.binary, paths, &env, semantics(*raw_moto)?),
-        Command::Bench { cold, warm, parallel, window_ms } => {
-            let options = bench::Options { cold: *cold, warm: *warm, parallel: *parallel, window: Duration::from_millis(*window_ms) };
+        Command::Bench {
+            cold,
+            warm,
+            parallel,
+            window_ms,
+        } => {
+            let options = bench::Options {
+                cold: *cold,
+                warm: *warm,
+                parallel: *parallel,
+                window: Duration::from_millis(*window_ms),
+            };
             bench::run(&cli.binary, &options, &env)
         }
     });

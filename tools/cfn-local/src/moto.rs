@@ -49,10 +49,21 @@ pub fn find_moto_server() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
-    let starts = [Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))), std::env::current_dir().ok()];
-    let venvs: Vec<PathBuf> = starts.iter().flatten().flat_map(|s| s.ancestors().map(|d| d.join(".venv/bin"))).collect();
+    let starts = [
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
+        std::env::current_dir().ok(),
+    ];
+    let venvs: Vec<PathBuf> = starts
+        .iter()
+        .flatten()
+        .flat_map(|s| s.ancestors().map(|d| d.join(".venv/bin")))
+        .collect();
     let path = std::env::var_os("PATH").unwrap_or_default();
-    venvs.into_iter().chain(std::env::split_paths(&path)).map(|d| d.join("moto_server")).find(|p| p.is_file())
+    venvs
+        .into_iter()
+        .chain(std::env::split_paths(&path))
+        .map(|d| d.join("moto_server"))
+        .find(|p| p.is_file())
 }
 
 /// A port that was free a moment ago (moto binds it itself).
@@ -70,7 +81,9 @@ impl Moto {
             )
         })?;
         // Up to three attempts: another process may take the port before moto binds it.
-        (1..3).fold(Moto::start_at(&server), |started, _| started.or_else(|_| Moto::start_at(&server)))
+        (1..3).fold(Moto::start_at(&server), |started, _| {
+            started.or_else(|_| Moto::start_at(&server))
+        })
     }
 
     fn start_at(server: &Path) -> io::Result<Moto> {
@@ -81,11 +94,17 @@ impl Moto {
         for (key, _) in std::env::vars_os().filter(|(k, _)| k.to_string_lossy().starts_with("AWS_")) {
             cmd.env_remove(key);
         }
-        let moto = Moto { process: Process::spawn(cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]), "moto_server")?, port };
+        let moto = Moto {
+            process: Process::spawn(cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]), "moto_server")?,
+            port,
+        };
         let started = Instant::now();
         while started.elapsed() < STARTUP_TIMEOUT {
             if let Some(status) = moto.exit_status() {
-                return Err(io::Error::other(format!("moto_server exited ({status}) during startup:\n{}", moto.log_text())));
+                return Err(io::Error::other(format!(
+                    "moto_server exited ({status}) during startup:\n{}",
+                    moto.log_text()
+                )));
             }
             let url = format!("{}/moto-api/", moto.endpoint());
             if let Ok((200, _, _)) = http::request("GET", &url, &[], b"", Duration::from_secs(2)) {
@@ -93,7 +112,13 @@ impl Moto {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err(io::Error::new(io::ErrorKind::TimedOut, format!("moto_server did not answer within {STARTUP_TIMEOUT:?}:\n{}", moto.log_text())))
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "moto_server did not answer within {STARTUP_TIMEOUT:?}:\n{}",
+                moto.log_text()
+            ),
+        ))
     }
 
     /// `http://127.0.0.1:PORT`, the value for `AWS_ENDPOINT_URL`.
@@ -110,16 +135,24 @@ impl Moto {
         let url = format!("{}/moto-api/reset", self.endpoint());
         match http::request("POST", &url, &[], b"", CALL_TIMEOUT)? {
             (200, _, _) => Ok(()),
-            (status, _, body) => Err(io::Error::other(format!("moto reset answered {status}: {}", String::from_utf8_lossy(&body)))),
+            (status, _, body) => Err(io::Error::other(format!(
+                "moto reset answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            ))),
         }
     }
 
     /// Creates IAM role `name` in `account` (moto's IAM, directly) whose trust policy lets
     /// `trusted_account` (its root, so any principal of it) assume it, on the condition
     /// `sts:ExternalId` = `external_id` when given. Returns the role's ARN.
-    pub fn create_role(&self, account: &str, name: &str, trusted_account: &str, external_id: Option<&str>) -> io::Result<String> {
-        let mut statement =
-            json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": format!("arn:aws:iam::{trusted_account}:root")}});
+    pub fn create_role(
+        &self,
+        account: &str,
+        name: &str,
+        trusted_account: &str,
+        external_id: Option<&str>,
+    ) -> io::Result<String> {
+        let mut statement = json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": format!("arn:aws:iam::{trusted_account}:root")}});
         if let Some(id) = external_id {
             statement["Condition"] = json!({"StringEquals": {"sts:ExternalId": id}});
         }
@@ -129,10 +162,18 @@ impl Moto {
 
     /// Creates IAM role `name` in `account` with this trust policy (a JSON document). Returns its ARN.
     pub fn create_role_with_trust(&self, account: &str, name: &str, trust_policy: &str) -> io::Result<String> {
-        let params = [("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", name), ("AssumeRolePolicyDocument", trust_policy)];
+        let params = [
+            ("Action", "CreateRole"),
+            ("Version", "2010-05-08"),
+            ("RoleName", name),
+            ("AssumeRolePolicyDocument", trust_policy),
+        ];
         match query_call_at(&self.endpoint(), &QueryCaller::in_account(account), "iam", &params)? {
-            (200, xml) => xml_field(&xml, "Arn").ok_or_else(|| io::Error::other(format!("CreateRole answered without an Arn: {xml}"))),
-            (status, xml) => Err(io::Error::other(format!("CreateRole {name} in {account} answered {status}: {xml}"))),
+            (200, xml) => xml_field(&xml, "Arn")
+                .ok_or_else(|| io::Error::other(format!("CreateRole answered without an Arn: {xml}"))),
+            (status, xml) => Err(io::Error::other(format!(
+                "CreateRole {name} in {account} answered {status}: {xml}"
+            ))),
         }
     }
 
@@ -152,11 +193,29 @@ pub fn logs_call_at(endpoint: &str, target: &str, body: &Value) -> io::Result<(u
 
 /// [`logs_call_at`] signed for `region` with `access_key`: what a client of that region with
 /// those credentials sends (moto keeps state per region and per the key's account).
-pub fn logs_call_as_at(endpoint: &str, region: &str, access_key: &str, target: &str, body: &Value) -> io::Result<(u16, Value)> {
-    let (amz_target, authorization) = (format!("Logs_20140328.{target}"), authorization(access_key, region, "logs"));
-    let headers =
-        [("X-Amz-Target", amz_target.as_str()), ("Content-Type", "application/x-amz-json-1.1"), ("Authorization", authorization.as_str())];
-    let (status, _, bytes) = http::request("POST", &format!("{endpoint}/"), &headers, body.to_string().as_bytes(), CALL_TIMEOUT)?;
+pub fn logs_call_as_at(
+    endpoint: &str,
+    region: &str,
+    access_key: &str,
+    target: &str,
+    body: &Value,
+) -> io::Result<(u16, Value)> {
+    let (amz_target, authorization) = (
+        format!("Logs_20140328.{target}"),
+        authorization(access_key, region, "logs"),
+    );
+    let headers = [
+        ("X-Amz-Target", amz_target.as_str()),
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("Authorization", authorization.as_str()),
+    ];
+    let (status, _, bytes) = http::request(
+        "POST",
+        &format!("{endpoint}/"),
+        &headers,
+        body.to_string().as_bytes(),
+        CALL_TIMEOUT,
+    )?;
     Ok((status, parse_json_lenient(&bytes)))
 }
 
@@ -172,19 +231,33 @@ pub struct QueryCaller {
 impl QueryCaller {
     /// Signed with `access_key` for `region`.
     pub fn new(region: &str, access_key: &str) -> QueryCaller {
-        QueryCaller { region: region.to_string(), access_key: access_key.to_string(), account: None }
+        QueryCaller {
+            region: region.to_string(),
+            access_key: access_key.to_string(),
+            account: None,
+        }
     }
 
     /// Acting in `account` (us-east-1, the default key).
     pub fn in_account(account: &str) -> QueryCaller {
-        QueryCaller { account: Some(account.to_string()), ..QueryCaller::new(DEFAULT_REGION, DEFAULT_ACCESS_KEY) }
+        QueryCaller {
+            account: Some(account.to_string()),
+            ..QueryCaller::new(DEFAULT_REGION, DEFAULT_ACCESS_KEY)
+        }
     }
 }
 
 /// One call of a query-protocol API (STS, IAM: a form body with `Action`, XML answers) to
 /// `endpoint`. Returns the HTTP status and the body text.
-pub fn query_call_at(endpoint: &str, caller: &QueryCaller, service: &str, params: &[(&str, &str)]) -> io::Result<(u16, String)> {
-    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+pub fn query_call_at(
+    endpoint: &str,
+    caller: &QueryCaller,
+    service: &str,
+    params: &[(&str, &str)],
+) -> io::Result<(u16, String)> {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
     let authorization = authorization(&caller.access_key, &caller.region, service);
     let mut headers = vec![("Content-Type", FORM), ("Authorization", authorization.as_str())];
     headers.extend(caller.account.as_deref().map(|account| (ACCOUNT_HEADER, account)));
@@ -231,7 +304,9 @@ mod tests {
         assert_eq!(body["deliveryDestinations"].as_array().map(Vec::len), Some(0));
 
         drop(moto);
-        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| !s.contains(") Z ")).unwrap_or(false);
+        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false);
         assert!(!alive, "moto_server {pid} still running after drop");
     }
 }

@@ -66,7 +66,13 @@ fn tags() -> Value {
 /// CloudFront distributions' access logs.
 fn sources(label: &str, width: usize) -> Vec<Resource> {
     let props = |i| events::source_props(&source_name(label, i), &format!("EPAR{i:04}"), tags());
-    (0..width).map(|i| Resource { kind: SOURCE, logical_id: format!("Src{i}"), props: props(i) }).collect()
+    (0..width)
+        .map(|i| Resource {
+            kind: SOURCE,
+            logical_id: format!("Src{i}"),
+            props: props(i),
+        })
+        .collect()
 }
 
 /// S3 destinations in JSON, each with a policy (so two changes per Create).
@@ -82,25 +88,45 @@ fn destinations(label: &str, width: usize) -> Vec<Resource> {
             "Tags": tags(),
         })
     };
-    (0..width).map(|i| Resource { kind: DESTINATION, logical_id: format!("Dst{i}"), props: props(i) }).collect()
+    (0..width)
+        .map(|i| Resource {
+            kind: DESTINATION,
+            logical_id: format!("Dst{i}"),
+            props: props(i),
+        })
+        .collect()
 }
 
 /// The pairings only: the deliveries' settings are not what the shape is about.
 fn deliveries(label: &str, width: usize) -> Vec<Resource> {
     let props = |i| {
-        let destination = format!("arn:aws:logs:us-east-1:{ACCOUNT}:delivery-destination:{}", destination_name(label, i));
+        let destination = format!(
+            "arn:aws:logs:us-east-1:{ACCOUNT}:delivery-destination:{}",
+            destination_name(label, i)
+        );
         json!({"DeliverySourceName": source_name(label, i), "DeliveryDestinationArn": destination, "Tags": tags()})
     };
-    (0..width).map(|i| Resource { kind: DELIVERY, logical_id: format!("Dlv{i}"), props: props(i) }).collect()
+    (0..width)
+        .map(|i| Resource {
+            kind: DELIVERY,
+            logical_id: format!("Dlv{i}"),
+            props: props(i),
+        })
+        .collect()
 }
 
 /// The function processes of a run: `2 × width` of them, started on `stack`'s proxy and receiver
 /// (its own function is not used), each polling for its first event.
 pub fn start_functions(stack: &Stack, width: usize) -> io::Result<Vec<Function>> {
-    let functions: Vec<Function> = (0..2 * width).map(|_| stack.start_function()).collect::<io::Result<_>>()?;
+    let functions: Vec<Function> = (0..2 * width)
+        .map(|_| stack.start_function())
+        .collect::<io::Result<_>>()?;
     for f in &functions {
         if f.runtime.wait_for_poll(1, Duration::from_secs(20)).is_none() {
-            return Err(io::Error::other(format!("a function process never polled its Runtime API; its log:\n{}", f.log_text())));
+            return Err(io::Error::other(format!(
+                "a function process never polled its Runtime API; its log:\n{}",
+                f.log_text()
+            )));
         }
     }
     Ok(functions)
@@ -109,8 +135,16 @@ pub fn start_functions(stack: &Stack, width: usize) -> io::Result<Vec<Function>>
 /// Plays the shape of `width` on `stack` with `functions` (from [`start_functions`]); resource
 /// names start with `label`. The proxy's counts are read as they stand before and after.
 pub fn run(stack: &Stack, functions: &[Function], width: usize, label: &str) -> Run {
-    let mut driver = Driver { stack, functions, request_ids: Vec::new(), problems: Vec::new() };
-    let independent: Vec<Resource> = sources(label, width).into_iter().chain(destinations(label, width)).collect();
+    let mut driver = Driver {
+        stack,
+        functions,
+        request_ids: Vec::new(),
+        problems: Vec::new(),
+    };
+    let independent: Vec<Resource> = sources(label, width)
+        .into_iter()
+        .chain(destinations(label, width))
+        .collect();
     let deliveries = deliveries(label, width);
     let (before, started) = (stack.proxy.update_counts(), Instant::now());
     let ids = driver.step("Create", &independent, None);
@@ -119,10 +153,19 @@ pub fn run(stack: &Stack, functions: &[Function], width: usize, label: &str) -> 
     driver.step("Delete", &independent, Some(&ids));
     let elapsed = started.elapsed();
     let after = stack.proxy.update_counts();
-    let counts = UpdateCounts { accepted: after.accepted - before.accepted, refused: after.refused - before.refused };
+    let counts = UpdateCounts {
+        accepted: after.accepted - before.accepted,
+        refused: after.refused - before.refused,
+    };
     driver.check_answered_once();
     driver.problems.extend(left_in_moto(stack));
-    Run { elapsed, counts, window: stack.proxy.update_window(), events: driver.request_ids.len(), problems: driver.problems }
+    Run {
+        elapsed,
+        counts,
+        window: stack.proxy.update_window(),
+        events: driver.request_ids.len(),
+        problems: driver.problems,
+    }
 }
 
 struct Driver<'a> {
@@ -147,21 +190,36 @@ impl Driver<'_> {
             })
             .collect();
         let what = |r: &Resource| format!("{request_type} {}", r.logical_id);
-        self.request_ids.extend(events.iter().zip(resources).map(|(e, r)| (what(r), events::request_id(e).unwrap_or_default().to_owned())));
+        self.request_ids.extend(
+            events
+                .iter()
+                .zip(resources)
+                .map(|(e, r)| (what(r), events::request_id(e).unwrap_or_default().to_owned())),
+        );
         let (stack, functions) = (self.stack, self.functions);
         let answers: Vec<_> = thread::scope(|s| {
-            let sending: Vec<_> = events.into_iter().zip(functions).map(|(e, f)| s.spawn(move || stack.send_to(f, e))).collect();
-            sending.into_iter().map(|t| t.join().expect("a sending thread does not panic")).collect()
+            let sending: Vec<_> = events
+                .into_iter()
+                .zip(functions)
+                .map(|(e, f)| s.spawn(move || stack.send_to(f, e)))
+                .collect();
+            sending
+                .into_iter()
+                .map(|t| t.join().expect("a sending thread does not panic"))
+                .collect()
         });
         let mut ids = Vec::new();
         for ((invocation, answer), (r, f)) in answers.into_iter().zip(resources.iter().zip(functions)) {
             match answer {
                 Some(a) if a.status().as_deref() == Some("SUCCESS") => ids.push(a.physical_id().unwrap_or_default()),
                 other => {
-                    let answered = other.map_or(format!("no answer ({:?})", invocation.outcome), |a| format!("{:?}", a.json()));
+                    let answered = other.map_or(format!("no answer ({:?})", invocation.outcome), |a| {
+                        format!("{:?}", a.json())
+                    });
                     let log = f.log_text();
                     let tail: Vec<&str> = log.lines().rev().take(3).collect();
-                    self.problems.push(format!("{}: {answered}; log tail: {}", what(r), tail.join(" | ")));
+                    self.problems
+                        .push(format!("{}: {answered}; log tail: {}", what(r), tail.join(" | ")));
                     ids.push(String::new());
                 }
             }
@@ -188,11 +246,16 @@ fn left_in_moto(stack: &Stack) -> Vec<String> {
     ];
     listings
         .iter()
-        .flat_map(|(operation, member, key)| match stack.moto.logs_call(operation, json!({})) {
-            (200, body) => {
-                body[member].as_array().into_iter().flatten().map(|item| format!("left in moto: {} {}", member, item[key])).collect()
-            }
-            (status, body) => vec![format!("{operation} answered HTTP {status}: {body}")],
-        })
+        .flat_map(
+            |(operation, member, key)| match stack.moto.logs_call(operation, json!({})) {
+                (200, body) => body[member]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|item| format!("left in moto: {} {}", member, item[key]))
+                    .collect(),
+                (status, body) => vec![format!("{operation} answered HTTP {status}: {body}")],
+            },
+        )
         .collect()
 }

@@ -40,7 +40,10 @@ impl Semantics {
         match value.map(str::trim).unwrap_or("") {
             "" | "real" => Ok(Semantics::RealService),
             "moto" => Ok(Semantics::RawMoto),
-            other => Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{SEMANTICS_ENV}={other:?}: expected \"moto\" or \"real\""))),
+            other => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{SEMANTICS_ENV}={other:?}: expected \"moto\" or \"real\""),
+            )),
         }
     }
 }
@@ -51,7 +54,8 @@ const MAX_PAGES: usize = 100;
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Rule 3's message, as the real service words it (terraform-provider-aws#40885).
-pub const SOURCE_TAKEN_MESSAGE: &str = "This ResourceId has already been used in another Delivery Source in this account.";
+pub const SOURCE_TAKEN_MESSAGE: &str =
+    "This ResourceId has already been used in another Delivery Source in this account.";
 
 /// Rule 5's prefix, `{account-id}` literally: the service fills it in at delivery time.
 pub const CLOUDFRONT_S3_PREFIX: &str = "AWSLogs/{account-id}/CloudFront/";
@@ -72,12 +76,19 @@ pub(crate) async fn handle(upstream: &str, operation: &str, req: &Request) -> Re
     if let Some(played) = real_service_settings::answer(upstream, operation, req, &body).await {
         return played; // calls moto does not have
     }
-    let rewritten = if operation == "CreateDelivery" { cloudfront_s3_suffix(&moto, &body).await } else { None };
+    let rewritten = if operation == "CreateDelivery" {
+        cloudfront_s3_suffix(&moto, &body).await
+    } else {
+        None
+    };
     let response = match rewritten {
         Some(rewritten) => forward(upstream, &req.clone().map(|_| rewritten.to_string().into())).await,
         None => forward(upstream, req).await,
     };
-    reshape_answer(operation, real_service_settings::after(upstream, operation, &body, response))
+    reshape_answer(
+        operation,
+        real_service_settings::after(upstream, operation, &body, response),
+    )
 }
 
 /// Calls to moto made on behalf of one request of the function.
@@ -91,7 +102,9 @@ impl Lookup<'_> {
     async fn call(&self, operation: &str, body: Value) -> Option<Value> {
         let mut headers = http::end_to_end(self.req.headers());
         headers.insert("x-amz-target", format!("{TARGET_PREFIX}{operation}").try_into().ok()?);
-        let call = http::client(Method::POST, &format!("{}/", self.upstream)).headers(headers).body(body.to_string());
+        let call = http::client(Method::POST, &format!("{}/", self.upstream))
+            .headers(headers)
+            .body(body.to_string());
         let (status, _, body) = http::send(call.timeout(LOOKUP_TIMEOUT)).await.ok()?;
         if status != 200 {
             return None;
@@ -121,12 +134,18 @@ impl Lookup<'_> {
 /// AWS::Logs::DeliverySource reports it as AlreadyExists). moto accepts it. A Put of the same name
 /// is left to moto (overwrite, or its own rule against changing the resource ARN).
 async fn source_taken(moto: &Lookup<'_>, put: &Value) -> Option<Response> {
-    let (name, resource_arn, log_type) = (put["name"].as_str()?, put["resourceArn"].as_str()?, put["logType"].as_str()?);
+    let (name, resource_arn, log_type) = (
+        put["name"].as_str()?,
+        put["resourceArn"].as_str()?,
+        put["logType"].as_str()?,
+    );
     let sources = moto.list_all("DescribeDeliverySources", "deliverySources").await?;
     let taken = sources.iter().any(|s| {
         s["name"].as_str() != Some(name)
             && s["logType"].as_str() == Some(log_type)
-            && s["resourceArns"].as_array().is_some_and(|arns| arns.iter().any(|a| a.as_str() == Some(resource_arn)))
+            && s["resourceArns"]
+                .as_array()
+                .is_some_and(|arns| arns.iter().any(|a| a.as_str() == Some(resource_arn)))
     });
     taken.then(|| aws_error(400, "ConflictException", SOURCE_TAKEN_MESSAGE))
 }
@@ -141,10 +160,19 @@ async fn in_use(moto: &Lookup<'_>, operation: &str, delete: &Value) -> Option<Re
     let deliveries = moto.list_all("DescribeDeliveries", "deliveries").await?;
     let user = deliveries.iter().find(|d| match source {
         true => d["deliverySourceName"].as_str() == Some(name),
-        false => d["deliveryDestinationArn"].as_str().is_some_and(|a| a.ends_with(&arn_end)),
+        false => d["deliveryDestinationArn"]
+            .as_str()
+            .is_some_and(|a| a.ends_with(&arn_end)),
     })?;
-    let (kind, id) = (if source { "Source" } else { "Destination" }, user["id"].as_str().unwrap_or("?"));
-    Some(aws_error(400, "ConflictException", &format!("Delivery {kind} {name} is in use by delivery {id} and cannot be deleted.")))
+    let (kind, id) = (
+        if source { "Source" } else { "Destination" },
+        user["id"].as_str().unwrap_or("?"),
+    );
+    Some(aws_error(
+        400,
+        "ConflictException",
+        &format!("Delivery {kind} {name} is in use by delivery {id} and cannot be deleted."),
+    ))
 }
 
 /// Rule 5: a CreateDelivery from a CloudFront source to an S3 destination stores and reports
@@ -154,13 +182,24 @@ async fn in_use(moto: &Lookup<'_>, operation: &str, delete: &Value) -> Option<Re
 /// moto stores the prefixed value; `None` to forward unchanged. UpdateDeliveryConfiguration does not
 /// add the prefix on the real service (same sources), so it is not touched.
 async fn cloudfront_s3_suffix(moto: &Lookup<'_>, create: &Value) -> Option<Value> {
-    let suffix = create["s3DeliveryConfiguration"]["suffixPath"].as_str().filter(|s| !s.is_empty())?;
-    let source = moto.call("GetDeliverySource", json!({ "name": create["deliverySourceName"].as_str()? })).await?;
+    let suffix = create["s3DeliveryConfiguration"]["suffixPath"]
+        .as_str()
+        .filter(|s| !s.is_empty())?;
+    let source = moto
+        .call(
+            "GetDeliverySource",
+            json!({ "name": create["deliverySourceName"].as_str()? }),
+        )
+        .await?;
     if source["deliverySource"]["service"] != "cloudfront" {
         return None;
     }
-    let (_, destination_name) = create["deliveryDestinationArn"].as_str()?.rsplit_once(":delivery-destination:")?;
-    let destination = moto.call("GetDeliveryDestination", json!({ "name": destination_name })).await?;
+    let (_, destination_name) = create["deliveryDestinationArn"]
+        .as_str()?
+        .rsplit_once(":delivery-destination:")?;
+    let destination = moto
+        .call("GetDeliveryDestination", json!({ "name": destination_name }))
+        .await?;
     if destination["deliveryDestination"]["deliveryDestinationType"] != "S3" {
         return None;
     }
@@ -229,16 +268,26 @@ mod tests {
         assert_eq!(Semantics::parse(Some("real")).unwrap(), Semantics::RealService);
         assert_eq!(Semantics::parse(Some("moto")).unwrap(), Semantics::RawMoto);
         assert_eq!(Semantics::parse(Some(" moto\n")).unwrap(), Semantics::RawMoto);
-        assert_eq!(Semantics::parse(Some("raw")).unwrap_err().kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(
+            Semantics::parse(Some("raw")).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
     }
 
     /// Stripping and trimming are tests/real_service.rs's rules 1 and 2; these answers pass as they came.
     #[test]
     fn reshaping_keeps_errors_and_the_next_token() {
-        let list = http::respond(200, &[], json!({"deliveries": [{"id": "i", "tags": {}}], "nextToken": "t"}).to_string());
+        let list = http::respond(
+            200,
+            &[],
+            json!({"deliveries": [{"id": "i", "tags": {}}], "nextToken": "t"}).to_string(),
+        );
         let reshaped: Value = serde_json::from_slice(reshape_answer("DescribeDeliveries", list).body()).unwrap();
         assert_eq!(reshaped, json!({"deliveries": [{"id": "i"}], "nextToken": "t"}));
         let error = http::respond(400, &[], r#"{"__type":"X","tags":{}}"#);
-        assert_eq!(reshape_answer("GetDelivery", error).body(), r#"{"__type":"X","tags":{}}"#);
+        assert_eq!(
+            reshape_answer("GetDelivery", error).body(),
+            r#"{"__type":"X","tags":{}}"#
+        );
     }
 }

@@ -100,18 +100,29 @@ impl CredentialScope {
         let credential = credential.split([',', ' ']).next()?;
         let mut parts = credential.split('/');
         let (access_key, _date, region, service) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        Some(CredentialScope { access_key: access_key.into(), region: region.into(), service: service.into() })
+        Some(CredentialScope {
+            access_key: access_key.into(),
+            region: region.into(),
+            service: service.into(),
+        })
     }
 }
 
 /// The `Action` of a query-protocol call (a form body, as STS and IAM take them).
 pub fn query_action(req: &Request) -> Option<String> {
-    let form = req.headers().get("content-type")?.to_str().ok()?.starts_with("application/x-www-form-urlencoded");
+    let form = req
+        .headers()
+        .get("content-type")?
+        .to_str()
+        .ok()?
+        .starts_with("application/x-www-form-urlencoded");
     form.then(|| form_value(req.body(), "Action")).flatten()
 }
 
 fn form_value(body: &[u8], name: &str) -> Option<String> {
-    form_urlencoded::parse(body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The keys an AssumeRole answer hands out, and the account moto maps them to (the role's).
@@ -128,7 +139,11 @@ impl AssumedRole {
     pub fn from_answer(xml: &str) -> Option<AssumedRole> {
         let (access_key_id, arn) = (moto::xml_field(xml, "AccessKeyId")?, moto::xml_field(xml, "Arn")?);
         let account = arn.split(':').nth(4).filter(|a| !a.is_empty())?.to_string();
-        Some(AssumedRole { access_key_id, account, arn })
+        Some(AssumedRole {
+            access_key_id,
+            account,
+            arn,
+        })
     }
 
     pub(crate) fn from_response(response: &Response) -> Option<AssumedRole> {
@@ -151,26 +166,44 @@ struct Lookup<'a> {
 
 impl<'a> Lookup<'a> {
     fn of(upstream: &'a str, req: &Request) -> Option<Lookup<'a>> {
-        Some(Lookup { upstream, scope: CredentialScope::of(req)? })
+        Some(Lookup {
+            upstream,
+            scope: CredentialScope::of(req)?,
+        })
     }
 
     /// A Logs call in the caller's region, in `account` (`None`: the caller's own). Status and JSON.
     async fn logs(&self, account: Option<&str>, operation: &str, body: Value) -> Option<(u16, Value)> {
-        let call = self.call(account, "logs").header("x-amz-target", format!("{LOGS_TARGET_PREFIX}{operation}"));
-        let (status, _, body) = http::send(call.header("content-type", "application/x-amz-json-1.1").body(body.to_string())).await.ok()?;
+        let call = self
+            .call(account, "logs")
+            .header("x-amz-target", format!("{LOGS_TARGET_PREFIX}{operation}"));
+        let (status, _, body) = http::send(
+            call.header("content-type", "application/x-amz-json-1.1")
+                .body(body.to_string()),
+        )
+        .await
+        .ok()?;
         Some((status.as_u16(), moto::parse_json_lenient(&body)))
     }
 
     /// [`Lookup::logs`] that must answer 200: its JSON.
     async fn logs_ok(&self, account: Option<&str>, operation: &str, body: Value) -> Option<Value> {
-        self.logs(account, operation, body).await.filter(|(status, _)| *status == 200).map(|(_, answer)| answer)
+        self.logs(account, operation, body)
+            .await
+            .filter(|(status, _)| *status == 200)
+            .map(|(_, answer)| answer)
     }
 
     /// A query-protocol call (STS, IAM) answered as JSON (moto's `ContentType=JSON`): status and
     /// JSON (the text as a JSON string if it is not JSON).
     async fn query(&self, account: Option<&str>, service: &str, params: &[(&str, &str)]) -> Option<(u16, Value)> {
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).append_pair("ContentType", "JSON").finish();
-        let (status, _, body) = http::send(self.call(account, service).header("content-type", FORM).body(body)).await.ok()?;
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .append_pair("ContentType", "JSON")
+            .finish();
+        let (status, _, body) = http::send(self.call(account, service).header("content-type", FORM).body(body))
+            .await
+            .ok()?;
         Some((status.as_u16(), moto::parse_json_lenient(&body)))
     }
 
@@ -185,9 +218,20 @@ impl<'a> Lookup<'a> {
     }
 
     async fn identity(&self) -> Option<Identity> {
-        let (status, answer) = self.query(None, "sts", &[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")]).await?;
-        let result = answer.pointer("/GetCallerIdentityResponse/GetCallerIdentityResult").filter(|_| status == 200)?;
-        Some(Identity { account: result["Account"].as_str()?.to_string(), arn: result["Arn"].as_str()?.to_string() })
+        let (status, answer) = self
+            .query(
+                None,
+                "sts",
+                &[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")],
+            )
+            .await?;
+        let result = answer
+            .pointer("/GetCallerIdentityResponse/GetCallerIdentityResult")
+            .filter(|_| status == 200)?;
+        Some(Identity {
+            account: result["Account"].as_str()?.to_string(),
+            arn: result["Arn"].as_str()?.to_string(),
+        })
     }
 }
 
@@ -207,7 +251,10 @@ async fn cloudfront_outside_us_east_1(moto: &Lookup<'_>, operation: &str, body: 
         }
         _ => false,
     };
-    let message = format!("{operation} action is not supported for this LogType in region {}", moto.scope.region);
+    let message = format!(
+        "{operation} action is not supported for this LogType in region {}",
+        moto.scope.region
+    );
     cloudfront.then(|| aws_error(400, "ValidationException", &message))
 }
 
@@ -231,25 +278,41 @@ impl DestinationArn {
         let parts: Vec<&str> = arn.splitn(7, ':').collect();
         match parts[..] {
             ["arn", partition, "logs", region, account, "delivery-destination", name] if !name.is_empty() => {
-                Some(DestinationArn { partition: partition.into(), region: region.into(), account: account.into(), name: name.into() })
+                Some(DestinationArn {
+                    partition: partition.into(),
+                    region: region.into(),
+                    account: account.into(),
+                    name: name.into(),
+                })
             }
             _ => None,
         }
     }
 
     fn arn(&self) -> String {
-        format!("arn:{}:logs:{}:{}:delivery-destination:{}", self.partition, self.region, self.account, self.name)
+        format!(
+            "arn:{}:logs:{}:{}:delivery-destination:{}",
+            self.partition, self.region, self.account, self.name
+        )
     }
 
     /// The shadow of this (other account's) destination in `account`.
     fn shadow_in(&self, account: &str) -> DestinationArn {
-        DestinationArn { account: account.into(), name: format!("{SHADOW_PREFIX}{}-{}", self.account, self.name), ..self.clone() }
+        DestinationArn {
+            account: account.into(),
+            name: format!("{SHADOW_PREFIX}{}-{}", self.account, self.name),
+            ..self.clone()
+        }
     }
 
     /// The destination this shadow stands for; `None` if it is no shadow.
     fn unshadowed(&self) -> Option<DestinationArn> {
         let (account, name) = self.name.strip_prefix(SHADOW_PREFIX)?.split_once('-')?;
-        Some(DestinationArn { account: account.into(), name: name.into(), ..self.clone() })
+        Some(DestinationArn {
+            account: account.into(),
+            name: name.into(),
+            ..self.clone()
+        })
     }
 }
 
@@ -281,19 +344,45 @@ async fn cross_account_destination(moto: &Lookup<'_>, body: &Value) -> Option<Fo
         return None;
     }
     let owner = Some(arn.account.as_str());
-    let destination = moto.logs_ok(owner, "GetDeliveryDestination", json!({ "name": arn.name })).await?["deliveryDestination"].take();
-    let policy = moto.logs_ok(owner, "GetDeliveryDestinationPolicy", json!({ "deliveryDestinationName": arn.name })).await?;
-    let policy = policy["policy"]["deliveryDestinationPolicy"].as_str().and_then(|p| serde_json::from_str(p).ok());
-    Some(Foreign { arn, caller, destination, policy })
+    let destination = moto
+        .logs_ok(owner, "GetDeliveryDestination", json!({ "name": arn.name }))
+        .await?["deliveryDestination"]
+        .take();
+    let policy = moto
+        .logs_ok(
+            owner,
+            "GetDeliveryDestinationPolicy",
+            json!({ "deliveryDestinationName": arn.name }),
+        )
+        .await?;
+    let policy = policy["policy"]["deliveryDestinationPolicy"]
+        .as_str()
+        .and_then(|p| serde_json::from_str(p).ok());
+    Some(Foreign {
+        arn,
+        caller,
+        destination,
+        policy,
+    })
 }
 
 /// Refuses, or creates the delivery to the destination's shadow. `None`: a lookup failed.
 async fn play_cross_account(moto: &Lookup<'_>, req: &Request, body: &Value, foreign: Foreign) -> Option<Response> {
-    let Foreign { arn, caller, destination, policy } = foreign;
-    let allowed = policy.as_ref().is_some_and(|p| policy::allows(p, &caller, "logs:CreateDelivery", &arn.arn(), &[]));
+    let Foreign {
+        arn,
+        caller,
+        destination,
+        policy,
+    } = foreign;
+    let allowed = policy
+        .as_ref()
+        .is_some_and(|p| policy::allows(p, &caller, "logs:CreateDelivery", &arn.arn(), &[]));
     if !allowed {
-        let message =
-            format!("User with accountId: {} is not authorized to perform: logs:CreateDelivery on resource: {}", caller.account, arn.arn());
+        let message = format!(
+            "User with accountId: {} is not authorized to perform: logs:CreateDelivery on resource: {}",
+            caller.account,
+            arn.arn()
+        );
         return Some(aws_error(400, "AccessDeniedException", &message));
     }
     let kind = destination["deliveryDestinationType"].as_str().unwrap_or("?");
@@ -312,7 +401,12 @@ async fn play_cross_account(moto: &Lookup<'_>, req: &Request, body: &Value, fore
     moto.logs_ok(None, "PutDeliveryDestination", put).await?;
     let mut rewritten = body.clone();
     rewritten["deliveryDestinationArn"] = json!(shadow.arn());
-    let response = real_service::handle(moto.upstream, "CreateDelivery", &req.clone().map(|_| rewritten.to_string().into())).await;
+    let response = real_service::handle(
+        moto.upstream,
+        "CreateDelivery",
+        &req.clone().map(|_| rewritten.to_string().into()),
+    )
+    .await;
     if response.status() != 200 {
         remove_if_unused(moto, &shadow).await;
     }
@@ -325,7 +419,9 @@ async fn delete_delivery(moto: &Lookup<'_>, req: &Request, body: &Value) -> Resp
         Some(id) => moto.logs_ok(None, "GetDelivery", json!({ "id": id })).await,
         None => None,
     };
-    let shadow = delivery.as_ref().and_then(|d| DestinationArn::parse(d["delivery"]["deliveryDestinationArn"].as_str()?));
+    let shadow = delivery
+        .as_ref()
+        .and_then(|d| DestinationArn::parse(d["delivery"]["deliveryDestinationArn"].as_str()?));
     let response = real_service::handle(moto.upstream, "DeleteDelivery", req).await;
     if let Some(shadow) = shadow.filter(|s| s.unshadowed().is_some() && response.status() == 200) {
         remove_if_unused(moto, &shadow).await;
@@ -334,11 +430,16 @@ async fn delete_delivery(moto: &Lookup<'_>, req: &Request, body: &Value) -> Resp
 }
 
 async fn remove_if_unused(moto: &Lookup<'_>, shadow: &DestinationArn) {
-    let Some(deliveries) = moto.logs_ok(None, "DescribeDeliveries", json!({})).await else { return };
+    let Some(deliveries) = moto.logs_ok(None, "DescribeDeliveries", json!({})).await else {
+        return;
+    };
     let target = shadow.arn();
-    let used = deliveries["deliveries"].as_array().is_some_and(|ds| ds.iter().any(|d| d["deliveryDestinationArn"] == target.as_str()));
+    let used = deliveries["deliveries"]
+        .as_array()
+        .is_some_and(|ds| ds.iter().any(|d| d["deliveryDestinationArn"] == target.as_str()));
     if !used {
-        moto.logs(None, "DeleteDeliveryDestination", json!({ "name": shadow.name })).await;
+        moto.logs(None, "DeleteDeliveryDestination", json!({ "name": shadow.name }))
+            .await;
     }
 }
 
@@ -357,7 +458,9 @@ fn unshadow(operation: &str, response: Response) -> Response {
             items.retain(|d| !d["name"].as_str().is_some_and(|n| n.starts_with(SHADOW_PREFIX)));
         }
     }
-    map_strings(&mut answer, &|s| DestinationArn::parse(s)?.unshadowed().map(|d| d.arn()));
+    map_strings(&mut answer, &|s| {
+        DestinationArn::parse(s)?.unshadowed().map(|d| d.arn())
+    });
     if answer == before {
         return response;
     }
@@ -386,20 +489,29 @@ async fn assume_role_refused(moto: &Lookup<'_>, req: &Request) -> Option<Respons
     let external_id = form_value(req.body(), "ExternalId");
     let (account, name) = role_of(&role_arn)?;
     let caller = moto.identity().await?;
-    let (status, answer) =
-        moto.query(Some(account), "iam", &[("Action", "GetRole"), ("Version", "2010-05-08"), ("RoleName", name)]).await?;
+    let (status, answer) = moto
+        .query(
+            Some(account),
+            "iam",
+            &[("Action", "GetRole"), ("Version", "2010-05-08"), ("RoleName", name)],
+        )
+        .await?;
     let trusted = match status {
         200 => {
             let role = answer.pointer("/GetRoleResponse/GetRoleResult/Role")?;
             let context: Vec<(&str, &str)> = external_id.iter().map(|id| ("sts:ExternalId", id.as_str())).collect();
             role["Arn"] == role_arn.as_str()
-                && trust_policy(role).is_some_and(|trust| policy::allows(&trust, &caller, "sts:AssumeRole", &role_arn, &context))
+                && trust_policy(role)
+                    .is_some_and(|trust| policy::allows(&trust, &caller, "sts:AssumeRole", &role_arn, &context))
         }
         // moto answers the error as JSON when asked for JSON, as XML otherwise.
         _ if answer.to_string().contains("NoSuchEntity") => false,
         _ => return None,
     };
-    let message = format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}", caller.arn);
+    let message = format!(
+        "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+        caller.arn
+    );
     (!trusted).then(|| sts_error(403, "AccessDenied", &message))
 }
 
@@ -407,7 +519,9 @@ async fn assume_role_refused(moto: &Lookup<'_>, req: &Request) -> Option<Respons
 fn role_of(arn: &str) -> Option<(&str, &str)> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     match parts[..] {
-        ["arn", _, "iam", "", account, resource] => Some((account, resource.strip_prefix("role/")?.rsplit('/').next()?)),
+        ["arn", _, "iam", "", account, resource] => {
+            Some((account, resource.strip_prefix("role/")?.rsplit('/').next()?))
+        }
         _ => None,
     }
 }
@@ -431,7 +545,11 @@ fn sts_error(status: u16, code: &str, message: &str) -> Response {
 }
 
 fn xml_escaped(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 /// The part of IAM policy evaluation these rules need: does a resource policy (a destination
@@ -451,14 +569,20 @@ pub mod policy {
             _ => Vec::new(),
         };
         let matches = |s: &&Value| {
-            ["NotPrincipal", "NotAction", "NotResource"].iter().all(|k| s.get(k).is_none())
+            ["NotPrincipal", "NotAction", "NotResource"]
+                .iter()
+                .all(|k| s.get(k).is_none())
                 && principal_matches(&s["Principal"], caller)
-                && strings(&s["Action"]).iter().any(|a| wildcard_match(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
-                && s.get("Resource").is_none_or(|r| strings(r).iter().any(|r| wildcard_match(r, resource)))
+                && strings(&s["Action"])
+                    .iter()
+                    .any(|a| wildcard_match(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
+                && s.get("Resource")
+                    .is_none_or(|r| strings(r).iter().any(|r| wildcard_match(r, resource)))
                 && conditions_hold(s.get("Condition"), context)
         };
         let effect = |s: &&Value, e: &str| s["Effect"] == e;
-        !statements.iter().any(|s| effect(s, "Deny") && matches(s)) && statements.iter().any(|s| effect(s, "Allow") && matches(s))
+        !statements.iter().any(|s| effect(s, "Deny") && matches(s))
+            && statements.iter().any(|s| effect(s, "Allow") && matches(s))
     }
 
     /// `"*"`, or an `AWS` principal naming the caller: its account (the bare id or its `root`),
@@ -466,7 +590,9 @@ pub mod policy {
     fn principal_matches(principal: &Value, caller: &Identity) -> bool {
         match principal {
             Value::String(any) => any == "*",
-            Value::Object(map) => map.get("AWS").is_some_and(|aws| strings(aws).iter().any(|p| aws_principal_matches(p, caller))),
+            Value::Object(map) => map
+                .get("AWS")
+                .is_some_and(|aws| strings(aws).iter().any(|p| aws_principal_matches(p, caller))),
             _ => false,
         }
     }
@@ -476,7 +602,9 @@ pub mod policy {
             return true;
         }
         let parts: Vec<&str> = principal.splitn(6, ':').collect();
-        let ["arn", _, "iam", "", account, resource] = parts[..] else { return false };
+        let ["arn", _, "iam", "", account, resource] = parts[..] else {
+            return false;
+        };
         if account != caller.account {
             return false;
         }
@@ -485,9 +613,14 @@ pub mod policy {
             None => resource == "root",
             Some(("role", path)) => {
                 let name = path.rsplit('/').next().unwrap_or(path);
-                caller_resource.strip_prefix("assumed-role/").and_then(|r| r.split('/').next()) == Some(name)
+                caller_resource
+                    .strip_prefix("assumed-role/")
+                    .and_then(|r| r.split('/').next())
+                    == Some(name)
             }
-            Some(("user", path)) => caller_resource.strip_prefix("user/").is_some_and(|u| u.rsplit('/').next() == path.rsplit('/').next()),
+            Some(("user", path)) => caller_resource
+                .strip_prefix("user/")
+                .is_some_and(|u| u.rsplit('/').next() == path.rsplit('/').next()),
             Some(_) => false,
         }
     }
@@ -495,12 +628,17 @@ pub mod policy {
     /// Only `StringEquals` on keys of `context` (keys compare case-insensitively).
     fn conditions_hold(conditions: Option<&Value>, context: &[(&str, &str)]) -> bool {
         let Some(conditions) = conditions else { return true };
-        let Some(operators) = conditions.as_object() else { return false };
+        let Some(operators) = conditions.as_object() else {
+            return false;
+        };
         operators.iter().all(|(operator, keys)| {
             operator == "StringEquals"
                 && keys.as_object().is_some_and(|keys| {
                     keys.iter().all(|(key, wanted)| {
-                        let given = context.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| *v);
+                        let given = context
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                            .map(|(_, v)| *v);
                         given.is_some_and(|given| strings(wanted).contains(&given))
                     })
                 })
@@ -542,7 +680,10 @@ mod tests {
     use super::*;
 
     fn caller(account: &str, arn: &str) -> Identity {
-        Identity { account: account.into(), arn: arn.into() }
+        Identity {
+            account: account.into(),
+            arn: arn.into(),
+        }
     }
 
     const DESTINATION: &str = "arn:aws:logs:us-east-1:222222222222:delivery-destination:central";
@@ -550,7 +691,10 @@ mod tests {
     #[test]
     fn credential_scope_and_query_action() {
         let scope = CredentialScope::parse(&moto::authorization("AKID", "eu-west-1", "logs")).unwrap();
-        assert_eq!((scope.access_key.as_str(), scope.region.as_str(), scope.service.as_str()), ("AKID", "eu-west-1", "logs"));
+        assert_eq!(
+            (scope.access_key.as_str(), scope.region.as_str(), scope.service.as_str()),
+            ("AKID", "eu-west-1", "logs")
+        );
         assert_eq!(CredentialScope::parse("Bearer x"), None);
         let req = hyper::Request::builder()
             .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
@@ -564,12 +708,16 @@ mod tests {
     fn shadows_map_back_to_the_destination_they_stand_for() {
         let foreign = DestinationArn::parse(DESTINATION).unwrap();
         let shadow = foreign.shadow_in("123456789012");
-        assert_eq!(shadow.arn(), "arn:aws:logs:us-east-1:123456789012:delivery-destination:cfn-local-shadow-222222222222-central");
+        assert_eq!(
+            shadow.arn(),
+            "arn:aws:logs:us-east-1:123456789012:delivery-destination:cfn-local-shadow-222222222222-central"
+        );
         assert_eq!(shadow.unshadowed(), Some(foreign.clone()));
         assert_eq!(foreign.unshadowed(), None);
         let answer = json!({"deliveryDestinations": [{"name": shadow.name, "arn": shadow.arn()}, {"name": "mine", "arn": "a"}],
             "deliveries": [{"deliveryDestinationArn": shadow.arn()}]});
-        let shown: Value = serde_json::from_slice(unshadow("DescribeDeliveryDestinations", http::json(200, &answer)).body()).unwrap();
+        let shown: Value =
+            serde_json::from_slice(unshadow("DescribeDeliveryDestinations", http::json(200, &answer)).body()).unwrap();
         assert_eq!(
             shown,
             json!({"deliveryDestinations": [{"name": "mine", "arn": "a"}], "deliveries": [{"deliveryDestinationArn": DESTINATION}]})
@@ -578,15 +726,24 @@ mod tests {
 
     #[test]
     fn role_arns_and_assume_role_answers() {
-        assert_eq!(role_of("arn:aws:iam::222222222222:role/path/logs-writer"), Some(("222222222222", "logs-writer")));
+        assert_eq!(
+            role_of("arn:aws:iam::222222222222:role/path/logs-writer"),
+            Some(("222222222222", "logs-writer"))
+        );
         assert_eq!(role_of("arn:aws:iam::222222222222:user/u"), None);
         let xml = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>
             <AccessKeyId>ASIAX</AccessKeyId></Credentials><AssumedRoleUser><Arn>arn:aws:sts::222222222222:assumed-role/r/s</Arn>
             </AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>"#;
         let role = AssumedRole::from_answer(xml).unwrap();
-        assert_eq!((role.access_key_id.as_str(), role.account.as_str()), ("ASIAX", "222222222222"));
+        assert_eq!(
+            (role.access_key_id.as_str(), role.account.as_str()),
+            ("ASIAX", "222222222222")
+        );
         let error = sts_error(403, "AccessDenied", "User: a<b> is not authorized");
-        assert_eq!(moto::xml_field(std::str::from_utf8(error.body()).unwrap(), "Message").as_deref(), Some("User: a<b> is not authorized"));
+        assert_eq!(
+            moto::xml_field(std::str::from_utf8(error.body()).unwrap(), "Message").as_deref(),
+            Some("User: a<b> is not authorized")
+        );
     }
 
     #[test]
@@ -594,18 +751,44 @@ mod tests {
         let root = caller("111111111111", "arn:aws:sts::111111111111:user/moto");
         let session = caller("111111111111", "arn:aws:sts::111111111111:assumed-role/deployer/s1");
         let allow = |principal: Value| json!({"Statement": [{"Effect": "Allow", "Principal": principal, "Action": "logs:CreateDelivery"}]});
-        for principal in
-            [json!("*"), json!({"AWS": "*"}), json!({"AWS": "111111111111"}), json!({"AWS": ["x", "arn:aws:iam::111111111111:root"]})]
-        {
-            assert!(allows(&allow(principal.clone()), &root, "logs:CreateDelivery", DESTINATION, &[]), "{principal}");
+        for principal in [
+            json!("*"),
+            json!({"AWS": "*"}),
+            json!({"AWS": "111111111111"}),
+            json!({"AWS": ["x", "arn:aws:iam::111111111111:root"]}),
+        ] {
+            assert!(
+                allows(
+                    &allow(principal.clone()),
+                    &root,
+                    "logs:CreateDelivery",
+                    DESTINATION,
+                    &[]
+                ),
+                "{principal}"
+            );
         }
         let role = allow(json!({"AWS": "arn:aws:iam::111111111111:role/deployer"}));
         assert!(allows(&role, &session, "logs:CreateDelivery", DESTINATION, &[]));
-        assert!(!allows(&role, &root, "logs:CreateDelivery", DESTINATION, &[]), "a role principal trusts only that role");
-        for principal in
-            [json!({"AWS": "333333333333"}), json!({"AWS": "arn:aws:iam::333333333333:root"}), json!({"Service": "logs.amazonaws.com"})]
-        {
-            assert!(!allows(&allow(principal.clone()), &root, "logs:CreateDelivery", DESTINATION, &[]), "{principal}");
+        assert!(
+            !allows(&role, &root, "logs:CreateDelivery", DESTINATION, &[]),
+            "a role principal trusts only that role"
+        );
+        for principal in [
+            json!({"AWS": "333333333333"}),
+            json!({"AWS": "arn:aws:iam::333333333333:root"}),
+            json!({"Service": "logs.amazonaws.com"}),
+        ] {
+            assert!(
+                !allows(
+                    &allow(principal.clone()),
+                    &root,
+                    "logs:CreateDelivery",
+                    DESTINATION,
+                    &[]
+                ),
+                "{principal}"
+            );
         }
     }
 
@@ -618,27 +801,60 @@ mod tests {
             s
         };
         let doc = |statements: Vec<Value>| json!({"Version": "2012-10-17", "Statement": statements});
-        assert!(allows(&doc(vec![statement(json!({"Resource": DESTINATION}))]), &me, "logs:CreateDelivery", DESTINATION, &[]));
-        assert!(!allows(
-            &doc(vec![statement(json!({"Resource": "arn:aws:logs:*:*:delivery-destination:other"}))]),
+        assert!(allows(
+            &doc(vec![statement(json!({"Resource": DESTINATION}))]),
             &me,
             "logs:CreateDelivery",
             DESTINATION,
             &[]
         ));
         assert!(!allows(
-            &doc(vec![statement(json!({})), json!({"Effect": "Deny", "Principal": "*", "Action": "*"})]),
+            &doc(vec![statement(
+                json!({"Resource": "arn:aws:logs:*:*:delivery-destination:other"})
+            )]),
             &me,
             "logs:CreateDelivery",
             DESTINATION,
             &[]
         ));
-        assert!(!allows(&json!({"Statement": []}), &me, "logs:CreateDelivery", DESTINATION, &[]));
-        let with_id = doc(vec![statement(json!({"Condition": {"StringEquals": {"sts:ExternalId": "x1"}}}))]);
-        assert!(allows(&with_id, &me, "logs:CreateDelivery", DESTINATION, &[("sts:ExternalId", "x1")]));
-        assert!(!allows(&with_id, &me, "logs:CreateDelivery", DESTINATION, &[("sts:ExternalId", "x2")]));
+        assert!(!allows(
+            &doc(vec![
+                statement(json!({})),
+                json!({"Effect": "Deny", "Principal": "*", "Action": "*"})
+            ]),
+            &me,
+            "logs:CreateDelivery",
+            DESTINATION,
+            &[]
+        ));
+        assert!(!allows(
+            &json!({"Statement": []}),
+            &me,
+            "logs:CreateDelivery",
+            DESTINATION,
+            &[]
+        ));
+        let with_id = doc(vec![statement(
+            json!({"Condition": {"StringEquals": {"sts:ExternalId": "x1"}}}),
+        )]);
+        assert!(allows(
+            &with_id,
+            &me,
+            "logs:CreateDelivery",
+            DESTINATION,
+            &[("sts:ExternalId", "x1")]
+        ));
+        assert!(!allows(
+            &with_id,
+            &me,
+            "logs:CreateDelivery",
+            DESTINATION,
+            &[("sts:ExternalId", "x2")]
+        ));
         assert!(!allows(&with_id, &me, "logs:CreateDelivery", DESTINATION, &[]));
-        let unknown = doc(vec![statement(json!({"Condition": {"Bool": {"aws:SecureTransport": "true"}}}))]);
+        let unknown = doc(vec![statement(
+            json!({"Condition": {"Bool": {"aws:SecureTransport": "true"}}}),
+        )]);
         assert!(!allows(&unknown, &me, "logs:CreateDelivery", DESTINATION, &[]));
     }
 

@@ -67,10 +67,23 @@ pub(crate) fn after(upstream: &str, operation: &str, body: &Value, response: Res
             response
         }
         "GetDelivery" => {
-            let Ok(mut answer) = serde_json::from_slice::<Value>(response.body()) else { return response };
-            let Some(delivery) = answer["delivery"].as_object_mut() else { return response };
-            let key = (upstream.to_owned(), delivery.get("id").and_then(Value::as_str).unwrap_or_default().to_owned());
-            let Some(stored) = with_overlay(|o| o.get(&key).cloned()) else { return response };
+            let Ok(mut answer) = serde_json::from_slice::<Value>(response.body()) else {
+                return response;
+            };
+            let Some(delivery) = answer["delivery"].as_object_mut() else {
+                return response;
+            };
+            let key = (
+                upstream.to_owned(),
+                delivery
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            let Some(stored) = with_overlay(|o| o.get(&key).cloned()) else {
+                return response;
+            };
             delivery.extend(stored);
             response.map(|_| answer.to_string().into())
         }
@@ -89,7 +102,13 @@ async fn update_delivery_configuration(upstream: &str, req: &Request, body: &Val
     let delivery = match moto_call(upstream, req, "GetDelivery", json!({ "id": id })).await {
         Some((200, answer)) => answer["delivery"].clone(),
         Some((404 | 400, _)) => return aws_error(400, "ResourceNotFoundException", NO_SUCH_DELIVERY),
-        _ => return aws_error(500, "ServiceUnavailableException", "the layer could not read the delivery from moto"),
+        _ => {
+            return aws_error(
+                500,
+                "ServiceUnavailableException",
+                "the layer could not read the delivery from moto",
+            )
+        }
     };
     if body.get("s3DeliveryConfiguration").is_some() && delivery["deliveryDestinationType"] != "S3" {
         return aws_error(400, "ValidationException", S3_BLOCK_REFUSED);
@@ -106,7 +125,9 @@ async fn update_delivery_configuration(upstream: &str, req: &Request, body: &Val
 async fn moto_call(upstream: &str, req: &Request, operation: &str, body: Value) -> Option<(u16, Value)> {
     let mut headers = http::end_to_end(req.headers());
     headers.insert("x-amz-target", format!("{TARGET_PREFIX}{operation}").try_into().ok()?);
-    let call = http::client(Method::POST, &format!("{upstream}/")).headers(headers).body(body.to_string());
+    let call = http::client(Method::POST, &format!("{upstream}/"))
+        .headers(headers)
+        .body(body.to_string());
     let (status, _, answer) = http::send(call.timeout(LOOKUP_TIMEOUT)).await.ok()?;
     Some((status.as_u16(), serde_json::from_slice(&answer).unwrap_or(Value::Null)))
 }
@@ -184,8 +205,11 @@ const TEMPLATES: &[SourceTemplate] = &[
 
 /// Output formats per destination type: the service's vended-logs rules (the CDK vended-logs
 /// mixins list the same per destination).
-const DESTINATIONS: &[(&str, &[&str])] =
-    &[("S3", &["json", "plain", "w3c", "parquet"]), ("CWL", &["json", "plain"]), ("FH", &["json", "plain", "raw"])];
+const DESTINATIONS: &[(&str, &[&str])] = &[
+    ("S3", &["json", "plain", "w3c", "parquet"]),
+    ("CWL", &["json", "plain"]),
+    ("FH", &["json", "plain", "raw"]),
+];
 
 /// The field delimiters offered for plain, w3c and raw output: tab (the default), space, comma
 /// and pipe, as the CloudFront standard logging (v2) console offers them. A choice documented here
@@ -195,7 +219,9 @@ const DELIMITERS: &[&str] = &["\t", " ", ",", "|"];
 /// The DescribeConfigurationTemplates answer for a request body (one page: the list is short).
 fn describe_configuration_templates(request: &Value) -> Value {
     let wanted = |filter: &str, value: &str| {
-        request[filter].as_array().is_none_or(|list| list.is_empty() || list.iter().any(|v| v.as_str() == Some(value)))
+        request[filter]
+            .as_array()
+            .is_none_or(|list| list.is_empty() || list.iter().any(|v| v.as_str() == Some(value)))
     };
     let service = request["service"].as_str();
     let mut templates = Vec::new();
@@ -203,7 +229,10 @@ fn describe_configuration_templates(request: &Value) -> Value {
         if !wanted("logTypes", t.log_type) || !wanted("resourceTypes", t.resource_type) {
             continue;
         }
-        for (destination_type, formats) in DESTINATIONS.iter().filter(|(d, _)| wanted("deliveryDestinationTypes", d)) {
+        for (destination_type, formats) in DESTINATIONS
+            .iter()
+            .filter(|(d, _)| wanted("deliveryDestinationTypes", d))
+        {
             templates.push(template_json(t, destination_type, formats));
         }
     }
@@ -257,23 +286,55 @@ mod tests {
         assert_eq!(kinds(&cloudfront_s3), ["cloudfront/ACCESS_LOGS/S3"]);
         let template = &cloudfront_s3["configurationTemplates"][0];
         assert_eq!(template["allowedFields"].as_array().unwrap().len(), 33);
-        assert_eq!(template["allowedOutputFormats"], json!(["json", "plain", "w3c", "parquet"]));
-        assert!(template["allowedSuffixPathFields"].as_array().unwrap().contains(&json!("{DistributionId}")));
+        assert_eq!(
+            template["allowedOutputFormats"],
+            json!(["json", "plain", "w3c", "parquet"])
+        );
+        assert!(template["allowedSuffixPathFields"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("{DistributionId}")));
         let cwl = describe_configuration_templates(&json!({"service": "bedrock", "deliveryDestinationTypes": ["CWL"]}));
         assert_eq!(kinds(&cwl), ["bedrock/APPLICATION_LOGS/CWL"]);
-        assert!(cwl["configurationTemplates"][0].get("allowedSuffixPathFields").is_none(), "S3 only");
-        assert_eq!(kinds(&describe_configuration_templates(&json!({"service": "sso"}))), Vec::<String>::new());
+        assert!(
+            cwl["configurationTemplates"][0]
+                .get("allowedSuffixPathFields")
+                .is_none(),
+            "S3 only"
+        );
+        assert_eq!(
+            kinds(&describe_configuration_templates(&json!({"service": "sso"}))),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn stored_settings_are_laid_over_get_delivery_and_dropped_with_delete() {
         let upstream = "http://overlay-test";
-        with_overlay(|o| o.insert((upstream.into(), "d1".into()), json!({"fieldDelimiter": "|"}).as_object().unwrap().clone()));
-        let moto_answer = || http::respond(200, &[], json!({"delivery": {"id": "d1", "fieldDelimiter": ","}}).to_string());
-        let got: Value = serde_json::from_slice(after(upstream, "GetDelivery", &json!({"id": "d1"}), moto_answer()).body()).unwrap();
+        with_overlay(|o| {
+            o.insert(
+                (upstream.into(), "d1".into()),
+                json!({"fieldDelimiter": "|"}).as_object().unwrap().clone(),
+            )
+        });
+        let moto_answer = || {
+            http::respond(
+                200,
+                &[],
+                json!({"delivery": {"id": "d1", "fieldDelimiter": ","}}).to_string(),
+            )
+        };
+        let got: Value =
+            serde_json::from_slice(after(upstream, "GetDelivery", &json!({"id": "d1"}), moto_answer()).body()).unwrap();
         assert_eq!(got["delivery"]["fieldDelimiter"], "|");
-        after(upstream, "DeleteDelivery", &json!({"id": "d1"}), http::respond(200, &[], "{}"));
-        let got: Value = serde_json::from_slice(after(upstream, "GetDelivery", &json!({"id": "d1"}), moto_answer()).body()).unwrap();
+        after(
+            upstream,
+            "DeleteDelivery",
+            &json!({"id": "d1"}),
+            http::respond(200, &[], "{}"),
+        );
+        let got: Value =
+            serde_json::from_slice(after(upstream, "GetDelivery", &json!({"id": "d1"}), moto_answer()).body()).unwrap();
         assert_eq!(got["delivery"]["fieldDelimiter"], ",");
     }
 }

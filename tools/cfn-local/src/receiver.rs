@@ -86,7 +86,9 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn start() -> io::Result<Receiver> {
-        Ok(Receiver { server: Server::start(Inner::default(), handle)? })
+        Ok(Receiver {
+            server: Server::start(Inner::default(), handle)?,
+        })
     }
 
     /// A presigned-looking URL for one request id (query string included, as S3's would be).
@@ -113,7 +115,13 @@ impl Receiver {
     }
 
     pub fn answers(&self, request_id: &str) -> Vec<Answer> {
-        self.server.read(|i| i.answers.iter().filter(|a| a.request_id == request_id).cloned().collect())
+        self.server.read(|i| {
+            i.answers
+                .iter()
+                .filter(|a| a.request_id == request_id)
+                .cloned()
+                .collect()
+        })
     }
 
     pub fn all_answers(&self) -> Vec<Answer> {
@@ -133,7 +141,13 @@ impl Receiver {
     /// The answer for `request_id` that follows the first `seen` ones, waiting up to `timeout`
     /// (for an event sent again: pass `answers(id).len()` taken before sending it).
     pub fn wait_for_after(&self, request_id: &str, seen: usize, timeout: Duration) -> Option<Answer> {
-        self.server.wait(timeout, |i| i.answers.iter().filter(|a| a.request_id == request_id).nth(seen).cloned())
+        self.server.wait(timeout, |i| {
+            i.answers
+                .iter()
+                .filter(|a| a.request_id == request_id)
+                .nth(seen)
+                .cloned()
+        })
     }
 }
 
@@ -154,7 +168,11 @@ async fn handle(state: Arc<Shared<Inner>>, req: Request) -> Option<Response> {
         if i.fail_next > 0 {
             i.fail_next -= 1;
             let status = i.fail_status;
-            return Some(respond(status, &[], format!("<Error><Code>Injected</Code><Message>injected {status}</Message></Error>")));
+            return Some(respond(
+                status,
+                &[],
+                format!("<Error><Code>Injected</Code><Message>injected {status}</Message></Error>"),
+            ));
         }
         i.answers.push(Answer {
             request_id: request_id.to_string(),
@@ -198,16 +216,29 @@ mod tests {
         assert!(r.url("rid-1").contains(FAKE_SIGNATURE));
         assert_eq!(put(&r, "rid-1", &[], &answer("rid-1"), T).unwrap(), 200);
         let a = r.wait_for("rid-1", T).unwrap();
-        assert_eq!((a.content_type.as_deref(), a.content_length_header), (None, Some(a.body.len())));
-        assert_eq!((a.status().as_deref(), a.data("Arn").as_deref()), (Some("SUCCESS"), Some("arn:x")));
+        assert_eq!(
+            (a.content_type.as_deref(), a.content_length_header),
+            (None, Some(a.body.len()))
+        );
+        assert_eq!(
+            (a.status().as_deref(), a.data("Arn").as_deref()),
+            (Some("SUCCESS"), Some("arn:x"))
+        );
         let parsed = a.response.unwrap();
         assert_eq!((parsed.physical_resource_id.as_str(), parsed.no_echo), ("p", false));
-        assert!(a.target.starts_with("/cfn-response/rid-1?") && a.target.contains("X-Amz-Signature="), "{}", a.target);
+        assert!(
+            a.target.starts_with("/cfn-response/rid-1?") && a.target.contains("X-Amz-Signature="),
+            "{}",
+            a.target
+        );
         assert_eq!(r.attempts("rid-1"), 1);
 
         put(&r, "rid-2", &[("Content-Type", "application/json")], b"not json", T).unwrap();
         let a = r.wait_for("rid-2", T).unwrap();
-        assert_eq!((a.content_type.as_deref(), a.response.is_none()), (Some("application/json"), true));
+        assert_eq!(
+            (a.content_type.as_deref(), a.response.is_none()),
+            (Some("application/json"), true)
+        );
         assert_eq!(r.all_answers().len(), 2);
     }
 
@@ -223,15 +254,31 @@ mod tests {
             let held = s.spawn(|| put(&r, "rid", &[], &answer("rid"), T).unwrap_err().kind());
             r.server.wait(T, |i| (i.attempts["rid"] == 2).then_some(())).unwrap();
             r.set_hang(false);
-            assert_eq!(held.join().unwrap(), io::ErrorKind::UnexpectedEof, "closed unanswered when released");
+            assert_eq!(
+                held.join().unwrap(),
+                io::ErrorKind::UnexpectedEof,
+                "closed unanswered when released"
+            );
         });
-        assert_eq!((put(&r, "rid", &[], &answer("rid"), T).unwrap(), r.attempts("rid"), r.answers("rid").len()), (200, 3, 1));
+        assert_eq!(
+            (
+                put(&r, "rid", &[], &answer("rid"), T).unwrap(),
+                r.attempts("rid"),
+                r.answers("rid").len()
+            ),
+            (200, 3, 1)
+        );
     }
 
     #[test]
     fn other_paths_and_methods_are_refused() {
         let r = Receiver::start().unwrap();
-        assert_eq!(request("PUT", &format!("{}/elsewhere", r.server.base_url()), &[], b"", T).unwrap().0, 404);
+        assert_eq!(
+            request("PUT", &format!("{}/elsewhere", r.server.base_url()), &[], b"", T)
+                .unwrap()
+                .0,
+            404
+        );
         assert_eq!(request("GET", &r.url("x"), &[], b"", T).unwrap().0, 405);
         assert_eq!(r.attempts("x"), 0);
     }

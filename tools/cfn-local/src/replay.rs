@@ -34,7 +34,10 @@ type Rank = (u8, u8);
 /// Deletes in reverse (the service refuses to delete what a delivery uses). Anything else
 /// (another resource type, a file that is not an event) comes after, by name.
 fn lifecycle_rank(file: &Path) -> Rank {
-    let event: Value = std::fs::read(file).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let event: Value = std::fs::read(file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
     let kind = match event["ResourceType"].as_str() {
         Some("Custom::DeliverySource") => 0,
         Some("Custom::DeliveryDestination") => 1,
@@ -59,7 +62,10 @@ pub fn run(binary: &Path, paths: &[PathBuf], extra_env: &[(&str, &str)], semanti
     let stack = Stack::start_with(binary, extra_env, semantics)?;
     let mut answered_ids = PhysicalIds::new();
     // Every file is replayed, answered or not.
-    let unanswered = files.iter().filter(|file| !replay_one(&stack, file, &mut answered_ids)).count();
+    let unanswered = files
+        .iter()
+        .filter(|file| !replay_one(&stack, file, &mut answered_ids))
+        .count();
     Ok(unanswered == 0)
 }
 
@@ -93,15 +99,27 @@ fn replay_one(stack: &Stack, file: &Path, answered_ids: &mut PhysicalIds) -> boo
     };
     let field = |event: &Value, key: &str| event[key].as_str().unwrap_or("?").to_string();
     let request_type = field(&event, "RequestType");
-    println!("== {} ({request_type} {} {})", file.display(), field(&event, "ResourceType"), field(&event, "LogicalResourceId"));
+    println!(
+        "== {} ({request_type} {} {})",
+        file.display(),
+        field(&event, "ResourceType"),
+        field(&event, "LogicalResourceId")
+    );
     if let Some(saved) = use_answered_id(&mut event, answered_ids) {
-        println!("PhysicalResourceId {saved} replaced by {}, the id answered earlier in this run", field(&event, "PhysicalResourceId"));
+        println!(
+            "PhysicalResourceId {saved} replaced by {}, the id answered earlier in this run",
+            field(&event, "PhysicalResourceId")
+        );
     }
     let key = resource_key(&event);
     let offset = stack.lambda.log_offset();
     let (invocation, answer) = stack.send(event);
     // A FAILED Update keeps the resource's id; a Delete ends it.
-    if let Some(id) = answer.as_ref().filter(|a| a.status().as_deref() == Some("SUCCESS")).and_then(Answer::physical_id) {
+    if let Some(id) = answer
+        .as_ref()
+        .filter(|a| a.status().as_deref() == Some("SUCCESS"))
+        .and_then(Answer::physical_id)
+    {
         if request_type == "Delete" {
             answered_ids.remove(&key);
         } else {
@@ -116,14 +134,26 @@ fn replay_one(stack: &Stack, file: &Path, answered_ids: &mut PhysicalIds) -> boo
     }
     match &answer {
         Some(a) => {
-            let shown = a.json().map_or_else(|| String::from_utf8_lossy(&a.body).into_owned(), |v| format!("{v:#}"));
-            let content_type = a.content_type.as_deref().map_or("absent".to_string(), |c| format!("{c:?}"));
-            println!("answer ({} bytes, Content-Type {content_type}):\n{}", a.body.len(), indent(&shown, "  "));
+            let shown = a
+                .json()
+                .map_or_else(|| String::from_utf8_lossy(&a.body).into_owned(), |v| format!("{v:#}"));
+            let content_type = a
+                .content_type
+                .as_deref()
+                .map_or("absent".to_string(), |c| format!("{c:?}"));
+            println!(
+                "answer ({} bytes, Content-Type {content_type}):\n{}",
+                a.body.len(),
+                indent(&shown, "  ")
+            );
         }
         None => println!("answer: NONE"),
     }
     std::thread::sleep(Duration::from_millis(50)); // let the last log lines land
-    println!("function log:\n{}\n", indent(stack.lambda.log_since(offset).trim_end(), "  "));
+    println!(
+        "function log:\n{}\n",
+        indent(stack.lambda.log_since(offset).trim_end(), "  ")
+    );
     answer.is_some()
 }
 
@@ -156,7 +186,10 @@ mod tests {
         }
         let single = dir.path().join("notes.txt");
         let files = collect_files(&[dir.path().to_path_buf(), single.clone()]).unwrap();
-        let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         let expected = "f-source-create.json e-destination-create.json a-delivery-create.json d-source-update.json \
                         b-delivery-delete.json c-destination-delete.json g-source-delete.json h-other.json i-not-an-event.json notes.txt";
         assert_eq!(names.join(" "), expected);
@@ -166,10 +199,12 @@ mod tests {
     fn later_events_get_the_id_answered_for_their_resource() {
         let mut ids = PhysicalIds::new();
         ids.insert(("stack-1".into(), "AccessLogsDelivery".into()), "realId123".into());
-        let mut delete = json!({"StackId": "stack-1", "LogicalResourceId": "AccessLogsDelivery", "PhysicalResourceId": "sampleId"});
+        let mut delete =
+            json!({"StackId": "stack-1", "LogicalResourceId": "AccessLogsDelivery", "PhysicalResourceId": "sampleId"});
         assert_eq!(use_answered_id(&mut delete, &ids).as_deref(), Some("sampleId"));
         assert_eq!(delete["PhysicalResourceId"], "realId123");
-        let mut other_stack = json!({"StackId": "stack-2", "LogicalResourceId": "AccessLogsDelivery", "PhysicalResourceId": "sampleId"});
+        let mut other_stack =
+            json!({"StackId": "stack-2", "LogicalResourceId": "AccessLogsDelivery", "PhysicalResourceId": "sampleId"});
         assert_eq!(use_answered_id(&mut other_stack, &ids), None);
         assert_eq!(other_stack["PhysicalResourceId"], "sampleId");
         let mut create = json!({"StackId": "stack-1", "LogicalResourceId": "AccessLogsDelivery"});

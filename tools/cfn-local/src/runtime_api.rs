@@ -79,7 +79,9 @@ pub struct RuntimeApi {
 
 impl RuntimeApi {
     pub fn start() -> io::Result<RuntimeApi> {
-        Ok(RuntimeApi { server: Server::start(Inner::default(), handle)? })
+        Ok(RuntimeApi {
+            server: Server::start(Inner::default(), handle)?,
+        })
     }
 
     /// `127.0.0.1:PORT`
@@ -99,7 +101,11 @@ impl RuntimeApi {
         let deadline_epoch_ms = epoch_millis(SystemTime::now() + timeout);
         let grace = self.server.update(|i| {
             i.tracks.insert(id.clone(), Track::default());
-            i.queue.push_back(Pending { aws_request_id: id.clone(), payload, deadline_epoch_ms });
+            i.queue.push_back(Pending {
+                aws_request_id: id.clone(),
+                payload,
+                deadline_epoch_ms,
+            });
             i.grace.unwrap_or(GRACE)
         });
         let give_up = (sent_at + timeout + grace).saturating_duration_since(Instant::now());
@@ -114,7 +120,10 @@ impl RuntimeApi {
             Invocation {
                 picked_up_at,
                 finished_at: finished.as_ref().map(|f| f.1),
-                elapsed: finished.as_ref().map_or_else(Instant::now, |f| f.1).duration_since(sent_at),
+                elapsed: finished
+                    .as_ref()
+                    .map_or_else(Instant::now, |f| f.1)
+                    .duration_since(sent_at),
                 outcome: finished.map_or(Outcome::NoAnswer, |f| f.0),
                 aws_request_id: id.clone(),
                 sent_at,
@@ -143,8 +152,13 @@ impl RuntimeApi {
     /// Lambda does when the runtime process dies mid-event (`Runtime.ExitError`). Returns how many.
     pub fn fail_in_flight(&self, error: impl Fn(&str) -> Value) -> usize {
         self.server.update(|i| {
-            let in_flight = i.tracks.iter_mut().filter(|(_, t)| t.picked_up.is_some() && t.finished.is_none());
-            in_flight.map(|(id, t)| t.finished = Some((Outcome::Error(error(id)), Instant::now()))).count()
+            let in_flight = i
+                .tracks
+                .iter_mut()
+                .filter(|(_, t)| t.picked_up.is_some() && t.finished.is_none());
+            in_flight
+                .map(|(id, t)| t.finished = Some((Outcome::Error(error(id)), Instant::now())))
+                .count()
         })
     }
 }
@@ -154,27 +168,33 @@ async fn handle(state: Arc<Shared<Inner>>, req: Request) -> Option<Response> {
         return Some(error(404, "NotFound", "unknown path"));
     };
     let accepted = http::json(202, &json!({"status": "OK"}));
-    Some(match (req.method().as_str(), route.split('/').collect::<Vec<_>>().as_slice()) {
-        ("GET", ["invocation", "next"]) => next(&state).await,
-        ("POST", ["invocation", id, kind @ ("response" | "error")]) => {
-            let body = parse_json_lenient(req.body());
-            let outcome = if *kind == "response" { Outcome::Response(body) } else { Outcome::Error(body) };
-            let known = state.update(|i| {
-                let track = i.tracks.get_mut(*id)?;
-                track.finished.get_or_insert((outcome, Instant::now()));
-                Some(())
-            });
-            match known {
-                Some(()) => accepted,
-                None => error(400, "InvalidRequestID", "unknown request id"),
+    Some(
+        match (req.method().as_str(), route.split('/').collect::<Vec<_>>().as_slice()) {
+            ("GET", ["invocation", "next"]) => next(&state).await,
+            ("POST", ["invocation", id, kind @ ("response" | "error")]) => {
+                let body = parse_json_lenient(req.body());
+                let outcome = if *kind == "response" {
+                    Outcome::Response(body)
+                } else {
+                    Outcome::Error(body)
+                };
+                let known = state.update(|i| {
+                    let track = i.tracks.get_mut(*id)?;
+                    track.finished.get_or_insert((outcome, Instant::now()));
+                    Some(())
+                });
+                match known {
+                    Some(()) => accepted,
+                    None => error(400, "InvalidRequestID", "unknown request id"),
+                }
             }
-        }
-        ("POST", ["init", "error"]) => {
-            state.update(|i| i.init_error = Some(parse_json_lenient(req.body())));
-            accepted
-        }
-        _ => error(404, "NotFound", "unknown route"),
-    })
+            ("POST", ["init", "error"]) => {
+                state.update(|i| i.init_error = Some(parse_json_lenient(req.body())));
+                accepted
+            }
+            _ => error(404, "NotFound", "unknown route"),
+        },
+    )
 }
 
 /// Long poll: waits for a queued event. hyper drops a poll whose client died (a killed function)
@@ -242,7 +262,10 @@ mod tests {
             let (kind, out) = reply(&id, &serde_json::from_slice(&body).unwrap());
             if kind != "silent" {
                 let url = format!("http://{addr}{PREFIX}invocation/{id}/{kind}");
-                assert_eq!(request("POST", &url, &[], out.to_string().as_bytes(), T).unwrap().0, 202);
+                assert_eq!(
+                    request("POST", &url, &[], out.to_string().as_bytes(), T).unwrap().0,
+                    202
+                );
             }
         });
     }
@@ -266,8 +289,18 @@ mod tests {
         assert!(third.elapsed >= Duration::from_millis(150) && api.server.read(|i| i.polls.len()) >= 3);
 
         let base = format!("http://{}{PREFIX}", api.addr());
-        assert_eq!(request("POST", &format!("{base}invocation/nope/response"), &[], b"{}", T).unwrap().0, 400);
-        assert_eq!(request("POST", &format!("{base}init/error"), &[], br#"{"errorType":"Init"}"#, T).unwrap().0, 202);
+        assert_eq!(
+            request("POST", &format!("{base}invocation/nope/response"), &[], b"{}", T)
+                .unwrap()
+                .0,
+            400
+        );
+        assert_eq!(
+            request("POST", &format!("{base}init/error"), &[], br#"{"errorType":"Init"}"#, T)
+                .unwrap()
+                .0,
+            202
+        );
         assert_eq!(api.init_error(), Some(json!({"errorType": "Init"})));
     }
 
@@ -276,10 +309,19 @@ mod tests {
         let api = RuntimeApi::start().unwrap();
         // A function that polls, then dies (its connection closes) before any event is queued. The
         // client gives up at 50 ms and closes the connection in a task of its own, a moment later.
-        let _ = request("GET", &format!("http://{}{PREFIX}invocation/next", api.addr()), &[], b"", Duration::from_millis(50));
+        let _ = request(
+            "GET",
+            &format!("http://{}{PREFIX}invocation/next", api.addr()),
+            &[],
+            b"",
+            Duration::from_millis(50),
+        );
         std::thread::sleep(Duration::from_millis(100));
         fake_function(api.addr(), |_, e| ("response", e.clone()));
-        assert_eq!(api.invoke(json!({"n": 7}), T).outcome, Outcome::Response(json!({"n": 7})));
+        assert_eq!(
+            api.invoke(json!({"n": 7}), T).outcome,
+            Outcome::Response(json!({"n": 7}))
+        );
     }
 
     #[test]

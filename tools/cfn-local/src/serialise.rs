@@ -59,11 +59,21 @@ pub struct Scope {
 
 impl Scope {
     pub fn of(headers: &Headers) -> Scope {
-        let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let credential = authorization.split("Credential=").nth(1).and_then(|c| c.split([',', ' ']).next()).unwrap_or_default();
+        let authorization = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let credential = authorization
+            .split("Credential=")
+            .nth(1)
+            .and_then(|c| c.split([',', ' ']).next())
+            .unwrap_or_default();
         let mut parts = credential.split('/');
         let access_key = parts.next().unwrap_or_default().to_owned();
-        Scope { access_key, region: parts.nth(1).unwrap_or_default().to_owned() }
+        Scope {
+            access_key,
+            region: parts.nth(1).unwrap_or_default().to_owned(),
+        }
     }
 }
 
@@ -95,7 +105,11 @@ impl Default for Serialiser {
 impl Serialiser {
     /// `window` zero: no call is ever refused or held.
     pub fn new(window: Duration) -> Self {
-        Serialiser { window, busy_until: HashMap::new(), counts: UpdateCounts::default() }
+        Serialiser {
+            window,
+            busy_until: HashMap::new(),
+            counts: UpdateCounts::default(),
+        }
     }
 
     pub fn window(&self) -> Duration {
@@ -132,7 +146,10 @@ mod tests {
     use super::*;
 
     fn scope(key: &str, region: &str) -> Scope {
-        Scope { access_key: key.into(), region: region.into() }
+        Scope {
+            access_key: key.into(),
+            region: region.into(),
+        }
     }
 
     #[test]
@@ -148,18 +165,45 @@ mod tests {
     fn an_overlapping_change_in_the_same_scope_is_refused() {
         let window = Duration::from_millis(100);
         let (mut s, t0) = (Serialiser::new(window), Instant::now());
-        assert_eq!(s.admit("PutDeliverySource", scope("a", "us-east-1"), t0), Admission::Until(t0 + window));
+        assert_eq!(
+            s.admit("PutDeliverySource", scope("a", "us-east-1"), t0),
+            Admission::Until(t0 + window)
+        );
         let inside = t0 + window / 2;
-        assert_eq!(s.admit("CreateDelivery", scope("a", "us-east-1"), inside), Admission::Refused);
+        assert_eq!(
+            s.admit("CreateDelivery", scope("a", "us-east-1"), inside),
+            Admission::Refused
+        );
         // Reads, tags, other regions and other accounts are not held up.
-        for op in ["GetDeliverySource", "DescribeDeliveries", "ListTagsForResource", "TagResource", "UntagResource"] {
+        for op in [
+            "GetDeliverySource",
+            "DescribeDeliveries",
+            "ListTagsForResource",
+            "TagResource",
+            "UntagResource",
+        ] {
             assert_eq!(s.admit(op, scope("a", "us-east-1"), inside), Admission::Free, "{op}");
         }
-        assert!(matches!(s.admit("DeleteDelivery", scope("a", "eu-west-1"), inside), Admission::Until(_)));
-        assert!(matches!(s.admit("DeleteDelivery", scope("b", "us-east-1"), inside), Admission::Until(_)));
+        assert!(matches!(
+            s.admit("DeleteDelivery", scope("a", "eu-west-1"), inside),
+            Admission::Until(_)
+        ));
+        assert!(matches!(
+            s.admit("DeleteDelivery", scope("b", "us-east-1"), inside),
+            Admission::Until(_)
+        ));
         // A refusal does not extend the window.
-        assert_eq!(s.admit("DeleteDeliverySource", scope("a", "us-east-1"), t0 + window), Admission::Until(t0 + 2 * window));
-        assert_eq!(s.counts(), UpdateCounts { accepted: 4, refused: 1 });
+        assert_eq!(
+            s.admit("DeleteDeliverySource", scope("a", "us-east-1"), t0 + window),
+            Admission::Until(t0 + 2 * window)
+        );
+        assert_eq!(
+            s.counts(),
+            UpdateCounts {
+                accepted: 4,
+                refused: 1
+            }
+        );
     }
 
     #[test]

@@ -49,9 +49,21 @@ impl Stack {
         let proxy = LogsProxy::start_with(&moto.endpoint(), semantics)?;
         let receiver = Receiver::start()?;
         let endpoint = proxy.endpoint();
-        let defaults = [("AWS_ENDPOINT_URL", endpoint.as_str()), ("CFN_RESPONSE_ALLOWED_HOSTS", "127.0.0.1")];
-        let all_env: Vec<_> = defaults.iter().chain(env).map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Ok(Stack { lambda: Function::start(binary, &all_env, DEFAULT_INVOKE_TIMEOUT)?, receiver, proxy, moto })
+        let defaults = [
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("CFN_RESPONSE_ALLOWED_HOSTS", "127.0.0.1"),
+        ];
+        let all_env: Vec<_> = defaults
+            .iter()
+            .chain(env)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Ok(Stack {
+            lambda: Function::start(binary, &all_env, DEFAULT_INVOKE_TIMEOUT)?,
+            receiver,
+            proxy,
+            moto,
+        })
     }
 
     /// Sends one CloudFormation event (its ResponseURL pointed at the receiver; a RequestId added
@@ -122,7 +134,14 @@ impl Function {
     pub fn start(binary: &Path, env: &[(String, String)], timeout: Duration) -> io::Result<Function> {
         let runtime = RuntimeApi::start()?;
         let process = spawn(binary, &runtime, env)?;
-        Ok(Function { runtime, process, binary: binary.to_path_buf(), env: env.to_vec(), timeout, earlier_logs: String::new() })
+        Ok(Function {
+            runtime,
+            process,
+            binary: binary.to_path_buf(),
+            env: env.to_vec(),
+            timeout,
+            earlier_logs: String::new(),
+        })
     }
 
     /// The output of every process this function had, oldest first.
@@ -155,19 +174,35 @@ mod tests {
     #[test]
     fn a_function_killed_while_it_waits_for_an_event_never_takes_the_next_one() {
         let (Some(binary), Some(_)) = (crate::find_binary(), crate::moto::find_moto_server()) else {
-            return eprintln!("SKIPPED: needs the release binary (cargo build --release) and moto (./scripts/demo installs it)");
+            return eprintln!(
+                "SKIPPED: needs the release binary (cargo build --release) and moto (./scripts/demo installs it)"
+            );
         };
         let mut stack = Stack::start_with(&binary, &[], Semantics::RawMoto).unwrap();
         stack.lambda.timeout = Duration::from_secs(5);
         let props = json!({"Name": "n", "ResourceArn": "arn:aws:cloudfront::123456789012:distribution/E1", "LogType": "ACCESS_LOGS"});
         for round in 0..3 {
             // Each process polls once at start and once after each event.
-            assert!(stack.lambda.runtime.wait_for_poll(2 * round + 1, Duration::from_secs(20)).is_some());
+            assert!(stack
+                .lambda
+                .runtime
+                .wait_for_poll(2 * round + 1, Duration::from_secs(20))
+                .is_some());
             stack.restart_lambda().unwrap(); // the old process dies in its `/next`
             let marker = format!("cfn-logs-delivery:failed-create:{round}");
-            let (inv, answer) =
-                stack.send(events::delete("Custom::DeliverySource", "Src", &marker, props.clone(), &stack.placeholder_url()));
-            assert!(matches!(inv.outcome, Outcome::Response(_)), "round {round}: {:?}\n{}", inv.outcome, stack.lambda.log_text());
+            let (inv, answer) = stack.send(events::delete(
+                "Custom::DeliverySource",
+                "Src",
+                &marker,
+                props.clone(),
+                &stack.placeholder_url(),
+            ));
+            assert!(
+                matches!(inv.outcome, Outcome::Response(_)),
+                "round {round}: {:?}\n{}",
+                inv.outcome,
+                stack.lambda.log_text()
+            );
             assert_eq!(answer.and_then(|a| a.status()).as_deref(), Some("SUCCESS"));
         }
         assert_eq!(stack.proxy.total_calls(), 0, "a failed create's Delete makes no call");

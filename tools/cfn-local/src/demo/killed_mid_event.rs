@@ -4,7 +4,9 @@
 //! FAILED; the scene shows how long the stack waited.
 
 use super::{indent, problems, verdict, Demo, Expect, Row};
-use crate::async_invoke::{kill_mid_logs_call, AsyncLambda, AsyncSettings, Condition, LAMBDA_RETRY_DELAYS, MAXIMUM_RETRY_ATTEMPTS};
+use crate::async_invoke::{
+    kill_mid_logs_call, AsyncLambda, AsyncSettings, Condition, LAMBDA_RETRY_DELAYS, MAXIMUM_RETRY_ATTEMPTS,
+};
 use crate::events::{self, source_props, SOURCE};
 use crate::logs_proxy::Fault;
 use crate::receiver::FAKE_SIGNATURE;
@@ -18,7 +20,9 @@ const MARKER: &str = "cfn-logs-delivery:failed-create:";
 
 impl Demo<'_> {
     pub(super) fn killed_mid_event(&mut self) {
-        println!("== the provider killed mid-event on every attempt: Lambda retries, then the failsafe function answers");
+        println!(
+            "== the provider killed mid-event on every attempt: Lambda retries, then the failsafe function answers"
+        );
         let stack = self.stack;
         let mut lambda = match AsyncLambda::start(stack, AsyncSettings::template(SPEEDUP)) {
             Ok(lambda) => lambda,
@@ -47,14 +51,29 @@ impl Demo<'_> {
             };
             let after = attempt.sent_at.saturating_duration_since(previous_end);
             previous_end = attempt.finished_at.unwrap_or(attempt.sent_at + attempt.elapsed);
-            let wait = if i == 0 { String::new() } else { format!(", after Lambda's {:.1} s wait", after.as_secs_f64()) };
-            println!("  attempt {}{wait}: killed mid-event ({})", i + 1, error.rsplit("Error: ").next().unwrap_or(&error));
+            let wait = if i == 0 {
+                String::new()
+            } else {
+                format!(", after Lambda's {:.1} s wait", after.as_secs_f64())
+            };
+            println!(
+                "  attempt {}{wait}: killed mid-event ({})",
+                i + 1,
+                error.rsplit("Error: ").next().unwrap_or(&error)
+            );
         }
         if run.attempts.len() != MAXIMUM_RETRY_ATTEMPTS as usize + 1 {
-            problems.push(format!("{} attempts, expected {}", run.attempts.len(), MAXIMUM_RETRY_ATTEMPTS + 1));
+            problems.push(format!(
+                "{} attempts, expected {}",
+                run.attempts.len(),
+                MAXIMUM_RETRY_ATTEMPTS + 1
+            ));
         }
         if run.condition != Some(Condition::RetriesExhausted) {
-            problems.push(format!("Lambda's condition is {:?}, expected RetriesExhausted", run.condition));
+            problems.push(format!(
+                "Lambda's condition is {:?}, expected RetriesExhausted",
+                run.condition
+            ));
         }
         if let Some(a) = &answer {
             if !a.physical_id().is_some_and(|id| id.starts_with(MARKER)) {
@@ -79,15 +98,28 @@ impl Demo<'_> {
                 real.as_secs_f64()
             );
         } else {
-            problems.push(format!("the failsafe's invocation: {:?}", run.destination.as_ref().map(|d| &d.outcome)));
+            problems.push(format!(
+                "the failsafe's invocation: {:?}",
+                run.destination.as_ref().map(|d| &d.outcome)
+            ));
         }
         println!("  {}", verdict(&problems));
         if !problems.is_empty() {
             println!("    provider log:\n{}", indent(&lambda.function.log_text(), "      "));
-            println!("    failsafe log:\n{}", indent(&lambda.destination.log_text(), "      "));
+            println!(
+                "    failsafe log:\n{}",
+                indent(&lambda.destination.log_text(), "      ")
+            );
         }
-        self.rows.push(Row::answered(&event, answer.as_ref(), problems.is_empty()));
-        let leaked = [lambda.function.log_text(), lambda.destination.log_text()].iter().any(|log| log.contains(FAKE_SIGNATURE));
-        self.check("no signature in provider or failsafe log", "function", leaked.then(|| "a log has the ResponseURL signature".into()));
+        self.rows
+            .push(Row::answered(&event, answer.as_ref(), problems.is_empty()));
+        let leaked = [lambda.function.log_text(), lambda.destination.log_text()]
+            .iter()
+            .any(|log| log.contains(FAKE_SIGNATURE));
+        self.check(
+            "no signature in provider or failsafe log",
+            "function",
+            leaked.then(|| "a log has the ResponseURL signature".into()),
+        );
     }
 }
