@@ -18,7 +18,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use saphyr::{LoadableYamlNode, Scalar, Yaml};
+use docs::yaml_to_json as to_json;
+use saphyr::{LoadableYamlNode, Yaml};
 use serde_json::{json, Value};
 
 /// Docs known to show templates: each must keep showing one, or this test checks nothing there.
@@ -36,40 +37,6 @@ fn snippet(doc: &str, first_line: usize, text: &str) -> Snippet {
         heading: String::new(),
         first_line,
         text: text.to_string(),
-    }
-}
-
-/// YAML → JSON with the short intrinsic forms in their long form (as tests/template.rs reads them).
-fn to_json(node: &Yaml) -> Value {
-    match node {
-        Yaml::Value(Scalar::Null) => Value::Null,
-        Yaml::Value(Scalar::Boolean(b)) => json!(b),
-        Yaml::Value(Scalar::Integer(i)) => json!(i),
-        Yaml::Value(Scalar::FloatingPoint(f)) => json!(f.into_inner()),
-        Yaml::Value(Scalar::String(s)) | Yaml::Representation(s, _, _) => json!(s),
-        Yaml::Sequence(items) => Value::Array(items.iter().map(to_json).collect()),
-        Yaml::Mapping(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().map(str::to_owned).unwrap_or_else(|| to_json(k).to_string()),
-                        to_json(v),
-                    )
-                })
-                .collect(),
-        ),
-        Yaml::Tagged(tag, inner) => {
-            let inner = to_json(inner);
-            match tag.suffix.as_str() {
-                "Ref" | "Condition" => json!({ tag.suffix.clone(): inner }),
-                "GetAtt" => match inner.as_str().and_then(|s| s.split_once('.')) {
-                    Some((resource, attribute)) => json!({"Fn::GetAtt": [resource, attribute]}),
-                    None => json!({ "Fn::GetAtt": inner }),
-                },
-                other => json!({ format!("Fn::{other}"): inner }),
-            }
-        }
-        other => panic!("unexpected YAML node {other:?}"),
     }
 }
 

@@ -4,10 +4,13 @@
 //! long ones (`!Ref X` → `{"Ref": "X"}`, `!GetAtt A.B` → `{"Fn::GetAtt": ["A", "B"]}`, `!Sub s` →
 //! `{"Fn::Sub": s}`), and checked against the timings `cfn_local::async_invoke` plays locally.
 
+mod docs;
+
 use std::path::Path;
 
 use cfn_local::async_invoke::{FAILSAFE_TIMEOUT, LAMBDA_RETRY_DELAYS, MAXIMUM_EVENT_AGE, MAXIMUM_RETRY_ATTEMPTS};
-use saphyr::{LoadableYamlNode, Scalar, Yaml};
+use docs::yaml_to_json as to_json;
+use saphyr::{LoadableYamlNode, Yaml};
 use serde_json::{json, Map, Value};
 
 const PROVIDER: &str = "DeliveryProviderFunction";
@@ -23,40 +26,6 @@ fn read_yaml(text: &str) -> Value {
 
 fn template() -> Value {
     read_yaml(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("template.yaml")).unwrap())
-}
-
-/// YAML → JSON, the short intrinsic forms in their long form.
-fn to_json(node: &Yaml) -> Value {
-    match node {
-        Yaml::Value(Scalar::Null) => Value::Null,
-        Yaml::Value(Scalar::Boolean(b)) => json!(b),
-        Yaml::Value(Scalar::Integer(i)) => json!(i),
-        Yaml::Value(Scalar::FloatingPoint(f)) => json!(f.into_inner()),
-        Yaml::Value(Scalar::String(s)) | Yaml::Representation(s, _, _) => json!(s),
-        Yaml::Sequence(items) => Value::Array(items.iter().map(to_json).collect()),
-        Yaml::Mapping(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().map(str::to_owned).unwrap_or_else(|| to_json(k).to_string()),
-                        to_json(v),
-                    )
-                })
-                .collect(),
-        ),
-        Yaml::Tagged(tag, inner) => {
-            let inner = to_json(inner);
-            match tag.suffix.as_str() {
-                "Ref" | "Condition" => json!({ tag.suffix.clone(): inner }),
-                "GetAtt" => match inner.as_str().and_then(|s| s.split_once('.')) {
-                    Some((resource, attribute)) => json!({"Fn::GetAtt": [resource, attribute]}),
-                    None => json!({ "Fn::GetAtt": inner }),
-                },
-                other => json!({ format!("Fn::{other}"): inner }),
-            }
-        }
-        other => panic!("unexpected YAML node {other:?}"),
-    }
 }
 
 fn resource<'a>(t: &'a Value, logical_id: &str) -> &'a Value {

@@ -153,17 +153,7 @@ async fn live_destination_type(ctx: &Ctx, destination_arn: &str) -> Result<Optio
     if !ctx.at.account.is_empty() && account != ctx.at.account {
         return Ok(None); // another account's: not readable from here
     }
-    let client = &ctx.logs.client;
-    let out = ctx
-        .logs
-        .call("GetDeliveryDestination", || {
-            client.get_delivery_destination().name(name).send()
-        })
-        .await
-        .or_absent()?;
-    Ok(out
-        .and_then(|o| o.delivery_destination)
-        .and_then(|d| d.delivery_destination_type().map(|t| t.as_str().to_owned())))
+    super::destination::live_type(ctx, name).await
 }
 
 /// The templates for `key`, from the cache or read (every page) and cached.

@@ -1,9 +1,13 @@
 //! The fenced blocks of the repository's Markdown docs, for the tests that run or lint what the docs
-//! show (`deploy_paths.rs`, `doc_templates.rs`), and the pinned tools they need.
+//! show (`deploy_paths.rs`, `doc_templates.rs`), the pinned tools they need, and templates read as JSON
+//! with the short intrinsic forms in their long form (`template.rs` too).
 
 #![allow(dead_code)] // each test uses its own part
 
 use std::path::{Path, PathBuf};
+
+use saphyr::{Scalar, Yaml};
+use serde_json::{json, Value};
 
 pub fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -116,4 +120,40 @@ pub fn have_tools(programs: &[&str], hint: &str) -> bool {
     assert!(!tools_required(), "{message}");
     eprintln!("SKIPPED: {message}");
     false
+}
+
+/// YAML → JSON with the short intrinsic forms in their long form (as tests/template.rs reads them).
+pub fn yaml_to_json(node: &Yaml) -> Value {
+    match node {
+        Yaml::Value(Scalar::Null) => Value::Null,
+        Yaml::Value(Scalar::Boolean(b)) => json!(b),
+        Yaml::Value(Scalar::Integer(i)) => json!(i),
+        Yaml::Value(Scalar::FloatingPoint(f)) => json!(f.into_inner()),
+        Yaml::Value(Scalar::String(s)) | Yaml::Representation(s, _, _) => json!(s),
+        Yaml::Sequence(items) => Value::Array(items.iter().map(yaml_to_json).collect()),
+        Yaml::Mapping(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| yaml_to_json(k).to_string()),
+                        yaml_to_json(v),
+                    )
+                })
+                .collect(),
+        ),
+        Yaml::Tagged(tag, inner) => {
+            let inner = yaml_to_json(inner);
+            match tag.suffix.as_str() {
+                "Ref" | "Condition" => json!({ tag.suffix.clone(): inner }),
+                "GetAtt" => match inner.as_str().and_then(|s| s.split_once('.')) {
+                    Some((resource, attribute)) => json!({"Fn::GetAtt": [resource, attribute]}),
+                    None => json!({ "Fn::GetAtt": inner }),
+                },
+                other => json!({ format!("Fn::{other}"): inner }),
+            }
+        }
+        other => panic!("unexpected YAML node {other:?}"),
+    }
 }
