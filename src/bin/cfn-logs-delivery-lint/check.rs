@@ -855,14 +855,18 @@ mod tests {
     }
 
     #[test]
-    fn readme_lists_the_same_attributes() {
-        let readme = include_str!("../../../README.md");
+    fn the_resource_docs_list_the_same_attributes() {
+        let doc = include_str!("../../../docs/RESOURCES.md");
+        let table = doc
+            .split("## Ref and Fn::GetAtt")
+            .nth(1)
+            .expect("docs/RESOURCES.md has the Ref and Fn::GetAtt table");
         for kind in cfn_logs_delivery::resources::KINDS {
             let (resource_type, attributes) = (kind.type_name, kind.attributes);
-            let row = readme
+            let row = table
                 .lines()
                 .find(|l| l.starts_with(&format!("| `{resource_type}` |")))
-                .expect("a README table row");
+                .expect("a row of the Ref and Fn::GetAtt table");
             let get_att = row.trim_end_matches('|').rsplit('|').next().unwrap();
             let named: Vec<&str> = get_att
                 .split('`')
