@@ -147,10 +147,7 @@ async fn live_destination_type(ctx: &Ctx, destination_arn: &str) -> Result<Optio
     let Some((_, name)) = destination_arn.rsplit_once(":delivery-destination:") else {
         return Ok(None);
     };
-    let account = crate::props::check_arn("DeliveryDestinationArn", destination_arn)
-        .map(|a| a.account.to_owned())
-        .unwrap_or_default();
-    if !ctx.at.account.is_empty() && account != ctx.at.account {
+    if super::delivery::is_cross_account(ctx, destination_arn) {
         return Ok(None); // another account's: not readable from here
     }
     super::destination::live_type(ctx, name).await

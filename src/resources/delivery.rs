@@ -522,7 +522,7 @@ async fn outcome(ctx: &Ctx, live: &Live) -> Result<Outcome, Error> {
 }
 
 /// A destination in another account than the delivery's: its type and settings cannot be read from here.
-fn is_cross_account(ctx: &Ctx, destination_arn: &str) -> bool {
+pub(super) fn is_cross_account(ctx: &Ctx, destination_arn: &str) -> bool {
     check_arn("DeliveryDestinationArn", destination_arn)
         .is_ok_and(|a| a.account != ctx.at.account && !ctx.at.account.is_empty())
 }
