@@ -6,7 +6,7 @@
 //! | `./scripts/demo`, `./scripts/demo --raw-moto` | `./scripts/test` (its demo step runs both as written) |
 //! | `./scripts/test` | CI, and by hand: it is the whole check |
 //! | `cfn-lint stack.yaml` | here, on README's stack (and `tests/doc_templates.rs`, with `sam validate --lint`) |
-//! | `cargo run … cfn-logs-delivery-lint -- ARGS stack.yaml` | here: ARGS as written, through the lint binary cargo built for this test |
+//! | `cargo run … -p cfn-logs-delivery-lint -- ARGS stack.yaml` | here, as written (cargo builds the lint if `./scripts/test` has not) |
 //! | `cargo lambda build …`, `cargo lambda deploy …` | `tests/deploy_paths.rs`, against moto as Lambda and IAM |
 //! | `rustup target add …`, `sam build && sam deploy --guided …`, `aws cloudformation deploy …` | nowhere: they need the network and an AWS account (moto runs no custom resource without Docker); `tests/doc_templates.rs` lints what they deploy |
 
@@ -19,7 +19,7 @@ const PLACES: &[(&str, &str)] = &[
     ("./scripts/demo", "./scripts/test"),
     ("./scripts/test", "CI"),
     ("cfn-lint stack.yaml", "here"),
-    ("cargo run --release --locked --bin cfn-logs-delivery-lint -- ", "here"),
+    ("cargo run --release --locked -p cfn-logs-delivery-lint -- ", "here"),
     ("cargo lambda build ", "tests/deploy_paths.rs"),
     ("cargo lambda deploy ", "tests/deploy_paths.rs"),
     ("rustup target add ", "nowhere: the network"),
@@ -86,8 +86,10 @@ fn the_readme_lint_commands_pass_on_the_readme_stack() {
             }
         })
         .collect();
-    let out = Command::new(env!("CARGO_BIN_EXE_cfn-logs-delivery-lint"))
+    let out = Command::new(env!("CARGO"))
+        .args(PLACES[3].0.split_whitespace().skip(1))
         .args(&args)
+        .current_dir(docs::workspace())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

@@ -2,18 +2,14 @@
 //! Custom::DeliveryDestination and Custom::Delivery resources of CloudFormation / SAM templates
 //! with the provider's own validation, before a deploy finds the mistakes.
 
-mod check;
-mod order;
-mod regions;
-mod yaml;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 
-use check::{Finding, Severity};
+use cfn_logs_delivery_lint::check::{self, Finding, Severity};
+use cfn_logs_delivery_lint::yaml;
 
 const ABOUT: &str = "Checks the Custom::DeliverySource, Custom::DeliveryDestination and Custom::Delivery resources of
 CloudFormation and SAM templates with the cfn-logs-delivery provider's own validation, before deploying.";

@@ -5,7 +5,8 @@
 //!
 //! tests/lint/expected.txt is the whole text output for the broken templates (./scripts/test
 //! compares it too); after a deliberate change of messages, regenerate it with
-//! `cargo run --bin cfn-logs-delivery-lint -- tests/lint/broken.yaml tests/lint/broken.json > tests/lint/expected.txt`.
+//! `cargo run -p cfn-logs-delivery-lint -- tests/lint/broken.yaml tests/lint/broken.json > tests/lint/expected.txt`
+//! in this crate's directory.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -54,7 +55,7 @@ fn reported<'a>(text: &'a str, file: &str, line: usize, logical_id: &str, proper
 
 #[test]
 fn the_example_template_lints_clean() {
-    let out = lint(&["template.yaml"]);
+    let out = lint(&["../../template.yaml"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -528,7 +529,7 @@ fn unreadable_input_exits_2_and_the_rest_is_still_checked() {
         "{text}"
     );
     assert_eq!(lint(&[]).status.code(), Some(2), "no template given: a usage error");
-    assert_eq!(lint(&["--format", "xml", "template.yaml"]).status.code(), Some(2));
+    assert_eq!(lint(&["--format", "xml", "../../template.yaml"]).status.code(), Some(2));
 }
 
 #[test]
@@ -559,7 +560,7 @@ fn json_format_for_ci_tools() {
         .any(|p| p["severity"] == "warning" && p["property"] == "ServiceTimeout" && p["line"] == 83));
     assert_eq!(doc["unreadable"][0]["file"], "tests/lint/unreadable/syntax.yaml");
     assert_eq!(doc["unreadable"][0]["line"], 5);
-    let clean = lint(&["--format", "json", "template.yaml"]);
+    let clean = lint(&["--format", "json", "../../template.yaml"]);
     assert_eq!(clean.status.code(), Some(0));
     let doc: Value = serde_json::from_slice(&clean.stdout).unwrap();
     assert_eq!(doc["problems"], serde_json::json!([]));
@@ -586,7 +587,7 @@ fn warnings_alone_exit_0() {
 #[test]
 fn the_documentation_snippets_lint_clean() {
     for doc in ["README.md", "docs/DEPLOY.md"] {
-        let text = std::fs::read_to_string(format!("{}/{doc}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let text = std::fs::read_to_string(format!("{}/../../{doc}", env!("CARGO_MANIFEST_DIR"))).unwrap();
         // Snippets of other resources only (a logging account's role) are cfn-lint's to check (tests/doc_templates.rs).
         let snippets: Vec<&str> = text
             .split("```yaml\n")

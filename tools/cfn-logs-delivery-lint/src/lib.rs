@@ -1,0 +1,12 @@
+//! Checks the provider's custom resources in CloudFormation and SAM templates before deploying,
+//! with the provider's own validation (the `cfn-logs-delivery` library): what the
+//! `cfn-logs-delivery-lint` command runs, and what tests read templates with.
+//!
+//! - [`yaml`]: YAML or JSON with line numbers and the short intrinsic forms (`!Ref`, `!Sub`, …).
+//! - [`check`]: every check of one template, around the handler's validation; `order` and
+//!   `regions` add what depends on other resources of the template.
+
+pub mod check;
+mod order;
+mod regions;
+pub mod yaml;
