@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::config_template::{self, Settings};
 use super::owner::{delete_if_ours, refuse_or_adopt, Existing, Found};
 use super::place::{properties, Common};
+use super::plan::{self, Before, Change, Decide, Decision, Facts, Replacement};
 use super::{destination, tags, Ctx, Location, Operations, Outcome, Resource};
 use crate::props::{check_arn, check_len, check_name, Problem, Problems, Props, Tags};
 use crate::{Error, OrAbsent};
@@ -126,6 +127,107 @@ impl Resource for Delivery {
     }
 }
 
+/// A new place, source or destination is a replacement, in the order [`deletes_old_first`] says;
+/// the settings change in place through UpdateDeliveryConfiguration.
+impl Decide for Delivery {
+    fn decide(&self, before: &Before<'_, Self>, at: &Location, facts: &Facts) -> Decision {
+        if let Some(moved) = plan::moved(KIND, before.at, at) {
+            return moved;
+        }
+        let Some(old) = before.props else {
+            return Decision::Unchanged; // the live delivery's pairing decides (see `update`)
+        };
+        let mut why = Vec::new();
+        if old.source_name != self.source_name || old.source_at != self.source_at {
+            why.push(format!(
+                "DeliverySourceName changes ('{}' -> '{}')",
+                old.source_name, self.source_name
+            ));
+        }
+        if old.destination_arn != self.destination_arn {
+            why.push(format!(
+                "DeliveryDestinationArn changes ('{}' -> '{}')",
+                old.destination_arn, self.destination_arn
+            ));
+        }
+        if !why.is_empty() {
+            let same_source = why.len() == 1 && old.destination_arn != self.destination_arn;
+            let types = (
+                facts.old_destination_type.as_deref(),
+                facts.new_destination_type.as_deref(),
+            );
+            return Decision::Replaced(Replacement {
+                why: why.join(", "),
+                order: replacement_order(same_source, types),
+            });
+        }
+        let mut changes = Vec::new();
+        let settings: [(&str, Option<String>, Option<String>); 4] = [
+            (
+                "RecordFields",
+                old.record_fields.as_ref().map(|f| f.join(",")),
+                self.record_fields.as_ref().map(|f| f.join(",")),
+            ),
+            (
+                "FieldDelimiter",
+                old.field_delimiter.clone(),
+                self.field_delimiter.clone(),
+            ),
+            ("S3SuffixPath", old.s3_suffix_path.clone(), self.s3_suffix_path.clone()),
+            (
+                "S3EnableHiveCompatiblePath",
+                old.s3_hive_compatible.map(|h| h.to_string()),
+                self.s3_hive_compatible.map(|h| h.to_string()),
+            ),
+        ];
+        for (property, old, new) in &settings {
+            if plan::differs(old.as_ref(), new.as_ref()) {
+                changes.push(Change {
+                    what: format!(
+                        "{property} '{}' -> '{}'",
+                        old.as_deref().unwrap_or_default(),
+                        new.as_deref().unwrap_or_default()
+                    ),
+                    call: "UpdateDeliveryConfiguration",
+                });
+            }
+            plan::left_as_is(property, old.as_ref(), new.as_ref(), &mut changes);
+        }
+        changes.extend(plan::tag_change(&old.tags, &self.tags));
+        plan::common_changes(&old.common, &self.common, &mut changes);
+        Decision::in_place(changes)
+    }
+
+    fn id_in_properties(&self) -> String {
+        String::new() // the service names a delivery; its properties do not
+    }
+}
+
+/// CloudWatch Logs allows one delivery per source and destination type, and CloudFormation makes
+/// the replacement before deleting the old one: so when the source stays and the new destination
+/// has the old one's type, the old delivery must go first. `None`: a type is not known.
+pub fn deletes_old_first(same_source: bool, (old_type, new_type): (Option<&str>, Option<&str>)) -> Option<bool> {
+    if !same_source {
+        return Some(false);
+    }
+    Some(old_type? == new_type?)
+}
+
+fn replacement_order(same_source: bool, types: (Option<&str>, Option<&str>)) -> String {
+    match deletes_old_first(same_source, types) {
+        Some(false) => "the new delivery is created first; CloudFormation deletes the old one after the update".into(),
+        Some(true) => format!(
+            "the old delivery is deleted first (one delivery per source and destination type, and both destinations are {}), \
+             then the new one is created: the source delivers nothing in between, and if the create fails CloudFormation's \
+             rollback makes the old pairing again",
+            types.0.unwrap_or_default()
+        ),
+        None => "the new delivery is created first, unless its destination has the old one's type: then the old delivery is \
+                 deleted first (one delivery per source and destination type)"
+            .into(),
+    }
+}
+
 impl Operations for Delivery {
     async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
         config_template::check(ctx, &self.source_name, &self.destination_arn, None, self.settings()).await?;
@@ -191,12 +293,22 @@ impl Operations for Delivery {
         }
     }
 
-    /// A delivery moved to another region or account is a new one (CloudFormation deletes the old
-    /// id where it is); so is one whose source or destination changed.
-    async fn update(&self, ctx: &Ctx, physical_id: &str, _old: Option<&Self>) -> Result<Outcome, Error> {
+    /// As the plan decides ([`Decide`]): a delivery moved to another region or account is a new one
+    /// (CloudFormation deletes the old id where it is); so is one whose source or destination
+    /// changed: since the old properties, or (when they are not known) since what the live
+    /// delivery pairs.
+    async fn update(&self, ctx: &Ctx, physical_id: &str, old: Option<&Self>) -> Result<Outcome, Error> {
         let (was_at, id) = ctx.locate(Self::ARN_TYPE, physical_id);
-        if was_at != ctx.at {
-            return self.create(ctx).await;
+        let before = Before {
+            at: &was_at,
+            id,
+            props: old,
+        };
+        let decision = self.decide(&before, &ctx.at, &Facts::default());
+        match decision {
+            Decision::Refused(refusal) => return Err(refusal),
+            Decision::Replaced(_) if was_at != ctx.at => return self.create(ctx).await,
+            _ => {}
         }
         let existing = match find(ctx, id).await? {
             Found::Ours(existing) => existing,
@@ -217,7 +329,7 @@ impl Operations for Delivery {
         let live = &existing.live;
         let same_pairing = live.delivery_source_name() == Some(self.source_name.as_str())
             && live.delivery_destination_arn() == Some(self.destination_arn.as_str());
-        if same_pairing {
+        if same_pairing && !matches!(decision, Decision::Replaced(_)) {
             self.converge(ctx, existing).await
         } else {
             self.replace(ctx, live).await
@@ -273,6 +385,7 @@ impl Delivery {
         })
     }
 
+    /// The plan's replacement, with the destination types read live ([`deletes_old_first`]).
     async fn replace(&self, ctx: &Ctx, old: &Live) -> Result<Outcome, Error> {
         if old.delivery_source_name() == Some(self.source_name.as_str())
             && !is_cross_account(ctx, &self.destination_arn)
@@ -284,7 +397,8 @@ impl Delivery {
                     format!("delivery destination '{name}' does not exist"),
                 )
             })?;
-            if old.delivery_destination_type().map(|t| t.as_str()) == Some(new_type.as_str()) {
+            let old_type = old.delivery_destination_type().map(|t| t.as_str());
+            if deletes_old_first(true, (old_type, Some(new_type.as_str()))) == Some(true) {
                 let old_id = old.id().unwrap_or_default();
                 tracing::info!(old_id, destination_type = %new_type, "one delivery per source and destination type: deleting the old delivery before creating its replacement");
                 delete_by_id(ctx, old_id).await?;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::named::{self, Named};
 use super::owner::{Existing, Found};
 use super::place::{check_role_arn, properties, Common};
+use super::plan::{self, Change};
 use super::{Ctx, Outcome, Resource};
 use crate::props::{check_arn, check_name, check_one_of, Problem, Problems, Props, Tags};
 use crate::{Error, OrAbsent};
@@ -220,6 +221,55 @@ impl Named for DeliveryDestination {
         self.sync_policy(ctx).await?;
         existing.sync_tags(ctx, &self.tags).await?;
         Ok(self.outcome(live))
+    }
+
+    /// DestinationResourceArn, DeliveryDestinationType and OutputFormat are create-only; RoleArn
+    /// changes through PutDeliveryDestination, the policy through its own calls.
+    fn changes_from(&self, old: &Self) -> Result<Vec<Change>, Error> {
+        let arn = |d: &Self| d.destination_resource_arn.clone().unwrap_or_default();
+        if plan::differs(
+            old.destination_resource_arn.as_ref(),
+            self.destination_resource_arn.as_ref(),
+        ) {
+            return Err(Self::create_only("DestinationResourceArn", arn(old), arn(self)));
+        }
+        if old.destination_type != self.destination_type {
+            return Err(Self::create_only(
+                "DeliveryDestinationType",
+                &old.destination_type,
+                &self.destination_type,
+            ));
+        }
+        if plan::differs(old.output_format.as_ref(), self.output_format.as_ref()) {
+            let format = |d: &Self| d.output_format.clone().unwrap_or_default();
+            return Err(Self::create_only("OutputFormat", format(old), format(self)));
+        }
+        let mut changes = Vec::new();
+        if plan::differs(old.role_arn.as_ref(), self.role_arn.as_ref()) {
+            changes.push(Change {
+                what: "RoleArn".into(),
+                call: "PutDeliveryDestination",
+            });
+        }
+        plan::left_as_is("RoleArn", old.role_arn.as_ref(), self.role_arn.as_ref(), &mut changes);
+        plan::left_as_is(
+            "OutputFormat",
+            old.output_format.as_ref(),
+            self.output_format.as_ref(),
+            &mut changes,
+        );
+        match (&old.policy, &self.policy) {
+            (old, Some(new)) if old.as_ref() != Some(new) => changes.push(Change {
+                what: "DeliveryDestinationPolicy".into(),
+                call: "PutDeliveryDestinationPolicy",
+            }),
+            (Some(_), None) => changes.push(Change {
+                what: "DeliveryDestinationPolicy removed".into(),
+                call: "DeleteDeliveryDestinationPolicy",
+            }),
+            _ => {}
+        }
+        Ok(changes)
     }
 
     async fn delete_call(ctx: &Ctx, name: &str) -> Result<(), Error> {

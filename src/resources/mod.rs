@@ -9,6 +9,7 @@ mod destination;
 mod named;
 mod owner;
 pub mod place;
+pub mod plan;
 mod source;
 mod tags;
 
@@ -31,6 +32,7 @@ pub use delivery::Delivery;
 pub use destination::DeliveryDestination;
 pub use owner::{LiveTags, Owner};
 pub use place::{Common, Location};
+pub use plan::{Decision, Facts};
 pub use source::DeliverySource;
 pub use tags::TagDiff;
 
@@ -166,10 +168,11 @@ pub struct Kind {
     pub validate: fn(&Value) -> Result<(), Problems>,
     run: for<'a> fn(&'a Env, &'a Request) -> Running<'a>,
     check_place: fn(&Value, &Location) -> Result<(), Error>,
+    decide: fn(&Value, &Value, &Location, &Facts) -> Decision,
 }
 
 impl Kind {
-    const fn of<R: Operations>() -> Kind {
+    const fn of<R: Operations + plan::Decide>() -> Kind {
         Kind {
             type_name: R::TYPE,
             properties: R::PROPERTIES,
@@ -177,19 +180,22 @@ impl Kind {
             validate: validate_kind::<R>,
             run: boxed_run_kind::<R>,
             check_place: check_place_of::<R>,
+            decide: plan::decide_properties::<R>,
         }
+    }
+
+    /// What an Update from `old` to `new` properties will do when the function runs in
+    /// `function_region` (empty: unknown, place not checked), as the handler decides it ([`plan`]);
+    /// no AWS call. For the lint's `--previous` plan.
+    pub fn plan_update(&self, old: &Value, new: &Value, function_region: &str, facts: &Facts) -> Decision {
+        (self.decide)(old, new, &Location::lint_home(function_region), facts)
     }
 
     /// The problems of valid `properties` that depend on where the resource would be made when the
     /// function runs in `function_region` (a CloudFront source outside us-east-1, a delivery and its
     /// destination in two regions); no AWS call. For the lint, which knows no stack.
     pub fn place_problem(&self, properties: &Value, function_region: &str) -> Option<Error> {
-        let home = Location {
-            partition: "aws".into(),
-            region: function_region.into(),
-            account: String::new(),
-        };
-        (self.check_place)(properties, &home).err()
+        (self.check_place)(properties, &Location::lint_home(function_region)).err()
     }
 
     /// The kind of `resource_type`, if the provider handles it.

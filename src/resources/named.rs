@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use super::owner::{delete_if_ours, refuse_or_adopt, Existing, Found};
-use super::{tags, Ctx, Operations, Outcome, Resource};
+use super::plan::{self, Before, Change, Decide, Decision, Facts};
+use super::{tags, Ctx, Location, Operations, Outcome, Resource};
 use crate::props::{is_valid_name, Tags};
 use crate::Error;
 
@@ -46,6 +47,9 @@ pub trait Named: Resource {
         old: Option<&Self>,
     ) -> impl Future<Output = Result<Outcome, Error>> + Send;
     fn delete_call(ctx: &Ctx, name: &str) -> impl Future<Output = Result<(), Error>> + Send;
+    /// The in-place changes from the template's `old` properties (same name and place), tags and
+    /// shared properties aside; `Err`: a create-only property changes ([`Named::create_only`]).
+    fn changes_from(&self, old: &Self) -> Result<Vec<Change>, Error>;
 
     /// A rename the service could not carry out (checked before any call); by default any is fine.
     fn check_rename(&self, _old_name: &str, _old: Option<&Self>) -> Result<(), Error> {
@@ -76,6 +80,37 @@ pub fn changed<T: PartialEq + ?Sized>(desired: Option<&T>, old: Option<Option<&T
     old.is_some_and(|old| old != Some(desired)) || live.is_some_and(|live| live != desired)
 }
 
+/// A new place or Name is a replacement (a rename the service could not carry out is refused);
+/// otherwise what changed since the old properties changes in place.
+impl<R: Named> Decide for R {
+    fn decide(&self, before: &Before<'_, Self>, at: &Location, _facts: &Facts) -> Decision {
+        if let Some(moved) = plan::moved(R::KIND, before.at, at) {
+            return moved;
+        }
+        if self.name() != before.id {
+            if let Err(refusal) = self.check_rename(before.id, before.props) {
+                return Decision::Refused(refusal);
+            }
+            let why = format!("Name changes ('{}' -> '{}')", before.id, self.name());
+            return Decision::replaced(R::KIND, why);
+        }
+        let Some(old) = before.props else {
+            return Decision::Unchanged; // nothing to compare with but the live resource
+        };
+        let mut changes = match self.changes_from(old) {
+            Ok(changes) => changes,
+            Err(refusal) => return Decision::Refused(refusal),
+        };
+        changes.extend(plan::tag_change(old.tags(), self.tags()));
+        plan::common_changes(old.common(), self.common(), &mut changes);
+        Decision::in_place(changes)
+    }
+
+    fn id_in_properties(&self) -> String {
+        self.name().to_owned()
+    }
+}
+
 impl<R: Named> Operations for R {
     async fn create(&self, ctx: &Ctx) -> Result<Outcome, Error> {
         create(self, ctx).await
@@ -100,16 +135,20 @@ pub async fn create<R: Named>(desired: &R, ctx: &Ctx) -> Result<Outcome, Error> 
     outcome.map(|o| placed::<R>(ctx, o))
 }
 
-/// A new Name, Region or account is a replacement: the new resource is created and CloudFormation
-/// deletes the old id afterwards (where that id says it is). Otherwise converge what is there, or
-/// recreate it if it was deleted outside.
+/// As the plan decides ([`Decide`]): a replacement creates the new resource and CloudFormation
+/// deletes the old id afterwards (where that id says it is); a refusal is answered before any call.
+/// Otherwise converge what is there (drift included), or recreate it if it was deleted outside.
 pub async fn update<R: Named>(desired: &R, ctx: &Ctx, physical_id: &str, old: Option<&R>) -> Result<Outcome, Error> {
     let (was_at, old_name) = ctx.locate(R::ARN_TYPE, physical_id);
-    if was_at != ctx.at || desired.name() != old_name {
-        if was_at == ctx.at {
-            desired.check_rename(old_name, old)?;
-        }
-        return create(desired, ctx).await;
+    let before = Before {
+        at: &was_at,
+        id: old_name,
+        props: old,
+    };
+    match desired.decide(&before, &ctx.at, &Facts::default()) {
+        Decision::Refused(refusal) => return Err(refusal),
+        Decision::Replaced(_) => return create(desired, ctx).await,
+        Decision::Unchanged | Decision::InPlace(_) => {}
     }
     let outcome = match R::find(ctx, desired.name()).await? {
         Found::Ours(existing) => desired.converge(ctx, existing, old).await,

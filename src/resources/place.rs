@@ -126,6 +126,15 @@ impl Location {
         }
     }
 
+    /// The function's place as the lint knows it: a region, no stack, so no account.
+    pub fn lint_home(function_region: &str) -> Location {
+        Location {
+            partition: "aws".into(),
+            region: function_region.into(),
+            account: String::new(),
+        }
+    }
+
     /// Where a resource with these shared properties lives, seen from `self` (home).
     pub fn of(&self, common: &Common) -> Location {
         Location {

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::named::{self, Named};
 use super::owner::{Existing, Found};
 use super::place::{properties, Common, CLOUDFRONT_REGION};
+use super::plan::{self, Change};
 use super::{Ctx, Location, Outcome, Resource};
 use crate::props::{check_arn, check_len, check_name, check_word_chars, Problems, Props, Tags};
 use crate::{Error, OrAbsent};
@@ -179,6 +180,34 @@ impl Named for DeliverySource {
         };
         existing.sync_tags(ctx, &self.tags).await?;
         Ok(self.outcome(put.as_ref().unwrap_or(live)))
+    }
+
+    /// ResourceArn and LogType are create-only; the configuration changes through PutDeliverySource.
+    fn changes_from(&self, old: &Self) -> Result<Vec<Change>, Error> {
+        if old.resource_arn != self.resource_arn {
+            return Err(Self::create_only("ResourceArn", &old.resource_arn, &self.resource_arn));
+        }
+        if old.log_type != self.log_type {
+            return Err(Self::create_only("LogType", &old.log_type, &self.log_type));
+        }
+        let mut changes = Vec::new();
+        if plan::differs(old.configuration.as_ref(), self.configuration.as_ref()) {
+            changes.push(Change {
+                what: format!(
+                    "DeliverySourceConfiguration {} -> {}",
+                    plan::show_map(old.configuration.as_ref()),
+                    plan::show_map(self.configuration.as_ref())
+                ),
+                call: "PutDeliverySource",
+            });
+        }
+        plan::left_as_is(
+            "DeliverySourceConfiguration",
+            old.configuration.as_ref(),
+            self.configuration.as_ref(),
+            &mut changes,
+        );
+        Ok(changes)
     }
 
     async fn delete_call(ctx: &Ctx, name: &str) -> Result<(), Error> {
