@@ -164,6 +164,8 @@ pub struct Kind {
     pub properties: &'static [&'static str],
     /// The `Fn::GetAtt` attributes it answers ([`Resource::ATTRIBUTES`]).
     pub attributes: &'static [&'static str],
+    /// The resource type in its ARN ([`Resource::ARN_TYPE`]).
+    pub arn_type: &'static str,
     /// Checks `ResourceProperties` as Create and Update do, without any AWS call.
     pub validate: fn(&Value) -> Result<(), Problems>,
     run: for<'a> fn(&'a Env, &'a Request) -> Running<'a>,
@@ -177,6 +179,7 @@ impl Kind {
             type_name: R::TYPE,
             properties: R::PROPERTIES,
             attributes: R::ATTRIBUTES,
+            arn_type: R::ARN_TYPE,
             validate: validate_kind::<R>,
             run: boxed_run_kind::<R>,
             check_place: check_place_of::<R>,

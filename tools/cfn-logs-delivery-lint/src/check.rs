@@ -52,28 +52,7 @@ pub struct Report {
 /// Checks a parsed template. `Err`: it is not a CloudFormation template (no `Resources` mapping).
 /// `function_region`: where the provider runs, if known (the place of resources without `Region`).
 pub fn lint(doc: &Node, function_region: Option<&str>) -> Result<Report, (Option<usize>, String)> {
-    let Value::Map(_) = &doc.value else {
-        return Err((
-            Some(doc.line),
-            "not a CloudFormation template: the document is not a mapping".into(),
-        ));
-    };
-    let section = match doc.entry("Resources") {
-        Some(e) if matches!(e.value.value, Value::Map(_) | Value::Intrinsic { .. }) => &e.value,
-        Some(e) => {
-            return Err((
-                Some(e.line),
-                "not a CloudFormation template: Resources is not a mapping".into(),
-            ))
-        }
-        None => {
-            return Err((
-                None,
-                "not a CloudFormation template: it has no Resources section".into(),
-            ))
-        }
-    };
-    let all = resources(section);
+    let all = template_resources(doc)?;
     let mut report = Report::default();
     let ours: Vec<&Resource> = all
         .iter()
@@ -99,6 +78,27 @@ pub fn lint(doc: &Node, function_region: Option<&str>) -> Result<Report, (Option
     report.findings.extend(check_get_atts(doc, &types));
     report.findings.sort_by_key(|f| f.line); // stable: each resource's problems in the validator's order
     Ok(report)
+}
+
+/// Every resource of a template. `Err`: it is not a CloudFormation template (no `Resources` mapping).
+pub fn template_resources(doc: &Node) -> Result<Vec<Resource<'_>>, (Option<usize>, String)> {
+    let Value::Map(_) = &doc.value else {
+        return Err((
+            Some(doc.line),
+            "not a CloudFormation template: the document is not a mapping".into(),
+        ));
+    };
+    match doc.entry("Resources") {
+        Some(e) if matches!(e.value.value, Value::Map(_) | Value::Intrinsic { .. }) => Ok(resources(&e.value)),
+        Some(e) => Err((
+            Some(e.line),
+            "not a CloudFormation template: Resources is not a mapping".into(),
+        )),
+        None => Err((
+            None,
+            "not a CloudFormation template: it has no Resources section".into(),
+        )),
+    }
 }
 
 /// A resource of the template: its logical id, the line of that key, its definition.

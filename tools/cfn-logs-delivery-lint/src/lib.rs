@@ -5,8 +5,12 @@
 //! - [`yaml`]: YAML or JSON with line numbers and the short intrinsic forms (`!Ref`, `!Sub`, …).
 //! - [`check`]: every check of one template, around the handler's validation; `order` and
 //!   `regions` add what depends on other resources of the template.
+//! - [`plan`]: `--previous`, what an update will do to each resource, with `resolve` working out
+//!   the values of intrinsics as far as the template tells.
 
 pub mod check;
 mod order;
+pub mod plan;
 mod regions;
+mod resolve;
 pub mod yaml;

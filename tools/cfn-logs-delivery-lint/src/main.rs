@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 
 use cfn_logs_delivery_lint::check::{self, Finding, Severity};
-use cfn_logs_delivery_lint::yaml;
+use cfn_logs_delivery_lint::{plan, yaml};
 
 const ABOUT: &str = "Checks the Custom::DeliverySource, Custom::DeliveryDestination and Custom::Delivery resources of
 CloudFormation and SAM templates with the cfn-logs-delivery provider's own validation, before deploying.";
@@ -43,9 +43,19 @@ provider's) do not make the exit status non-zero.
 Exit status: 0 no problems (warnings allowed), 1 problems found, 2 a template could not be read or
 is not a CloudFormation template (or the command line is wrong).
 
+With --previous OLD, one TEMPLATE (the new one) and a plan instead: one line per custom resource,
+  FILE:LINE: LogicalId (Type): OUTCOME: what
+in the order CloudFormation works (creates and updates after what they reference, then removals).
+OUTCOME is added, removed (deleted after the update; its line is in OLD), unchanged, in place (what
+changes, through which call), replaced (why, in what order), will be refused (the Reason the
+provider or CloudFormation would answer) or decided at deploy time (values the template cannot
+tell; with each Fn::If branch). Exit status 1 when anything will be refused.
+
 Examples:
   cfn-logs-delivery-lint template.yaml
-  cfn-logs-delivery-lint --format json stacks/*.yaml > lint.json";
+  cfn-logs-delivery-lint --format json stacks/*.yaml > lint.json
+  aws cloudformation get-template --stack-name logs --query TemplateBody > deployed.json
+  cfn-logs-delivery-lint --previous deployed.json template.yaml";
 
 #[derive(Parser)]
 #[command(name = "cfn-logs-delivery-lint", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
@@ -63,6 +73,11 @@ struct Cli {
     /// AWS_REGION, else AWS_DEFAULT_REGION; unknown: such resources' region is not checked)
     #[arg(long, value_name = "REGION")]
     region: Option<String>,
+
+    /// The template deployed now (YAML or JSON, e.g. saved from `aws cloudformation get-template`):
+    /// print what deploying TEMPLATE over it will do to each custom resource
+    #[arg(long, value_name = "OLD")]
+    previous: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,6 +126,9 @@ fn main() -> ExitCode {
             .find_map(|v| std::env::var(v).ok())
     });
     let region = region.filter(|r| !r.is_empty());
+    if let Some(previous) = &cli.previous {
+        return plan_update(previous, &cli.templates, cli.format, region.as_deref());
+    }
     let mut found: Vec<(String, Finding)> = Vec::new();
     let mut unreadable = Vec::new();
     let mut resources = 0;
@@ -154,6 +172,88 @@ fn main() -> ExitCode {
     } else {
         0
     })
+}
+
+/// `--previous OLD NEW`: the plan, and exit status 1 when anything will be refused.
+fn plan_update(previous: &Path, templates: &[PathBuf], format: Format, region: Option<&str>) -> ExitCode {
+    let [template] = templates else {
+        eprintln!(
+            "cfn-logs-delivery-lint: --previous takes one TEMPLATE (the new one), got {}",
+            templates.len()
+        );
+        return ExitCode::from(2);
+    };
+    let files = [previous.display().to_string(), template.display().to_string()];
+    let parsed = |path: &Path| read(path).and_then(|text| yaml::parse(&text).map_err(|e| (e.line, e.message)));
+    let steps = match (parsed(previous), parsed(template)) {
+        (Ok(old), Ok(new)) => {
+            plan::plan(&old, &new, region).map_err(|(in_old, line, message)| (usize::from(!in_old), line, message))
+        }
+        (Err((line, message)), _) => Err((0, line, message)),
+        (_, Err((line, message))) => Err((1, line, message)),
+    };
+    let steps = match steps {
+        Ok(steps) => steps,
+        Err((file, line, message)) => {
+            let at = line.map(|l| format!(":{l}")).unwrap_or_default();
+            eprintln!("{}{at}: {message}", files[file]);
+            return ExitCode::from(2);
+        }
+    };
+    let file_of = |step: &plan::Step| &files[usize::from(!step.in_old)];
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for step in &steps {
+        match counts.iter_mut().find(|(o, _)| *o == step.outcome) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((&step.outcome, 1)),
+        }
+    }
+    let refused = steps.iter().any(|s| s.outcome == "will be refused");
+    match format {
+        Format::Text => {
+            for step in &steps {
+                let detail = if step.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", step.detail)
+                };
+                println!(
+                    "{}:{}: {} ({}): {}{detail}",
+                    file_of(step),
+                    step.line,
+                    step.logical_id,
+                    step.resource_type,
+                    step.outcome
+                );
+            }
+            let counts: Vec<String> = counts.iter().map(|(o, n)| format!("{n} {o}")).collect();
+            println!(
+                "cfn-logs-delivery-lint: plan of {} custom resource{}: {}",
+                steps.len(),
+                if steps.len() == 1 { "" } else { "s" },
+                if counts.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    counts.join(", ")
+                }
+            );
+        }
+        Format::Json => {
+            let plan: Vec<serde_json::Value> = steps
+                .iter()
+                .map(|step| {
+                    let mut value = serde_json::to_value(step).expect("plain data serializes");
+                    value["file"] = file_of(step).as_str().into();
+                    value
+                })
+                .collect();
+            let summary: serde_json::Map<String, serde_json::Value> =
+                counts.iter().map(|(o, n)| (o.to_string(), (*n).into())).collect();
+            let doc = serde_json::json!({"plan": plan, "summary": summary});
+            println!("{}", serde_json::to_string_pretty(&doc).expect("plain data serializes"));
+        }
+    }
+    ExitCode::from(u8::from(refused))
 }
 
 fn read(path: &Path) -> Result<String, (Option<usize>, String)> {

@@ -112,7 +112,7 @@ fn resource_name<'a>(r: &'a Resource) -> Option<&'a str> {
 
 /// Each resource's direct dependencies: `DependsOn`, and every `Ref`, `Fn::GetAtt` and `Fn::Sub`
 /// variable in its definition.
-fn dependencies<'a>(all: &'a [Resource]) -> HashMap<&'a str, HashSet<String>> {
+pub(crate) fn dependencies<'a>(all: &'a [Resource]) -> HashMap<&'a str, HashSet<String>> {
     all.iter()
         .map(|r| {
             let mut names = HashSet::new();
@@ -127,7 +127,7 @@ fn dependencies<'a>(all: &'a [Resource]) -> HashMap<&'a str, HashSet<String>> {
         .collect()
 }
 
-fn referenced(node: &Node, out: &mut HashSet<String>) {
+pub(crate) fn referenced(node: &Node, out: &mut HashSet<String>) {
     match &node.value {
         Value::Intrinsic { name, arg } => {
             match (name.as_str(), &arg.value) {

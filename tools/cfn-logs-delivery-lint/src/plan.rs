@@ -1,0 +1,310 @@
+//! `--previous OLD NEW`: what deploying NEW over OLD will do to each of the provider's resources,
+//! decided by the provider's own update decision ([`Kind::plan_update`]) on the properties
+//! CloudFormation will send, in the order CloudFormation works: creates and updates with every
+//! resource after those it references, then the removals, dependants first.
+//!
+//! `Ref` and `Fn::GetAtt` between the provider's resources carry through: a replaced destination
+//! has a new Arn, so a delivery naming it is replaced too. Values the template cannot tell
+//! ([`resolve`](crate::resolve)) are decided at deploy time; a resource whose properties choose by
+//! `Fn::If` is planned once per condition value, and its line names each outcome when they differ.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde_json::Value as Json;
+
+use crate::check::{self, template_resources, Resource, Severity};
+use crate::resolve::{Answers, Resolver, STACK_ACCOUNT};
+use crate::yaml::Node;
+use cfn_logs_delivery::resources::{Decision, DeliveryDestination, Facts, Kind, Resource as _};
+
+/// One line of the plan.
+#[derive(Debug, serde::Serialize)]
+pub struct Step {
+    /// Which template the line is in: the old one only for a removed resource.
+    #[serde(skip)]
+    pub in_old: bool,
+    pub line: usize,
+    pub logical_id: String,
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// `added`, `removed`, `unchanged`, `in place`, `replaced`, `will be refused`, or
+    /// `decided at deploy time`.
+    pub outcome: String,
+    pub detail: String,
+    /// The `OldResourceProperties` and `ResourceProperties` CloudFormation will send, as far as the
+    /// templates tell (stand-ins elsewhere): what the plan decided on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_properties: Option<Json>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Json>,
+}
+
+/// More conditions than this in one resource are all taken as true (2^3 plans at most).
+const MAX_CONDITIONS: usize = 3;
+
+/// The plan of deploying `new` over `old`; `function_region`: where the provider runs, if known.
+pub fn plan(old: &Node, new: &Node, function_region: Option<&str>) -> Result<Vec<Step>, (bool, Option<usize>, String)> {
+    let old_all = template_resources(old).map_err(|(line, m)| (true, line, m))?;
+    let new_all = template_resources(new).map_err(|(line, m)| (false, line, m))?;
+    // The plan's ARNs need a region; an unknown one leaves the place checks out (Kind::plan_update).
+    let region = function_region.unwrap_or("us-east-1");
+    let problems = check::lint(new, function_region).map_err(|(line, m)| (false, line, m))?;
+    let mut old_values = Resolver::new(old, &old_all, region);
+    let mut new_values = Resolver::new(new, &new_all, region);
+    let old_ours: HashMap<&str, &Resource> = ours(&old_all).map(|r| (r.logical_id, r)).collect();
+    for r in in_order(&old_all) {
+        if let Some(kind) = Kind::of_type(r.type_name()) {
+            let props = old_values.properties(r.node.get("Properties"));
+            let answers = answers(kind, r.logical_id, &props, &old_values, false);
+            old_values.answers.insert(r.logical_id.to_owned(), answers);
+        }
+    }
+    let mut replaced: HashSet<String> = HashSet::new();
+    let mut steps = Vec::new();
+
+    for r in in_order(&new_all)
+        .into_iter()
+        .filter(|r| Kind::of_type(r.type_name()).is_some())
+    {
+        let kind = Kind::of_type(r.type_name()).expect("ours");
+        let new_props = new_values.properties(r.node.get("Properties"));
+        let old_r = old_ours.get(r.logical_id);
+        let old_props = old_r.map(|o| old_values.properties(o.node.get("Properties")));
+        let step = |outcome: &str, detail: String| Step {
+            in_old: false,
+            line: r.line,
+            logical_id: r.logical_id.to_owned(),
+            resource_type: r.type_name().to_owned(),
+            outcome: outcome.to_owned(),
+            detail,
+            previous_properties: old_props.clone(),
+            properties: Some(new_props.clone()),
+        };
+        let errors: Vec<String> = problems
+            .findings
+            .iter()
+            .filter(|f| f.logical_id == r.logical_id && f.severity == Severity::Error)
+            .map(|f| format!("{}: {}", f.property, f.message))
+            .collect();
+        let outcome = if !errors.is_empty() {
+            step("will be refused", errors.join("; "))
+        } else {
+            match (old_r, &old_props) {
+                (Some(o), _) if o.type_name() != r.type_name() => step(
+                    "will be refused",
+                    format!(
+                        "CloudFormation refuses to change a resource's Type (from {}); give the new resource another logical id",
+                        o.type_name()
+                    ),
+                ),
+                (Some(o), Some(_)) => {
+                    let follows = follows_replaced(r.node, &replaced);
+                    let (outcome, detail) = decide(kind, o, r, (&old_values, &new_values), function_region, &follows);
+                    step(&outcome, detail)
+                }
+                _ => step("added", "created".to_owned()),
+            }
+        };
+        if outcome.outcome == "replaced" {
+            replaced.insert(r.logical_id.to_owned());
+        }
+        let answers = answers(
+            kind,
+            r.logical_id,
+            &new_props,
+            &new_values,
+            replaced.contains(r.logical_id),
+        );
+        new_values.answers.insert(r.logical_id.to_owned(), answers);
+        steps.push(outcome);
+    }
+
+    let in_new: HashSet<&str> = ours(&new_all).map(|r| r.logical_id).collect();
+    let mut removed: Vec<&Resource> = in_order(&old_all)
+        .into_iter()
+        .filter(|r| Kind::of_type(r.type_name()).is_some() && !in_new.contains(r.logical_id))
+        .collect();
+    removed.reverse(); // CloudFormation deletes dependants first
+    for r in removed {
+        steps.push(Step {
+            in_old: true,
+            line: r.line,
+            logical_id: r.logical_id.to_owned(),
+            resource_type: r.type_name().to_owned(),
+            outcome: "removed".into(),
+            detail: "deleted after the update".into(),
+            previous_properties: Some(old_values.properties(r.node.get("Properties"))),
+            properties: None,
+        });
+    }
+    Ok(steps)
+}
+
+fn ours<'r, 'a>(all: &'r [Resource<'a>]) -> impl Iterator<Item = &'r Resource<'a>> {
+    all.iter().filter(|r| Kind::of_type(r.type_name()).is_some())
+}
+
+/// Every resource after those it depends on (Ref, Fn::GetAtt, Fn::Sub, DependsOn), otherwise in
+/// template order. A cycle (which CloudFormation refuses) keeps template order.
+fn in_order<'r, 'a>(all: &'r [Resource<'a>]) -> Vec<&'r Resource<'a>> {
+    let depends = crate::order::dependencies(all);
+    let mut done: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    while out.len() < all.len() {
+        let ready = all.iter().find(|r| {
+            !done.contains(r.logical_id)
+                && depends[r.logical_id]
+                    .iter()
+                    .all(|d| done.contains(d.as_str()) || !all.iter().any(|o| o.logical_id == d))
+        });
+        let next = ready.unwrap_or_else(|| all.iter().find(|r| !done.contains(r.logical_id)).expect("one left"));
+        done.insert(next.logical_id);
+        out.push(next);
+    }
+    out
+}
+
+/// The decision, once per value of the conditions the resource's properties choose by.
+/// `follows`: the replaced resources it references, named in a replacement's reason.
+fn decide(
+    kind: &Kind,
+    old: &Resource,
+    new: &Resource,
+    (old_values, new_values): (&Resolver, &Resolver),
+    function_region: Option<&str>,
+    follows: &Option<String>,
+) -> (String, String) {
+    let mut names = BTreeSet::new();
+    crate::resolve::conditions_in(old.node, &mut names);
+    crate::resolve::conditions_in(new.node, &mut names);
+    let names: Vec<String> = names.into_iter().take(MAX_CONDITIONS).collect();
+    let mut outcomes: Vec<(String, Decision, BTreeSet<String>)> = Vec::new();
+    for bits in 0..(1u32 << names.len()) {
+        let conditions: HashMap<String, bool> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), bits & (1 << i) == 0))
+            .collect();
+        let mut old_values = old_values.with_conditions(&conditions);
+        let mut new_values = new_values.with_conditions(&conditions);
+        let old_props = old_values.properties(old.node.get("Properties"));
+        let new_props = new_values.properties(new.node.get("Properties"));
+        let facts = Facts {
+            old_destination_type: destination_type(&old_props, &old_values),
+            new_destination_type: destination_type(&new_props, &new_values),
+        };
+        let decision = kind.plan_update(&old_props, &new_props, function_region.unwrap_or_default(), &facts);
+        let label = conditions
+            .iter()
+            .map(|(n, v)| if *v { n.clone() } else { format!("not {n}") })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut opaque = old_values.opaque.clone();
+        opaque.extend(new_values.opaque.iter().cloned());
+        outcomes.push((label, decision, opaque));
+    }
+    let shown: Vec<(String, String, String)> = outcomes
+        .iter()
+        .map(|(label, decision, opaque)| {
+            let (outcome, detail) = shown(decision, opaque, follows);
+            (label.clone(), outcome, detail)
+        })
+        .collect();
+    if shown.iter().all(|(_, o, d)| (o, d) == (&shown[0].1, &shown[0].2)) {
+        return (shown[0].1.clone(), shown[0].2.clone());
+    }
+    let each: Vec<String> = shown
+        .iter()
+        .map(|(label, o, d)| match d.is_empty() {
+            true => format!("if {label}: {o}"),
+            false => format!("if {label}: {o}: {d}"),
+        })
+        .collect();
+    ("decided at deploy time".into(), each.join(" | "))
+}
+
+/// The outcome word and its detail; a refusal caused by a value only the deploy can tell is not
+/// a refusal the plan can promise.
+fn shown(decision: &Decision, opaque: &BTreeSet<String>, follows: &Option<String>) -> (String, String) {
+    let text = decision.to_string();
+    let detail = text
+        .strip_prefix(decision.label())
+        .map(|d| d.trim_start_matches(':').trim_start().to_owned())
+        .unwrap_or_default();
+    match decision {
+        Decision::Refused(_) if !opaque.is_empty() => (
+            "decided at deploy time".into(),
+            format!(
+                "values given by {} are known only then (with stand-ins the provider would refuse: {detail})",
+                opaque.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ),
+        Decision::Unchanged => ("unchanged".into(), String::new()),
+        Decision::Replaced(r) => {
+            let follows = follows
+                .as_ref()
+                .map(|ids| format!(" (it follows the replacement of {ids})"));
+            (
+                decision.label().to_owned(),
+                format!("{}{}; {}", r.why, follows.unwrap_or_default(), r.order),
+            )
+        }
+        _ => (decision.label().to_owned(), detail),
+    }
+}
+
+/// The type of the destination a delivery's properties name, when it is one of the template's.
+fn destination_type(delivery: &Json, values: &Resolver) -> Option<String> {
+    let arn = delivery.get("DeliveryDestinationArn")?.as_str()?;
+    values
+        .answers
+        .values()
+        .find(|a| a.attributes.get("Arn").map(String::as_str) == Some(arn))
+        .and_then(|a| a.attributes.get("DeliveryDestinationType").cloned())
+}
+
+/// What `Ref` and `Fn::GetAtt` of this resource give: its Name (or a stand-in delivery id) at its
+/// place, as the provider answers.
+fn answers(kind: &Kind, logical_id: &str, props: &Json, values: &Resolver, replaced: bool) -> Answers {
+    let text = |key: &str| props.get(key).and_then(Json::as_str).map(str::to_owned);
+    let region = text("Region").unwrap_or_else(|| values.region.clone());
+    let account = text("AssumeRoleArn")
+        .and_then(|arn| arn.split(':').nth(4).map(str::to_owned))
+        .unwrap_or_else(|| STACK_ACCOUNT.to_owned());
+    let id = match text("Name") {
+        Some(name) => name,
+        None if replaced => format!("{logical_id}new"),
+        None => logical_id.to_owned(),
+    };
+    let arn = format!("arn:aws:logs:{region}:{account}:{}:{id}", kind.arn_type);
+    let at_home = region == values.region && account == STACK_ACCOUNT;
+    let mut attributes: HashMap<String, String> = kind
+        .attributes
+        .iter()
+        .filter_map(|a| Some((a.to_string(), text(a)?)))
+        .collect();
+    attributes.insert("Arn".into(), arn.clone());
+    if text("Name").is_some() {
+        attributes.insert("Name".into(), id.clone());
+    } else {
+        attributes.insert("DeliveryId".into(), id.clone());
+    }
+    if let Ok(destination) = DeliveryDestination::parse(props) {
+        attributes.insert("DeliveryDestinationType".into(), destination.destination_type);
+    }
+    Answers {
+        reference: if at_home { id } else { arn },
+        attributes,
+    }
+}
+
+/// The replaced resources `node` references, if any ("Dst, Src").
+fn follows_replaced(node: &Node, replaced: &HashSet<String>) -> Option<String> {
+    let mut referenced = HashSet::new();
+    crate::order::referenced(node, &mut referenced);
+    let mut ids: Vec<&String> = referenced.iter().filter(|id| replaced.contains(*id)).collect();
+    ids.sort();
+    (!ids.is_empty()).then(|| ids.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+}
