@@ -7,6 +7,7 @@
 //! | `./scripts/test` | CI, and by hand: it is the whole check |
 //! | `cfn-lint stack.yaml` | here, on README's stack (and `tests/doc_templates.rs`, with `sam validate --lint`) |
 //! | `cargo run … -p cfn-logs-delivery-lint -- ARGS stack.yaml` | here, as written (cargo builds the lint if `./scripts/test` has not) |
+//! | `aws cloudformation get-template … > deployed.json` | here, as a stand-in: what it prints for README's stack (it needs an account) |
 //! | `cargo lambda build …`, `cargo lambda deploy …` | `tests/deploy_paths.rs`, against moto as Lambda and IAM |
 //! | `rustup target add …`, `sam build && sam deploy --guided …`, `aws cloudformation deploy …` | nowhere: they need the network and an AWS account (moto runs no custom resource without Docker); `tests/doc_templates.rs` lints what they deploy |
 
@@ -20,6 +21,7 @@ const PLACES: &[(&str, &str)] = &[
     ("./scripts/test", "CI"),
     ("cfn-lint stack.yaml", "here"),
     ("cargo run --release --locked -p cfn-logs-delivery-lint -- ", "here"),
+    ("aws cloudformation get-template ", "here: a stand-in of its answer"),
     ("cargo lambda build ", "tests/deploy_paths.rs"),
     ("cargo lambda deploy ", "tests/deploy_paths.rs"),
     ("rustup target add ", "nowhere: the network"),
@@ -67,42 +69,53 @@ fn every_readme_command_has_a_place_where_it_runs() {
     }
 }
 
+/// Each lint command as written: the check (no problems) and the plan against `deployed.json`,
+/// which here is what `aws cloudformation get-template` prints for README's stack deployed from
+/// YAML (its text as `TemplateBody`): every resource unchanged.
 #[test]
 fn the_readme_lint_commands_pass_on_the_readme_stack() {
     let dir = cfn_local::children::scratch_dir("readme-commands").unwrap();
     let file = stack_file(dir.path());
+    let deployed = dir.path().join("deployed.json");
+    let body = std::fs::read_to_string(&file).unwrap();
+    let get_template = serde_json::json!({"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]});
+    std::fs::write(&deployed, get_template.to_string()).unwrap();
     let commands = readme_commands();
-    let lint = commands
-        .iter()
-        .find_map(|c| c.strip_prefix(PLACES[3].0))
-        .expect("README runs the lint");
-    let args: Vec<String> = lint
-        .split_whitespace()
-        .map(|a| {
-            if a == "stack.yaml" {
-                file.display().to_string()
-            } else {
-                a.to_owned()
-            }
-        })
-        .collect();
-    let out = Command::new(env!("CARGO"))
-        .args(PLACES[3].0.split_whitespace().skip(1))
-        .args(&args)
-        .current_dir(docs::workspace())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{lint}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(
-        text.contains("3 custom resources checked in 1 template: no problems"),
-        "{text}"
+        commands.iter().any(|c| c.starts_with(PLACES[4].0)),
+        "README saves the deployed template"
     );
+    let lints: Vec<&str> = commands.iter().filter_map(|c| c.strip_prefix(PLACES[3].0)).collect();
+    assert_eq!(lints.len(), 2, "README checks and plans: {lints:?}");
+    for (lint, expected) in lints.into_iter().zip([
+        "3 custom resources checked in 1 template: no problems",
+        "plan of 3 custom resources: 3 unchanged",
+    ]) {
+        let args: Vec<String> = lint
+            .split_whitespace()
+            .map(|a| match a {
+                "stack.yaml" => file.display().to_string(),
+                "deployed.json" => deployed.display().to_string(),
+                _ => a.to_owned(),
+            })
+            .collect();
+        // `cargo` as a user types it (rustup's proxy), not env!("CARGO"), the toolchain's own: that
+        // one sees another rustc path and would rebuild the release tree ./scripts/test just built.
+        let out = Command::new("cargo")
+            .args(PLACES[3].0.split_whitespace().skip(1))
+            .args(&args)
+            .current_dir(docs::workspace())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{lint}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains(expected), "{lint}: {text}");
+    }
 
     assert!(commands.iter().any(|c| c == "cfn-lint stack.yaml"));
     if docs::have_tools(&["cfn-lint"], "./scripts/tools installs it into .venv") {

@@ -185,7 +185,7 @@ fn plan_update(previous: &Path, templates: &[PathBuf], format: Format, region: O
     };
     let files = [previous.display().to_string(), template.display().to_string()];
     let parsed = |path: &Path| read(path).and_then(|text| yaml::parse(&text).map_err(|e| (e.line, e.message)));
-    let steps = match (parsed(previous), parsed(template)) {
+    let steps = match (parsed(previous).and_then(template_body), parsed(template)) {
         (Ok(old), Ok(new)) => {
             plan::plan(&old, &new, region).map_err(|(in_old, line, message)| (usize::from(!in_old), line, message))
         }
@@ -254,6 +254,22 @@ fn plan_update(previous: &Path, templates: &[PathBuf], format: Format, region: O
         }
     }
     ExitCode::from(u8::from(refused))
+}
+
+/// The template in what `aws cloudformation get-template` printed: its `TemplateBody`, an object
+/// for a stack deployed from JSON and the template's text for one deployed from YAML. Anything
+/// else is taken as the template itself.
+fn template_body(doc: yaml::Node) -> Result<yaml::Node, (Option<usize>, String)> {
+    if doc.get("Resources").is_some() {
+        return Ok(doc);
+    }
+    match doc.get("TemplateBody") {
+        Some(body) => match body.as_str() {
+            Some(text) => yaml::parse(text).map_err(|e| (e.line, format!("in its TemplateBody: {}", e.message))),
+            None => Ok(body.clone()),
+        },
+        None => Ok(doc),
+    }
 }
 
 fn read(path: &Path) -> Result<String, (Option<usize>, String)> {
