@@ -24,13 +24,14 @@ use cfn_local::children::scratch_dir;
 use cfn_local::events::{self, ACCOUNT, SOURCE};
 use cfn_local::http::{self, Server};
 use cfn_local::lambda::{check_binary, LambdaProcess};
-use cfn_local::logs_proxy::{self, LogsProxy};
+use cfn_local::logs_proxy::LogsProxy;
 use cfn_local::moto::{logs_call_at, Moto};
 use cfn_local::parallel;
 use cfn_local::real_service::Semantics;
 use cfn_local::receiver::Receiver;
 use cfn_local::runtime_api::{Invocation, Outcome, RuntimeApi};
 use cfn_local::stack::Stack;
+use cfn_local::upstream::forward;
 use comfy_table::{presets, Table};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -99,7 +100,7 @@ fn moto_clock(upstream: &str) -> io::Result<Server<Vec<Duration>>> {
         let upstream = upstream.clone();
         async move {
             let started = Instant::now();
-            let response = logs_proxy::forward(&upstream, &req).await;
+            let response = forward(&upstream, &req).await;
             calls.update(|c| c.push(started.elapsed()));
             Some(response)
         }

@@ -24,6 +24,7 @@ pub mod receiver;
 pub mod runtime_api;
 pub mod serialise;
 pub mod stack;
+pub mod upstream;
 
 pub use async_invoke::{AsyncLambda, AsyncRun, AsyncSettings, Condition};
 pub use children::cleanup_all;
