@@ -430,11 +430,7 @@ fn record(sent: Sent, what: &str, lambda: &LambdaProcess, into: &mut Series, pro
 const PENDING: &str = "http://127.0.0.1:9/cfn-response/pending";
 
 fn source_props(name: &str, n: usize) -> Value {
-    events::source_props(
-        name,
-        &format!("EBENCH{n:08}"),
-        json!([{"Key": "team", "Value": "platform"}]),
-    )
+    events::source_props(name, &format!("EBENCH{n:08}"), events::team_tags())
 }
 
 fn create_event(name: &str, n: usize) -> Value {

@@ -4,7 +4,7 @@
 //! default makes moto answer like the real service ([`crate::real_service`],
 //! [`crate::real_service_accounts`]).
 
-use crate::http::{self, Request, Response, Server, Shared};
+use crate::http::{Request, Response, Server, Shared};
 use crate::moto;
 use crate::real_service::Semantics;
 use crate::real_service_accounts::{self as accounts, AssumedRole};
@@ -356,6 +356,7 @@ fn take_injected(fault: &mut Fault) -> Option<Fault> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http;
     use serde_json::json;
 
     /// An upstream that echoes the `X-Amz-Target` of each call, recording them.
