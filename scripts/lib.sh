@@ -48,11 +48,11 @@ cargo_target_dir() {
 # Builds the release binaries of the Lambda and the local runner (shared by demo, tests and
 # bench) and points at them where cargo put them: CFN_LOGS_DELIVERY_BIN (exported) and CFN_LOCAL.
 build_release() {
-  say "building the release binaries of cfn-logs-delivery, cfn-logs-delivery-lint and cfn-local (about 4 min from clean on 2 cores; seconds when up to date)"
+  say "building the release binaries of cfn-logs-delivery, cfn-logs-delivery-lint and cfn-local (package cfn-local-cli; about 4 min from clean on 2 cores; seconds when up to date)"
   # One package at a time, never --workspace: each package then gets its own features only, as
   # when `cargo lambda watch --release` (tests/cargo_lambda.rs) runs the function, which so reuses
   # this build instead of rebuilding most dependencies.
-  (cd "$ROOT" && cargo build --release --locked -p cfn-logs-delivery --bins && cargo build --release --locked -p cfn-logs-delivery-lint && cargo build --release --locked -p cfn-local)
+  (cd "$ROOT" && cargo build --release --locked -p cfn-logs-delivery --bins && cargo build --release --locked -p cfn-logs-delivery-lint && cargo build --release --locked -p cfn-local-cli)
   local release
   release="$(cargo_target_dir)/release"
   export CFN_LOGS_DELIVERY_BIN="$release/cfn-logs-delivery"

@@ -6,7 +6,7 @@ mod common;
 
 use cfn_local::events::{create, delete, update};
 use cfn_local::{answer_check, Answer, Outcome, Stack};
-use common::{binary, DELIVERY, DESTINATION, SOURCE};
+use common::{live_tags, start_stack, DELIVERY, DESTINATION, SOURCE};
 use serde_json::{json, Value};
 
 const CLOUDFRONT: &str = "arn:aws:cloudfront::123456789012:distribution/E1LIFECYCLE";
@@ -14,7 +14,7 @@ const CLOUDFRONT_2: &str = "arn:aws:cloudfront::123456789012:distribution/E2LIFE
 const MARKER: &str = "cfn-logs-delivery:failed-create:";
 
 fn stack() -> Stack {
-    Stack::start(&binary()).expect("start moto, the runtime API and the function")
+    start_stack(&[])
 }
 
 /// Sends the event and returns its one answer, checking the protocol rules every answer obeys.
@@ -50,14 +50,6 @@ fn assert_failed_with(a: &Answer, needles: &[&str]) {
     }
 }
 
-fn tags_of(stack: &Stack, arn: &str) -> Value {
-    let (status, body) = stack
-        .moto
-        .logs_call("ListTagsForResource", json!({ "resourceArn": arn }));
-    assert_eq!(status, 200, "{body}");
-    body["tags"].clone()
-}
-
 /// A source of the distribution [`CLOUDFRONT`] names.
 fn source_props(name: &str, tags: Value) -> Value {
     cfn_local::events::source_props(name, "E1LIFECYCLE", tags)
@@ -85,7 +77,7 @@ fn delivery_source_create_update_replace_delete() {
     assert_eq!(created.data("Service").as_deref(), Some("cloudfront"));
     assert_eq!(created.data("LogType").as_deref(), Some("ACCESS_LOGS"));
     assert_eq!(created.data("ResourceArn").as_deref(), Some(CLOUDFRONT));
-    let tags = tags_of(&s, &arn);
+    let tags = live_tags(&s.moto, &arn);
     assert_eq!(tags["team"], "a");
     assert_eq!(
         tags["cfn-logs-delivery:logical-id"], "Src",
@@ -101,7 +93,7 @@ fn delivery_source_create_update_replace_delete() {
     let updated = answer(&s, update(SOURCE, "Src", "life-src", v2.clone(), v1.clone(), &url));
     assert_success(&updated);
     assert_eq!(updated.physical_id().as_deref(), Some("life-src"));
-    let tags = tags_of(&s, &arn);
+    let tags = live_tags(&s.moto, &arn);
     assert_eq!(
         (tags["team"].as_str(), tags["new"].as_str(), tags.get("drop")),
         (Some("b"), Some("x"), None)
@@ -212,7 +204,7 @@ fn create_of_an_existing_name_is_refused_and_its_cleanup_touches_nothing() {
     let marker = refused.physical_id().unwrap();
     assert!(marker.starts_with(MARKER), "{marker}");
     assert_eq!(s.proxy.call_count("PutDeliverySource"), 0, "nothing was overwritten");
-    assert_eq!(tags_of(&s, &arn), json!({"owner": "someone-else"}));
+    assert_eq!(live_tags(&s.moto, &arn), json!({"owner": "someone-else"}));
 
     // CloudFormation then deletes the failed resource by the marker: SUCCESS, no AWS call.
     s.proxy.reset_counts();
@@ -400,7 +392,7 @@ fn delivery_destination_policy_tags_and_replacement() {
     assert_success(&updated);
     assert_eq!(updated.physical_id().as_deref(), Some("life-dest"));
     assert_eq!(live_policy(&s, "life-dest"), Some(policy_doc("logs:*")));
-    assert_eq!(tags_of(&s, &created.data("Arn").unwrap())["team"], "b");
+    assert_eq!(live_tags(&s.moto, &created.data("Arn").unwrap())["team"], "b");
 
     // Policy removed from the template: removed from the destination.
     let mut v3 = v2.clone();
@@ -497,7 +489,7 @@ fn delivery_create_tags_duplicate_replacement_delete() {
     let updated = answer(&s, update(DELIVERY, "Delivery", &id, v2.clone(), v1.clone(), &url));
     assert_success(&updated);
     assert_eq!(updated.physical_id().as_deref(), Some(id.as_str()));
-    assert_eq!(tags_of(&s, &arn)["team"], "b");
+    assert_eq!(live_tags(&s.moto, &arn)["team"], "b");
 
     // The same pairing from another stack resource: refused, marker id, nothing changed.
     let dup = answer(&s, create(DELIVERY, "OtherDelivery", v1.clone(), &url));

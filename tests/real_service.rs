@@ -2,43 +2,16 @@
 //! same calls against raw moto (a `Semantics::RawMoto` proxy) and through the layer, on one moto.
 //! Each test shows moto's kind answer first, so a rule that stops applying fails here.
 
+mod layer;
+
 use std::path::PathBuf;
 use std::process::Command;
 
+use cfn_local::events::destination_arn;
 use cfn_local::real_service::{CLOUDFRONT_S3_PREFIX, SEMANTICS_ENV, SOURCE_TAKEN_MESSAGE};
-use cfn_local::{LogsProxy, Moto, Semantics, Stack};
+use cfn_local::{LogsProxy, Stack};
+use layer::{cloudfront, destination, source, start, Logs};
 use serde_json::{json, Value};
-
-/// One moto with two proxies in front of it: `raw` answers as moto does, `real` as the service.
-struct Logs {
-    raw: LogsProxy,
-    real: LogsProxy,
-    moto: Moto,
-}
-
-fn start() -> Logs {
-    let moto = Moto::start()
-        .unwrap_or_else(|e| panic!("cannot start moto (is .venv set up? ./scripts/demo installs it): {e}"));
-    let raw = LogsProxy::start_with(&moto.endpoint(), Semantics::RawMoto).expect("start the raw proxy");
-    let real = LogsProxy::start(&moto.endpoint()).expect("start the real-service proxy");
-    Logs { raw, real, moto }
-}
-
-fn cloudfront(distribution: &str) -> String {
-    format!("arn:aws:cloudfront::123456789012:distribution/{distribution}")
-}
-
-fn destination_arn(name: &str) -> String {
-    format!("arn:aws:logs:us-east-1:123456789012:delivery-destination:{name}")
-}
-
-fn source(name: &str, resource_arn: &str, log_type: &str) -> Value {
-    json!({"name": name, "resourceArn": resource_arn, "logType": log_type})
-}
-
-fn destination(name: &str, resource_arn: &str) -> Value {
-    json!({"name": name, "deliveryDestinationConfiguration": {"destinationResourceArn": resource_arn}})
-}
 
 fn delivery(source: &str, destination: &str) -> Value {
     json!({"deliverySourceName": source, "deliveryDestinationArn": destination_arn(destination)})

@@ -3,9 +3,12 @@
 //! answer first (a `Semantics::RawMoto` proxy) where the rule differs, so a rule that stops
 //! applying fails here.
 
+mod layer;
+
 use cfn_local::moto::{self, QueryCaller, DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT};
 use cfn_local::real_service_accounts::SHADOW_PREFIX;
-use cfn_local::{LogsProxy, Moto, Semantics};
+use cfn_local::LogsProxy;
+use layer::{cloudfront, destination, source, start, Logs};
 use serde_json::{json, Value};
 
 const US: &str = "us-east-1";
@@ -15,33 +18,6 @@ const A: &str = DEFAULT_ACCOUNT;
 /// The logging account.
 const B: &str = "222222222222";
 const KEY: &str = DEFAULT_ACCESS_KEY;
-
-/// One moto with two proxies in front of it: `raw` answers as moto does, `real` as the service.
-struct Logs {
-    raw: LogsProxy,
-    real: LogsProxy,
-    moto: Moto,
-}
-
-fn start() -> Logs {
-    let moto = Moto::start()
-        .unwrap_or_else(|e| panic!("cannot start moto (is .venv set up? ./scripts/demo installs it): {e}"));
-    let raw = LogsProxy::start_with(&moto.endpoint(), Semantics::RawMoto).expect("start the raw proxy");
-    let real = LogsProxy::start(&moto.endpoint()).expect("start the real-service proxy");
-    Logs { raw, real, moto }
-}
-
-fn cloudfront(distribution: &str) -> String {
-    format!("arn:aws:cloudfront::{A}:distribution/{distribution}")
-}
-
-fn source(name: &str, resource_arn: &str, log_type: &str) -> Value {
-    json!({"name": name, "resourceArn": resource_arn, "logType": log_type})
-}
-
-fn destination(name: &str, resource_arn: &str) -> Value {
-    json!({"name": name, "deliveryDestinationConfiguration": {"destinationResourceArn": resource_arn}})
-}
 
 fn destination_arn(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:logs:{region}:{account}:delivery-destination:{name}")

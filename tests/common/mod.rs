@@ -17,35 +17,25 @@ use serde_json::{json, Value};
 #[allow(unused_imports)] // not every test binary names every kind
 pub use cfn_local::events::{DELIVERY, DESTINATION, SOURCE};
 
-/// A source ARN moto accepts (its allow-list of vended-log services includes CloudFront).
+#[allow(unused_imports)] // not every test binary uses every builder
+pub use cfn_local::events::{destination_arn, destination_props};
+
+/// The ARN of distribution `E{suffix}`: a source ARN moto accepts.
 pub fn source_arn(suffix: &str) -> String {
-    format!("arn:aws:cloudfront::123456789012:distribution/E{suffix}")
+    cfn_local::events::distribution_arn(&format!("E{suffix}"))
 }
 
+/// A source of distribution `E{name}`, tagged `team=platform`.
 pub fn source_props(name: &str) -> Value {
-    json!({"Name": name, "ResourceArn": source_arn(name), "LogType": "ACCESS_LOGS", "Tags": [{"Key": "team", "Value": "platform"}]})
+    cfn_local::events::source_props(name, &format!("E{name}"), cfn_local::events::team_tags())
 }
 
-pub fn destination_props(name: &str) -> Value {
-    json!({
-        "Name": name, "DestinationResourceArn": format!("arn:aws:s3:::bucket-{name}"), "OutputFormat": "json",
-        "DeliveryDestinationPolicy": {"Version": "2012-10-17", "Statement": [{
-            "Sid": "AllowAccount", "Effect": "Allow", "Principal": {"AWS": "123456789012"},
-            "Action": "logs:CreateDelivery", "Resource": "*"
-        }]},
-        "Tags": [{"Key": "team", "Value": "platform"}]
-    })
-}
-
-pub fn destination_arn(name: &str) -> String {
-    format!("arn:aws:logs:us-east-1:123456789012:delivery-destination:{name}")
-}
-
+/// [`cfn_local::events::delivery_props`] with record fields and a delimiter.
 pub fn delivery_props(source: &str, destination: &str) -> Value {
-    json!({
-        "DeliverySourceName": source, "DeliveryDestinationArn": destination_arn(destination),
-        "RecordFields": ["date", "time"], "FieldDelimiter": ",", "Tags": [{"Key": "team", "Value": "platform"}]
-    })
+    let mut props = cfn_local::events::delivery_props(source, destination);
+    props["RecordFields"] = json!(["date", "time"]);
+    props["FieldDelimiter"] = json!(",");
+    props
 }
 
 /// The binary under test: `$CFN_LOGS_DELIVERY_BIN` (scripts/test: the release build), else the

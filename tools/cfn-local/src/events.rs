@@ -15,14 +15,49 @@ pub const SOURCE: &str = "Custom::DeliverySource";
 pub const DESTINATION: &str = "Custom::DeliveryDestination";
 pub const DELIVERY: &str = "Custom::Delivery";
 
+/// The one tag the example resources carry (`team=platform`).
+pub fn team_tags() -> Value {
+    json!([{"Key": "team", "Value": "platform"}])
+}
+
+/// The ARN of the CloudFront distribution `distribution` (e.g. `E1EXAMPLE`) in [`ACCOUNT`]: a source
+/// ARN moto accepts (its allow-list of vended-log services includes CloudFront).
+pub fn distribution_arn(distribution: &str) -> String {
+    format!("arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution}")
+}
+
 /// A CloudFront distribution's access-log source: the properties of a [`SOURCE`].
 pub fn source_props(name: &str, distribution: &str, tags: Value) -> Value {
     json!({
         "Name": name,
-        "ResourceArn": format!("arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution}"),
+        "ResourceArn": distribution_arn(distribution),
         "LogType": "ACCESS_LOGS",
         "Tags": tags,
     })
+}
+
+/// The ARN of the delivery destination `name` in us-east-1 of [`ACCOUNT`].
+pub fn destination_arn(name: &str) -> String {
+    format!("arn:aws:logs:us-east-1:{ACCOUNT}:delivery-destination:{name}")
+}
+
+/// An S3 destination (bucket `bucket-{name}`) in JSON, with a policy that lets [`ACCOUNT`] create
+/// deliveries to it (so two changes per Create), tagged [`team_tags`]: the properties of a [`DESTINATION`].
+pub fn destination_props(name: &str) -> Value {
+    json!({
+        "Name": name, "DestinationResourceArn": format!("arn:aws:s3:::bucket-{name}"), "OutputFormat": "json",
+        "DeliveryDestinationPolicy": {"Version": "2012-10-17", "Statement": [{
+            "Sid": "AllowAccount", "Effect": "Allow", "Principal": {"AWS": ACCOUNT},
+            "Action": "logs:CreateDelivery", "Resource": "*"
+        }]},
+        "Tags": team_tags(),
+    })
+}
+
+/// The pairing of source `source` with the destination [`destination_arn`] names, tagged
+/// [`team_tags`], the delivery's settings left to the service: the properties of a [`DELIVERY`].
+pub fn delivery_props(source: &str, destination: &str) -> Value {
+    json!({"DeliverySourceName": source, "DeliveryDestinationArn": destination_arn(destination), "Tags": team_tags()})
 }
 
 /// Properties as CloudFormation sends them: always an object, with `ServiceToken` in it.

@@ -3,12 +3,14 @@
 //! [`moto`] behind [`logs_proxy`] plays CloudWatch Logs, [`async_invoke`] plays Lambda's retries
 //! and on-failure destination. Their APIs are blocking (the HTTP runs on a tokio runtime of the
 //! harness's own, [`http`]), independent of the async stack of the crate under test.
+//!
+//! Only what the tests use is here, with only the dependencies it needs: the command-line tools
+//! (`cfn-local demo`, `bench`, `invoke`) are the crate `cfn-local-cli` (tools/cfn-local-cli), so a
+//! test build compiles neither clap nor comfy-table nor ctrlc.
 
 pub mod answer_check;
 pub mod async_invoke;
-pub mod bench;
 pub mod children;
-pub mod demo;
 pub mod events;
 pub mod http;
 pub mod lambda;
@@ -19,10 +21,10 @@ pub mod real_service;
 pub mod real_service_accounts;
 pub mod real_service_settings;
 pub mod receiver;
-pub mod replay;
 pub mod runtime_api;
 pub mod serialise;
 pub mod stack;
+pub mod upstream;
 
 pub use async_invoke::{AsyncLambda, AsyncRun, AsyncSettings, Condition};
 pub use children::cleanup_all;

@@ -4,20 +4,18 @@
 //! default makes moto answer like the real service ([`crate::real_service`],
 //! [`crate::real_service_accounts`]).
 
-use crate::http::{self, Request, Response, Server, Shared};
+use crate::http::{Request, Response, Server, Shared};
 use crate::moto;
 use crate::real_service::Semantics;
 use crate::real_service_accounts::{self as accounts, AssumedRole};
 use crate::serialise::{self, Admission, Scope, Serialiser, UpdateCounts};
+use crate::upstream::{aws_error, forward};
 use hyper::body::Bytes;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
-const AMZ_JSON: &str = "application/x-amz-json-1.1";
 
 /// What the proxy does to the next calls instead of forwarding them.
 /// `remaining` counts down per faulted call; `usize::MAX` never runs out.
@@ -355,43 +353,11 @@ fn take_injected(fault: &mut Fault) -> Option<Fault> {
     applies.then_some(injected)
 }
 
-/// An error answer as the Logs JSON protocol gives it.
-pub(crate) fn aws_error(status: u16, kind: &str, message: &str) -> Response {
-    let headers = [
-        ("Content-Type", AMZ_JSON),
-        ("x-amzn-ErrorType", kind),
-        ("x-amzn-RequestId", &uuid::Uuid::new_v4().to_string()),
-    ];
-    http::respond(
-        status,
-        &headers,
-        json!({"__type": kind, "message": message}).to_string(),
-    )
-}
-
-/// Sends `req` on to `upstream` as it came (hop-by-hop headers dropped); 502 if it cannot.
-pub async fn forward(upstream: &str, req: &Request) -> Response {
-    let url = format!("{upstream}{}", req.uri().path_and_query().map_or("/", |p| p.as_str()));
-    let call = http::client(req.method().clone(), &url)
-        .headers(http::end_to_end(req.headers()))
-        .body(req.body().clone());
-    match http::send(call.timeout(UPSTREAM_TIMEOUT)).await {
-        Ok((status, headers, body)) => {
-            let mut response = Response::new(body);
-            (*response.status_mut(), *response.headers_mut()) = (status, http::end_to_end(&headers));
-            response
-        }
-        Err(e) => http::respond(
-            502,
-            &[("Content-Type", AMZ_JSON)],
-            json!({"__type": "ProxyError", "message": e.to_string()}).to_string(),
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http;
+    use serde_json::json;
 
     /// An upstream that echoes the `X-Amz-Target` of each call, recording them.
     fn upstream() -> Server<Vec<String>> {

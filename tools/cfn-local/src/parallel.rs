@@ -5,7 +5,7 @@
 //! the deliveries, then sources and destinations together. Used by `tests/parallel_stack.rs` and
 //! the bench, against the real-service layer's serialisation of changes ([`crate::serialise`]).
 
-use crate::events::{self, ACCOUNT, DELIVERY, DESTINATION, SOURCE};
+use crate::events::{self, DELIVERY, DESTINATION, SOURCE};
 use crate::serialise::UpdateCounts;
 use crate::stack::{Function, Stack};
 use serde_json::{json, Value};
@@ -59,13 +59,9 @@ fn destination_name(label: &str, i: usize) -> String {
     format!("{label}-dst-{i}")
 }
 
-fn tags() -> Value {
-    json!([{"Key": "team", "Value": "platform"}])
-}
-
 /// CloudFront distributions' access logs.
 fn sources(label: &str, width: usize) -> Vec<Resource> {
-    let props = |i| events::source_props(&source_name(label, i), &format!("EPAR{i:04}"), tags());
+    let props = |i| events::source_props(&source_name(label, i), &format!("EPAR{i:04}"), events::team_tags());
     (0..width)
         .map(|i| Resource {
             kind: SOURCE,
@@ -77,17 +73,7 @@ fn sources(label: &str, width: usize) -> Vec<Resource> {
 
 /// S3 destinations in JSON, each with a policy (so two changes per Create).
 fn destinations(label: &str, width: usize) -> Vec<Resource> {
-    let props = |i| {
-        let name = destination_name(label, i);
-        json!({
-            "Name": name, "DestinationResourceArn": format!("arn:aws:s3:::bucket-{name}"), "OutputFormat": "json",
-            "DeliveryDestinationPolicy": {"Version": "2012-10-17", "Statement": [{
-                "Sid": "AllowAccount", "Effect": "Allow", "Principal": {"AWS": ACCOUNT},
-                "Action": "logs:CreateDelivery", "Resource": "*"
-            }]},
-            "Tags": tags(),
-        })
-    };
+    let props = |i| events::destination_props(&destination_name(label, i));
     (0..width)
         .map(|i| Resource {
             kind: DESTINATION,
@@ -99,13 +85,7 @@ fn destinations(label: &str, width: usize) -> Vec<Resource> {
 
 /// The pairings only: the deliveries' settings are not what the shape is about.
 fn deliveries(label: &str, width: usize) -> Vec<Resource> {
-    let props = |i| {
-        let destination = format!(
-            "arn:aws:logs:us-east-1:{ACCOUNT}:delivery-destination:{}",
-            destination_name(label, i)
-        );
-        json!({"DeliverySourceName": source_name(label, i), "DeliveryDestinationArn": destination, "Tags": tags()})
-    };
+    let props = |i| events::delivery_props(&source_name(label, i), &destination_name(label, i));
     (0..width)
         .map(|i| Resource {
             kind: DELIVERY,

@@ -8,8 +8,8 @@
 //! fails leaves the call as it came: the layer never invents an error of its own.
 
 use crate::http::{self, Method, Request, Response};
-use crate::logs_proxy::{aws_error, forward};
 use crate::real_service_settings;
+use crate::upstream::{aws_error, forward};
 use serde_json::{json, Map, Value};
 use std::io;
 use std::time::Duration;

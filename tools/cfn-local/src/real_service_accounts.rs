@@ -37,9 +37,9 @@
 //! answers.
 
 use crate::http::{self, Method, Request, Response};
-use crate::logs_proxy::{aws_error, forward};
 use crate::moto::{self, ACCOUNT_HEADER};
 use crate::real_service;
+use crate::upstream::{aws_error, forward};
 use serde_json::{json, Value};
 use std::time::Duration;
 

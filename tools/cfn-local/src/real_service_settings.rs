@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::http::{self, Method, Request, Response};
-use crate::logs_proxy::aws_error;
+use crate::upstream::aws_error;
 
 const TARGET_PREFIX: &str = "Logs_20140328.";
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(60);

@@ -1,10 +1,10 @@
 //! `cfn-local invoke`: replays saved event files through the local stack.
 
 use crate::demo::indent;
-use crate::real_service::Semantics;
-use crate::receiver::Answer;
-use crate::runtime_api::Outcome;
-use crate::stack::Stack;
+use cfn_local::real_service::Semantics;
+use cfn_local::receiver::Answer;
+use cfn_local::runtime_api::Outcome;
+use cfn_local::stack::Stack;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io;
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn directories_expand_in_lifecycle_order() {
-        let dir = crate::children::scratch_dir("test").unwrap();
+        let dir = cfn_local::children::scratch_dir("test").unwrap();
         let saved = [
             ("a-delivery-create.json", event("Create", "Delivery")),
             ("b-delivery-delete.json", event("Delete", "Delivery")),

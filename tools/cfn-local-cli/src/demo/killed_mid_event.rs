@@ -4,13 +4,13 @@
 //! FAILED; the scene shows how long the stack waited.
 
 use super::{indent, problems, verdict, Demo, Expect, Row};
-use crate::async_invoke::{
+use cfn_local::async_invoke::{
     kill_mid_logs_call, AsyncLambda, AsyncSettings, Condition, LAMBDA_RETRY_DELAYS, MAXIMUM_RETRY_ATTEMPTS,
 };
-use crate::events::{self, source_props, SOURCE};
-use crate::logs_proxy::Fault;
-use crate::receiver::FAKE_SIGNATURE;
-use crate::runtime_api::Outcome;
+use cfn_local::events::{self, source_props, SOURCE};
+use cfn_local::logs_proxy::Fault;
+use cfn_local::receiver::FAKE_SIGNATURE;
+use cfn_local::runtime_api::Outcome;
 use serde_json::json;
 use std::time::Duration;
 

@@ -5,12 +5,12 @@
 
 mod killed_mid_event;
 
-use crate::answer_check::answer_problems;
-use crate::events::{self, source_props, ACCOUNT, DELIVERY, DESTINATION, SOURCE};
-use crate::real_service::Semantics;
-use crate::receiver::{Answer, FAKE_SIGNATURE};
-use crate::runtime_api::Outcome;
-use crate::stack::Stack;
+use cfn_local::answer_check::answer_problems;
+use cfn_local::events::{self, source_props, ACCOUNT, DELIVERY, DESTINATION, SOURCE};
+use cfn_local::real_service::Semantics;
+use cfn_local::receiver::{Answer, FAKE_SIGNATURE};
+use cfn_local::runtime_api::Outcome;
+use cfn_local::stack::Stack;
 use comfy_table::{presets, ContentArrangement, Table};
 use serde_json::{json, Value};
 use std::io;

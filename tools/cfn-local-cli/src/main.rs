@@ -1,6 +1,10 @@
 //! `cfn-local`: run cfn-logs-delivery locally as Lambda and CloudFormation would.
 
-use cfn_local::{bench, children, demo, lambda, replay, Semantics};
+mod bench;
+mod demo;
+mod replay;
+
+use cfn_local::{children, lambda, Semantics};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;

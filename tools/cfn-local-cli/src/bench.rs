@@ -13,24 +13,25 @@
 //!   the PUT). As a cross-check the harness also times the same calls sent straight to moto, and
 //!   a bare loopback PUT to the receiver.
 //! - **sizes**: the binary, and the binary zipped as `bootstrap` (what Lambda is given).
-//! - **parallel stack**: [`crate::parallel`]'s shape (N sources, N destinations, N deliveries,
+//! - **parallel stack**: [`cfn_local::parallel`]'s shape (N sources, N destinations, N deliveries,
 //!   created and deleted as CloudFormation does, one process per concurrent event) against the
 //!   real-service layer, which serialises changes: total time ÷ the serialised floor (accepted
 //!   changes × the window).
 //!
 //! Logs calls and PUTs per event are counted on the emulator side (proxy and receiver).
 
-use crate::children::scratch_dir;
-use crate::events::{self, ACCOUNT, SOURCE};
-use crate::http::{self, Server};
-use crate::lambda::{check_binary, LambdaProcess};
-use crate::logs_proxy::{self, LogsProxy};
-use crate::moto::{logs_call_at, Moto};
-use crate::parallel;
-use crate::real_service::Semantics;
-use crate::receiver::Receiver;
-use crate::runtime_api::{Invocation, Outcome, RuntimeApi};
-use crate::stack::Stack;
+use cfn_local::children::scratch_dir;
+use cfn_local::events::{self, ACCOUNT, SOURCE};
+use cfn_local::http::{self, Server};
+use cfn_local::lambda::{check_binary, LambdaProcess};
+use cfn_local::logs_proxy::LogsProxy;
+use cfn_local::moto::{logs_call_at, Moto};
+use cfn_local::parallel;
+use cfn_local::real_service::Semantics;
+use cfn_local::receiver::Receiver;
+use cfn_local::runtime_api::{Invocation, Outcome, RuntimeApi};
+use cfn_local::stack::Stack;
+use cfn_local::upstream::forward;
 use comfy_table::{presets, Table};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -99,7 +100,7 @@ fn moto_clock(upstream: &str) -> io::Result<Server<Vec<Duration>>> {
         let upstream = upstream.clone();
         async move {
             let started = Instant::now();
-            let response = logs_proxy::forward(&upstream, &req).await;
+            let response = forward(&upstream, &req).await;
             calls.update(|c| c.push(started.elapsed()));
             Some(response)
         }
@@ -429,11 +430,7 @@ fn record(sent: Sent, what: &str, lambda: &LambdaProcess, into: &mut Series, pro
 const PENDING: &str = "http://127.0.0.1:9/cfn-response/pending";
 
 fn source_props(name: &str, n: usize) -> Value {
-    events::source_props(
-        name,
-        &format!("EBENCH{n:08}"),
-        json!([{"Key": "team", "Value": "platform"}]),
-    )
+    events::source_props(name, &format!("EBENCH{n:08}"), events::team_tags())
 }
 
 fn create_event(name: &str, n: usize) -> Value {
