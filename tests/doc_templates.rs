@@ -18,8 +18,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use docs::yaml_to_json as to_json;
-use saphyr::{LoadableYamlNode, Yaml};
 use serde_json::{json, Value};
 
 /// Docs known to show templates: each must keep showing one, or this test checks nothing there.
@@ -41,16 +39,12 @@ fn snippet(doc: &str, first_line: usize, text: &str) -> Snippet {
 }
 
 fn parse(snippet: &Snippet) -> Value {
-    let docs = Yaml::load_from_str(&snippet.text).unwrap_or_else(|e| {
+    docs::read_template(&snippet.text).unwrap_or_else(|e| {
         panic!(
             "{}:{}: the yaml block does not parse: {e}",
             snippet.doc, snippet.first_line
         )
-    });
-    to_json(
-        docs.first()
-            .unwrap_or_else(|| panic!("{}:{}: an empty yaml block", snippet.doc, snippet.first_line)),
-    )
+    })
 }
 
 /// The `${Name}` / `${Name.Attribute}` variables of a `Fn::Sub` string (`${!Literal}` is no variable).

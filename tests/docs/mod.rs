@@ -6,8 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use saphyr::{Scalar, Yaml};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -122,38 +121,10 @@ pub fn have_tools(programs: &[&str], hint: &str) -> bool {
     false
 }
 
-/// YAML → JSON with the short intrinsic forms in their long form (as tests/template.rs reads them).
-pub fn yaml_to_json(node: &Yaml) -> Value {
-    match node {
-        Yaml::Value(Scalar::Null) => Value::Null,
-        Yaml::Value(Scalar::Boolean(b)) => json!(b),
-        Yaml::Value(Scalar::Integer(i)) => json!(i),
-        Yaml::Value(Scalar::FloatingPoint(f)) => json!(f.into_inner()),
-        Yaml::Value(Scalar::String(s)) | Yaml::Representation(s, _, _) => json!(s),
-        Yaml::Sequence(items) => Value::Array(items.iter().map(yaml_to_json).collect()),
-        Yaml::Mapping(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str()
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| yaml_to_json(k).to_string()),
-                        yaml_to_json(v),
-                    )
-                })
-                .collect(),
-        ),
-        Yaml::Tagged(tag, inner) => {
-            let inner = yaml_to_json(inner);
-            match tag.suffix.as_str() {
-                "Ref" | "Condition" => json!({ tag.suffix.clone(): inner }),
-                "GetAtt" => match inner.as_str().and_then(|s| s.split_once('.')) {
-                    Some((resource, attribute)) => json!({"Fn::GetAtt": [resource, attribute]}),
-                    None => json!({ "Fn::GetAtt": inner }),
-                },
-                other => json!({ format!("Fn::{other}"): inner }),
-            }
-        }
-        other => panic!("unexpected YAML node {other:?}"),
-    }
+/// A YAML or JSON template as CloudFormation's JSON form, read by the lint's reader
+/// ([`cfn_logs_delivery_lint::yaml::Node::to_json`]): scalars as strings, intrinsics long.
+pub fn read_template(text: &str) -> Result<Value, String> {
+    cfn_logs_delivery_lint::yaml::parse(text)
+        .map(|node| node.to_json())
+        .map_err(|e| format!("line {}: {}", e.line.unwrap_or_default(), e.message))
 }

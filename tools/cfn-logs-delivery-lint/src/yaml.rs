@@ -72,6 +72,26 @@ impl Node {
         matches!(self.intrinsic(), Some(("Ref", arg)) if arg.as_str() == Some("AWS::NoValue"))
     }
 
+    /// The node as CloudFormation's JSON form: scalars as strings (what a custom resource is
+    /// sent), intrinsics in their long form (`!GetAtt A.B` → `{"Fn::GetAtt": ["A", "B"]}`); of a
+    /// key given twice, the last counts.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match &self.value {
+            Value::Null => Json::Null,
+            Value::Str(s) => Json::String(s.clone()),
+            Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => Json::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect()),
+            Value::Intrinsic { name, arg } => {
+                let arg = match (name.as_str(), arg.as_str().and_then(|a| a.split_once('.'))) {
+                    ("Fn::GetAtt", Some((resource, attribute))) => serde_json::json!([resource, attribute]),
+                    _ => arg.to_json(),
+                };
+                serde_json::json!({ name: arg })
+            }
+        }
+    }
+
     /// The node as text without lines, to compare two nodes (e.g. two ServiceTokens).
     pub fn shape(&self) -> String {
         match &self.value {
@@ -289,6 +309,21 @@ fn long_form(mut entries: Vec<Entry>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_intrinsic_forms_read_as_long_ones_in_json() {
+        let v = parse("a: !Ref X\nb: !GetAtt R.Arn\nc: !Sub \"${X}-y\"\nd: !If [C, 1, !Ref AWS::NoValue]\ne: \"600\"\nf: 600\ng: {\"Fn::GetAtt\": [R, Arn]}\n")
+            .unwrap()
+            .to_json();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "a": {"Ref": "X"}, "b": {"Fn::GetAtt": ["R", "Arn"]}, "c": {"Fn::Sub": "${X}-y"},
+                "d": {"Fn::If": ["C", "1", {"Ref": "AWS::NoValue"}]}, "e": "600", "f": "600",
+                "g": {"Fn::GetAtt": ["R", "Arn"]}
+            })
+        );
+    }
 
     fn s(line: usize, text: &str) -> Node {
         Node {
