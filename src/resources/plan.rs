@@ -220,7 +220,13 @@ pub fn decide_properties<R: Decide>(old: &Value, new: &Value, home: &Location, f
     {
         return Decision::Refused(e);
     }
-    let old = R::parse(old).ok();
+    let Ok(old) = R::parse(old).map(Some) else {
+        return Decision::InPlace(vec![Change {
+            what: "the previous properties do not validate, so the deploy compares the template with the live resource"
+                .into(),
+            call: "as the live resource needs",
+        }]);
+    };
     let was_at = old.as_ref().map_or_else(|| at.clone(), |o| home.of(o.common()));
     let id = old
         .as_ref()

@@ -51,7 +51,7 @@ pub fn plan(old: &Node, new: &Node, function_region: Option<&str>) -> Result<Vec
     let problems = check::lint(new, function_region).map_err(|(line, m)| (false, line, m))?;
     let mut old_values = Resolver::new(old, &old_all, region);
     let mut new_values = Resolver::new(new, &new_all, region);
-    let old_ours: HashMap<&str, &Resource> = ours(&old_all).map(|r| (r.logical_id, r)).collect();
+    let old_by_id: HashMap<&str, &Resource> = old_all.iter().map(|r| (r.logical_id, r)).collect();
     for r in in_order(&old_all) {
         if let Some(kind) = Kind::of_type(r.type_name()) {
             let props = old_values.properties(r.node.get("Properties"));
@@ -68,8 +68,10 @@ pub fn plan(old: &Node, new: &Node, function_region: Option<&str>) -> Result<Vec
     {
         let kind = Kind::of_type(r.type_name()).expect("ours");
         let new_props = new_values.properties(r.node.get("Properties"));
-        let old_r = old_ours.get(r.logical_id);
-        let old_props = old_r.map(|o| old_values.properties(o.node.get("Properties")));
+        let old_r = old_by_id.get(r.logical_id);
+        let old_props = old_r
+            .filter(|o| o.type_name() == r.type_name())
+            .map(|o| old_values.properties(o.node.get("Properties")));
         let step = |outcome: &str, detail: String| Step {
             in_old: false,
             line: r.line,
@@ -86,24 +88,17 @@ pub fn plan(old: &Node, new: &Node, function_region: Option<&str>) -> Result<Vec
             .filter(|f| f.logical_id == r.logical_id && f.severity == Severity::Error)
             .map(|f| format!("{}: {}", f.property, f.message))
             .collect();
-        let outcome = if !errors.is_empty() {
-            step("will be refused", errors.join("; "))
-        } else {
-            match (old_r, &old_props) {
-                (Some(o), _) if o.type_name() != r.type_name() => step(
-                    "will be refused",
-                    format!(
-                        "CloudFormation refuses to change a resource's Type (from {}); give the new resource another logical id",
-                        o.type_name()
-                    ),
-                ),
-                (Some(o), Some(_)) => {
-                    let follows = follows_replaced(r.node, &replaced);
-                    let (outcome, detail) = decide(kind, o, r, (&old_values, &new_values), function_region, &follows);
-                    step(&outcome, detail)
-                }
-                _ => step("added", "created".to_owned()),
+        let outcome = match (old_r, &old_props) {
+            (Some(o), _) if o.type_name() != r.type_name() => {
+                step("will be refused", type_change("from", o.type_name()))
             }
+            _ if !errors.is_empty() => step("will be refused", errors.join("; ")),
+            (Some(o), Some(_)) => {
+                let follows = follows_replaced(r.node, &replaced);
+                let (outcome, detail) = decide(kind, o, r, (&old_values, &new_values), function_region, &follows);
+                step(&outcome, detail)
+            }
+            _ => step("added", "created".to_owned()),
         };
         if outcome.outcome == "replaced" {
             replaced.insert(r.logical_id.to_owned());
@@ -119,20 +114,29 @@ pub fn plan(old: &Node, new: &Node, function_region: Option<&str>) -> Result<Vec
         steps.push(outcome);
     }
 
-    let in_new: HashSet<&str> = ours(&new_all).map(|r| r.logical_id).collect();
+    let new_by_id: HashMap<&str, &Resource> = new_all.iter().map(|r| (r.logical_id, r)).collect();
     let mut removed: Vec<&Resource> = in_order(&old_all)
         .into_iter()
-        .filter(|r| Kind::of_type(r.type_name()).is_some() && !in_new.contains(r.logical_id))
+        .filter(|r| Kind::of_type(r.type_name()).is_some())
+        .filter(|r| {
+            new_by_id
+                .get(r.logical_id)
+                .is_none_or(|n| n.type_name() != r.type_name())
+        })
         .collect();
     removed.reverse(); // CloudFormation deletes dependants first
     for r in removed {
+        let (outcome, detail) = match new_by_id.get(r.logical_id) {
+            Some(n) => ("will be refused", type_change("to", n.type_name())),
+            None => ("removed", "deleted after the update".to_owned()),
+        };
         steps.push(Step {
             in_old: true,
             line: r.line,
             logical_id: r.logical_id.to_owned(),
             resource_type: r.type_name().to_owned(),
-            outcome: "removed".into(),
-            detail: "deleted after the update".into(),
+            outcome: outcome.into(),
+            detail,
             previous_properties: Some(old_values.properties(r.node.get("Properties"))),
             properties: None,
         });
@@ -140,8 +144,13 @@ pub fn plan(old: &Node, new: &Node, function_region: Option<&str>) -> Result<Vec
     Ok(steps)
 }
 
-fn ours<'r, 'a>(all: &'r [Resource<'a>]) -> impl Iterator<Item = &'r Resource<'a>> {
-    all.iter().filter(|r| Kind::of_type(r.type_name()).is_some())
+/// CloudFormation's own refusal: "Update of resource type is not permitted" (e.g. from the native
+/// `AWS::Logs::DeliverySource` to `Custom::DeliverySource` under the same logical id).
+fn type_change(direction: &str, other: &str) -> String {
+    format!(
+        "CloudFormation refuses to change a resource's Type ({direction} {other}) under the same logical id; give the \
+         new resource another logical id (and, to keep what exists, AdoptExisting)"
+    )
 }
 
 /// Every resource after those it depends on (Ref, Fn::GetAtt, Fn::Sub, DependsOn), otherwise in
@@ -307,4 +316,41 @@ fn follows_replaced(node: &Node, replaced: &HashSet<String>) -> Option<String> {
     let mut ids: Vec<&String> = referenced.iter().filter(|id| replaced.contains(*id)).collect();
     ids.sort();
     (!ids.is_empty()).then(|| ids.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan;
+    use crate::yaml::parse;
+
+    const OLD: &str = "Resources:
+  Logs:
+    Type: AWS::Logs::DeliveryDestination
+    Properties: {Name: logs, DestinationResourceArn: 'arn:aws:s3:::b'}
+  Broken:
+    Type: Custom::DeliverySource
+    Properties: {ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:p', ServiceTimeout: 60, Name: 'bad name', ResourceArn: 'arn:aws:cloudfront::123456789012:distribution/E1', LogType: ACCESS_LOGS}
+";
+
+    #[test]
+    fn a_native_resource_turned_custom_is_refused_by_cloudformation_and_an_invalid_old_one_compares_live() {
+        let new = OLD
+            .replace("AWS::Logs::DeliveryDestination", "Custom::DeliveryDestination")
+            .replace("{Name: logs,", "{ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:p', ServiceTimeout: 60, ServiceTimeout: 60, Name: logs,")
+            .replace("'bad name'", "good-name");
+        let steps = plan(&parse(OLD).unwrap(), &parse(&new).unwrap(), Some("us-east-1")).unwrap();
+        let lines: Vec<String> = steps
+            .iter()
+            .map(|s| format!("{} {}: {}", s.logical_id, s.outcome, s.detail))
+            .collect();
+        assert!(
+            lines[0].starts_with("Logs will be refused: CloudFormation refuses to change a resource's Type (from AWS::Logs::DeliveryDestination)"),
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines[1],
+            "Broken in place: the previous properties do not validate, so the deploy compares the template with the live \
+             resource (as the live resource needs)"
+        );
+    }
 }
