@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::clients::Clients;
-use crate::protocol::{AllowedHosts, Handler, Operation, Outcome, Request, ResponseSender};
+use crate::protocol::{AllowedHosts, Handler, Operation, ResponseSender};
+use crate::request::{Outcome, Request};
 use crate::resources::{self, Env};
 use crate::Error;
 

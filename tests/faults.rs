@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use cfn_local::{Fault, Outcome, FAKE_SIGNATURE};
-use cfn_logs_delivery::resources::Outcome as OpOutcome;
+use cfn_logs_delivery::request::Outcome as OpOutcome;
 use cfn_logs_delivery::Error;
 use common::*;
 use serde_json::{json, Value};

@@ -10,8 +10,8 @@
 //! could not answer at all (killed, timed out, throttled) is answered FAILED by the copy of this
 //! binary deployed as the provider's on-failure destination.
 
+mod event;
 mod failsafe;
-mod request;
 mod response;
 mod response_url;
 mod sender;
@@ -27,11 +27,12 @@ use lambda_runtime::LambdaEvent;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use crate::request::{Outcome, Request};
 use crate::Error;
 
 pub use failsafe::InvocationRecord;
-pub use request::{parse_request, Action, Envelope, Request};
-pub use response::{delete_of_failed_create, failure, success, to_body, Outcome, FAILED_CREATE_MARKER, MAX_BODY_BYTES};
+pub use event::{parse_request, Envelope};
+pub use response::{delete_of_failed_create, failure, success, to_body, FAILED_CREATE_MARKER, MAX_BODY_BYTES};
 pub use response_url::{redact, AllowedHosts, Refused, ResponseUrl, ALLOWED_HOSTS_ENV};
 pub use sender::{ResponseSender, SendError};
 
