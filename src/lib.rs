@@ -26,7 +26,10 @@ pub mod startup;
 pub mod text;
 
 pub use error::{Error, OrAbsent};
-pub use protocol::Handler;
+pub use provider::LogsProvider;
+
+/// The Lambda's handler: the protocol around the resource kinds run against CloudWatch Logs.
+pub type Handler = protocol::Handler<LogsProvider>;
 
 /// Checks an event exactly as the handler would before calling AWS: the request envelope and,
 /// for Create and Update, every property. Used by tests and tooling on `events/`.

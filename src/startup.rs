@@ -36,7 +36,7 @@ use aws_smithy_types::body::SdkBody;
 
 use crate::clients::Clients;
 use crate::protocol::{AllowedHosts, ResponseSender, Unanswered};
-use crate::Handler;
+use crate::{Handler, LogsProvider};
 
 /// Builds the handler: at init (`main`), and again on an event if that failed. `Err` only when no
 /// answer client at all can be built (not even with the compiled-in roots): the invocation then
@@ -67,7 +67,7 @@ pub async fn build_handler() -> Result<Handler, Unanswered> {
         Ok((client, config)) => Clients::new(client, Some(config)),
         Err(why) => Clients::unavailable(refusing_client(&why), format!("the provider could not start: {why}")),
     };
-    Ok(Handler::with_parts(clients, sender, allowed))
+    Ok(Handler::new(LogsProvider::new(clients), sender, allowed))
 }
 
 /// The roots both clients trust, loaded once. The compiled-in Mozilla roots unless `SSL_CERT_FILE`

@@ -17,7 +17,7 @@ mod response_url;
 mod sender;
 
 use std::future::Future;
-use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::cloudformation::{
@@ -76,23 +76,24 @@ impl From<Unanswered> for lambda_runtime::Diagnostic {
     }
 }
 
-/// What the protocol runs for a well-formed request, given the operation's deadline. The protocol
-/// knows nothing of what it does: `crate::provider` makes it run the resource kinds.
-pub type Operation =
-    Box<dyn Fn(Request, Instant) -> Pin<Box<dyn Future<Output = Result<Outcome, Error>> + Send>> + Send + Sync>;
+/// What the protocol runs for a well-formed request, until the operation's deadline. The protocol
+/// knows nothing of what it does: `crate::provider` runs the resource kinds against CloudWatch Logs.
+pub trait Provider: Send + Sync + 'static {
+    fn run(&self, request: Request, deadline: Instant) -> impl Future<Output = Result<Outcome, Error>> + Send;
+}
 
 /// Long-lived state: built once at start-up, shared by every invocation.
-pub struct Handler {
-    operation: Operation,
+pub struct Handler<P> {
+    provider: Arc<P>,
     sender: ResponseSender,
     allowed: AllowedHosts,
 }
 
-impl Handler {
-    /// The protocol around `operation` (`crate::provider` builds the one the Lambda runs).
-    pub fn with_operation(operation: Operation, sender: ResponseSender, allowed: AllowedHosts) -> Self {
+impl<P: Provider> Handler<P> {
+    /// The protocol around `provider`, answering through `sender` to the hosts `allowed`.
+    pub fn new(provider: P, sender: ResponseSender, allowed: AllowedHosts) -> Self {
         Handler {
-            operation,
+            provider: Arc::new(provider),
             sender,
             allowed,
         }
@@ -139,8 +140,9 @@ impl Handler {
         if let Some(record) = InvocationRecord::read(&payload) {
             return self.answer_record(record, deadline).await;
         }
-        self.answer_with(payload, deadline, |request, op_deadline| {
-            (self.operation)(request, op_deadline)
+        let provider = Arc::clone(&self.provider);
+        self.answer_with(payload, deadline, |request, op_deadline| async move {
+            provider.run(request, op_deadline).await
         })
         .await
     }
