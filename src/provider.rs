@@ -31,26 +31,7 @@ impl LogsProvider {
 }
 
 impl Provider for LogsProvider {
-    /// When no Logs client could be built (the clients say why, and refuse every call), a call the
-    /// operation needed fails saying so.
     async fn run(&self, request: Request, deadline: Instant) -> Result<Outcome, Error> {
-        let unavailable = self.clients.unavailable_reason().map(str::to_owned);
-        let result = resources::run(&Env::new(self.clients.clone(), deadline, &request), &request).await;
-        match unavailable {
-            Some(why) => result.map_err(|e| without_logs(e, why)),
-            None => result,
-        }
-    }
-}
-
-/// The error of an operation run without a Logs client: the call it needed names why it was not made.
-fn without_logs(e: Error, why: String) -> Error {
-    match e {
-        Error::Aws { operation, .. } | Error::Unreachable { operation, .. } => Error::Unreachable {
-            operation,
-            detail: why,
-            attempts: 1,
-        },
-        other => other,
+        resources::run(&Env::new(self.clients.clone(), deadline, &request), &request).await
     }
 }

@@ -86,7 +86,9 @@ impl Env {
             .get(&at.region, role, &self.session)
             .await
             .map_err(|why| Error::invalid("AssumeRoleArn", format!("cannot be assumed: {why}")))?;
-        let logs = Logs::new(client, self.deadline).with_role(role.map(|r| r.arn.clone()));
+        let logs = Logs::new(client, self.deadline)
+            .with_role(role.map(|r| r.arn.clone()))
+            .with_unavailable(self.clients.unavailable_reason());
         Ok(Ctx {
             logs,
             owner: self.owner.clone(),
