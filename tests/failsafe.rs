@@ -409,25 +409,50 @@ fn a_client_that_cannot_be_built_is_a_failed_answer_not_a_panic() {
 fn every_kind_fails_naming_the_call_not_made(stack: &Stack) {
     let cases = [
         (SOURCE, source_props("nc-src"), "nc-src", ["GetDeliverySource"; 3]),
-        (DESTINATION, destination_props("nc-dest"), "nc-dest", ["GetDeliveryDestination"; 3]),
-        (DELIVERY, delivery_props("nc-src", "nc-dest"), "0123456789abcdef", ["CreateDelivery", "GetDelivery", "GetDelivery"]),
+        (
+            DESTINATION,
+            destination_props("nc-dest"),
+            "nc-dest",
+            ["GetDeliveryDestination"; 3],
+        ),
+        (
+            DELIVERY,
+            delivery_props("nc-src", "nc-dest"),
+            "0123456789abcdef",
+            ["CreateDelivery", "GetDelivery", "GetDelivery"],
+        ),
     ];
     for (kind, props, physical_id, [on_create, on_update, on_delete]) in cases {
         let events = [
             ("Create", on_create, create(stack, kind, "NoClient", props.clone())),
-            ("Update", on_update, update(stack, kind, "NoClient", physical_id, props.clone(), props.clone())),
-            ("Delete", on_delete, delete(stack, kind, "NoClient", physical_id, props.clone())),
+            (
+                "Update",
+                on_update,
+                update(stack, kind, "NoClient", physical_id, props.clone(), props.clone()),
+            ),
+            (
+                "Delete",
+                on_delete,
+                delete(stack, kind, "NoClient", physical_id, props.clone()),
+            ),
         ];
         for (request_type, call, event) in events {
             let (_, answer) = stack.send(event);
             let answer = answer.unwrap_or_else(|| panic!("{kind} {request_type}: no answer"));
             let reason = reason_of(&answer);
-            assert_eq!(answer.status().as_deref(), Some("FAILED"), "{kind} {request_type}: {reason}");
+            assert_eq!(
+                answer.status().as_deref(),
+                Some("FAILED"),
+                "{kind} {request_type}: {reason}"
+            );
             let why = format!(
                 "{call} failed: could not reach CloudWatch Logs: the provider could not start: no CA certificate could be loaded"
             );
             assert!(reason.starts_with(&why), "{kind} {request_type}: {reason}");
-            assert!(reason.contains("SSL_CERT_FILE=/nonexistent/cfn-logs-delivery/ca.pem"), "{reason}");
+            assert!(
+                reason.contains("SSL_CERT_FILE=/nonexistent/cfn-logs-delivery/ca.pem"),
+                "{reason}"
+            );
             if request_type == "Create" {
                 let marker = answer.physical_id().unwrap();
                 let (gone, _) = must_succeed(stack, delete(stack, kind, "NoClient", &marker, props.clone()));

@@ -30,8 +30,8 @@ use serde_json::Value;
 use crate::request::{Outcome, Request};
 use crate::Error;
 
-pub use failsafe::InvocationRecord;
 pub use event::{parse_request, Envelope};
+pub use failsafe::InvocationRecord;
 pub use response::{delete_of_failed_create, failure, success, to_body, FAILED_CREATE_MARKER, MAX_BODY_BYTES};
 pub use response_url::{redact, AllowedHosts, Refused, ResponseUrl, ALLOWED_HOSTS_ENV};
 pub use sender::{ResponseSender, SendError};
