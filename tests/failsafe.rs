@@ -1,4 +1,4 @@
-//! Issue 10: no stack waits for an answer that cannot come.
+//! No stack waits for an answer that cannot come.
 //!
 //! - The binary answers Lambda's on-failure records (both conditions, every request type) FAILED,
 //!   once, with the wrapped ids and no CloudWatch Logs call; a refused URL or a record that wraps

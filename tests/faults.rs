@@ -1,4 +1,4 @@
-//! Issue 5, "Prove it survives": faults around the handler, driven through the real binary
+//! Faults around the handler (the one answer must survive them), driven through the real binary
 //! (Lambda Runtime API emulator → function → counting proxy → moto; answers to a local
 //! ResponseURL receiver), plus the panic / hang cases that need the library in-process.
 //!
