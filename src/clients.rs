@@ -19,9 +19,10 @@ use crate::resources::place::Role;
 pub struct Clients {
     home: Client,
     /// What `home` was built from; a role needs it for STS. `None`: roles cannot be assumed (tests'
-    /// hand-built clients, or a client that makes no call).
+    /// hand-built clients, or clients that make no call).
     config: Option<SdkConfig>,
-    /// Why `home` makes no call, when it makes none: every client is then that one.
+    /// Why no call can be made, when none can: every client is then `home`, and `Logs::call`
+    /// refuses each call saying why (the one guard: logs.rs).
     unavailable: Option<String>,
     /// The function's own region (`home`'s, or the environment's when no client could be built).
     home_region: String,
@@ -47,15 +48,16 @@ impl Clients {
         }
     }
 
-    /// Clients that make no call; `why` says why (startup.rs). The function's region is still
-    /// known from the environment, so the place checks before any call hold as ever.
-    pub fn unavailable(refusing: Client, why: String) -> Clients {
+    /// Clients that make no call; `why` says why (startup.rs). `idle` is never sent through: it
+    /// only fills the place of a client. The function's region is still known from the
+    /// environment, so the place checks before any call hold as ever.
+    pub fn unavailable(idle: Client, why: String) -> Clients {
         let home_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
             .iter()
             .find_map(|v| std::env::var(v).ok())
             .unwrap_or_default();
         Clients {
-            home: refusing,
+            home: idle,
             config: None,
             unavailable: Some(why),
             home_region,

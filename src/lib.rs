@@ -6,6 +6,8 @@
 //! - [`startup`]: the clients, built so that no start-up failure loses an event.
 //! - [`resources`]: one module per resource kind behind the [`resources::Resource`] trait, and
 //!   the one table ([`resources::KINDS`]) that validates and runs them.
+//! - [`request`]: the [`request::Request`] and its [`request::Outcome`], the vocabulary `protocol`
+//!   and `resources` share; neither imports the other.
 //! - `provider`: the one place joining the two: the [`Handler`] that runs `resources` under `protocol`.
 //! - [`props`] reads properties strictly; [`text`] holds the message helpers every layer uses.
 //! - [`logs`]: every CloudWatch Logs call, with the retry policy.
@@ -18,12 +20,16 @@ pub mod logs;
 pub mod props;
 pub mod protocol;
 mod provider;
+pub mod request;
 pub mod resources;
 pub mod startup;
 pub mod text;
 
 pub use error::{Error, OrAbsent};
-pub use protocol::Handler;
+pub use provider::LogsProvider;
+
+/// The Lambda's handler: the protocol around the resource kinds run against CloudWatch Logs.
+pub type Handler = protocol::Handler<LogsProvider>;
 
 /// Checks an event exactly as the handler would before calling AWS: the request envelope and,
 /// for Create and Update, every property. Used by tests and tooling on `events/`.

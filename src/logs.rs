@@ -1,5 +1,6 @@
 //! Every CloudWatch Logs call goes through [`Logs::call`]: it maps SDK errors into [`Error`] and
-//! retries the transient ones with jittered backoff, never past the operation's deadline.
+//! retries the transient ones with jittered backoff, never past the operation's deadline. When the
+//! process has no usable Logs client, it is also the one place that refuses each call, naming it.
 //! The SDK's own retries are off (see `main`), so this is the single retry policy.
 //!
 //! Each kind of failure keeps its own attempt count: a call that waited out a few transient
@@ -37,6 +38,9 @@ pub struct Logs {
     pub deadline: Instant,
     /// The role `client` makes its calls with (`AssumeRoleArn`), named when it cannot be assumed.
     pub role: Option<String>,
+    /// Why no call can be made, when none can (no Logs client could be built at start-up:
+    /// startup.rs): every call then fails saying so, before anything is sent.
+    pub unavailable: Option<String>,
 }
 
 /// How a failed call should be treated.
@@ -97,11 +101,20 @@ impl Logs {
             client,
             deadline,
             role: None,
+            unavailable: None,
         }
     }
 
     pub fn with_role(self, role: Option<String>) -> Self {
         Logs { role, ..self }
+    }
+
+    /// `why`: why no call can be made, if none can ([`Logs::unavailable`]).
+    pub fn with_unavailable(self, why: Option<&str>) -> Self {
+        Logs {
+            unavailable: why.map(str::to_owned),
+            ..self
+        }
     }
 
     /// A call that failed because the role's credentials could not be had: the AssumeRole refusal,
@@ -136,6 +149,13 @@ impl Logs {
         Fut: Future<Output = Result<T, SdkError<E>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        if let Some(why) = &self.unavailable {
+            return Err(Error::Unreachable {
+                operation,
+                detail: why.clone(),
+                attempts: 1,
+            });
+        }
         let (mut attempt, mut failures) = (0u32, Failures::default());
         loop {
             attempt += 1;
@@ -244,6 +264,28 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn without_a_usable_client_a_call_fails_naming_it_and_why_and_sends_nothing() {
+        let config = aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+            .build();
+        let logs = Logs::new(Client::from_conf(config), Instant::now() + Duration::from_secs(5))
+            .with_unavailable(Some("the provider could not start: testing"));
+        let sent = std::sync::atomic::AtomicU32::new(0);
+        let err = logs
+            .call("GetDeliverySource", || {
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                logs.client.get_delivery_source().name("x").send()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "GetDeliverySource failed: could not reach CloudWatch Logs: the provider could not start: testing"
+        );
+        assert_eq!(sent.into_inner(), 0, "no request was even built");
+    }
 
     #[test]
     fn throttling_and_transient_conflicts_retry_until_the_deadline() {

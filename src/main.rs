@@ -52,8 +52,9 @@ fn init_logging() {
     std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
 }
 
-/// What the setting enables, read as EnvFilter read it before: directives separated by commas,
-/// empty ones skipped (so an empty setting enables nothing), anything unreadable is `info`.
+/// What the setting enables, read the way tracing's `EnvFilter` reads `RUST_LOG` (the syntax its
+/// docs teach, so a setting means what an operator expects): directives separated by commas, empty
+/// ones skipped (so an empty setting enables nothing), anything unreadable is `info`.
 fn log_filter(setting: Option<String>) -> Targets {
     let setting = setting.unwrap_or_else(|| "info".into()).to_ascii_lowercase();
     let directives: Vec<&str> = setting.split(',').filter(|d| !d.is_empty()).collect();
@@ -72,7 +73,7 @@ mod tests {
     use tracing::Level;
 
     #[test]
-    fn log_settings_read_as_before() {
+    fn log_settings_read_as_env_filter_reads_them() {
         let enables = |setting: Option<&str>, target: &str, level: Level| {
             log_filter(setting.map(String::from)).would_enable(target, &level)
         };

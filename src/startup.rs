@@ -11,10 +11,11 @@
 //!   is read at init. If `SSL_CERT_FILE` / `SSL_CERT_DIR` are set, the store they name is read
 //!   instead (a private CA, a TLS-inspecting proxy). See docs/PERFORMANCE.md for the trade-off.
 //! - If that store has no usable certificate, the answer client falls back to the compiled-in
-//!   roots, so the answer still reaches S3, and the CloudWatch Logs client is replaced by one that
-//!   makes no call (its HTTPS calls could not be verified as configured): events that need none (a
-//!   failed Create's marker being deleted, on-failure records) are answered as ever, the others
-//!   FAILED saying why. The same happens if building the Logs client panics.
+//!   roots, so the answer still reaches S3, and the CloudWatch Logs clients make no call (their
+//!   HTTPS calls could not be verified as configured; [`Clients::unavailable`], refused in
+//!   `Logs::call`): events that need none (a failed Create's marker being deleted, on-failure
+//!   records) are answered as ever, the others FAILED naming the call and why. The same happens if
+//!   building the Logs client panics.
 
 use std::time::Duration;
 
@@ -23,9 +24,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_cloudwatchlogs::config::http::{HttpRequest, HttpResponse};
-use aws_sdk_cloudwatchlogs::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_cloudwatchlogs::config::{ConfigBag, Intercept};
-use aws_sdk_cloudwatchlogs::error::BoxError;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_smithy_runtime_api::client::http::{
     http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector,
@@ -36,7 +34,7 @@ use aws_smithy_types::body::SdkBody;
 
 use crate::clients::Clients;
 use crate::protocol::{AllowedHosts, ResponseSender, Unanswered};
-use crate::Handler;
+use crate::{Handler, LogsProvider};
 
 /// Builds the handler: at init (`main`), and again on an event if that failed. `Err` only when no
 /// answer client at all can be built (not even with the compiled-in roots): the invocation then
@@ -65,9 +63,12 @@ pub async fn build_handler() -> Result<Handler, Unanswered> {
     };
     let clients = match logs {
         Ok((client, config)) => Clients::new(client, Some(config)),
-        Err(why) => Clients::unavailable(refusing_client(&why), format!("the provider could not start: {why}")),
+        Err(why) => Clients::unavailable(
+            idle_client(sender.http_client()),
+            format!("the provider could not start: {why}"),
+        ),
     };
-    Ok(Handler::with_parts(clients, sender, allowed))
+    Ok(Handler::new(LogsProvider::new(clients), sender, allowed))
 }
 
 /// The roots both clients trust, loaded once. The compiled-in Mozilla roots unless `SSL_CERT_FILE`
@@ -196,45 +197,16 @@ fn connector_error(e: reqwest::Error) -> ConnectorError {
     }
 }
 
-/// A Logs client that makes no call: each one fails before it is built, saying `why`. Its
-/// transport connects nowhere, so that building it never touches the system's TLS set-up (the
-/// SDK's default client loads the CA store, which may be what is broken).
-fn refusing_client(why: &str) -> Client {
-    let transport = NoTransport(why.to_owned());
+/// The Logs client of clients that make no call ([`Clients::unavailable`]): `Logs::call` refuses
+/// each call before it is built (logs.rs), so this client never sends. It is given the answer
+/// client's transport so that building it touches no other TLS set-up (the SDK's default HTTP
+/// client loads the CA store, which may be what is broken).
+fn idle_client(http: &reqwest::Client) -> Client {
     let config = aws_sdk_cloudwatchlogs::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .retry_config(RetryConfig::disabled())
-        .http_client(http_client_fn(move |_, _| SharedHttpConnector::new(transport.clone())))
-        .interceptor(RefuseEveryCall(why.to_owned()))
+        .http_client(sdk_http_client(http.clone()))
         .build();
     Client::from_conf(config)
-}
-
-#[derive(Clone, Debug)]
-struct NoTransport(String);
-
-impl HttpConnector for NoTransport {
-    fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
-        HttpConnectorFuture::ready(Err(ConnectorError::other(self.0.clone().into(), None)))
-    }
-}
-
-#[derive(Debug)]
-struct RefuseEveryCall(String);
-
-impl Intercept for RefuseEveryCall {
-    fn name(&self) -> &'static str {
-        "RefuseEveryCall"
-    }
-
-    /// The first hook of every call: failing here, the SDK skips the call itself.
-    fn read_before_execution(
-        &self,
-        _: &BeforeSerializationInterceptorContextRef<'_>,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        Err(self.0.clone().into())
-    }
 }
 
 /// `SSL_CERT_FILE` and `SSL_CERT_DIR` as set (paths, never secrets), for the Reason.
@@ -247,17 +219,4 @@ fn ca_settings() -> String {
                 .map(|v| format!("; {name}={}", crate::text::shorten(&v, 200)))
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_refusing_client_makes_no_call_and_says_why() {
-        let client = refusing_client("the provider could not start: testing");
-        let err = client.get_delivery_source().name("x").send().await.unwrap_err();
-        let text = format!("{}", aws_sdk_cloudwatchlogs::error::DisplayErrorContext(&err));
-        assert!(text.contains("the provider could not start: testing"), "{text}");
-    }
 }

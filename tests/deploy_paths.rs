@@ -1,4 +1,4 @@
-//! Issue 20, item 3: the cargo-lambda deploy paths of the docs run as written, against moto as the
+//! The cargo-lambda deploy paths of the docs run as written (a reader copies them), against moto as the
 //! Lambda, IAM and CloudWatch Logs control planes, and what they deployed is read back through the
 //! Lambda API.
 //!

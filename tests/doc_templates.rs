@@ -1,4 +1,4 @@
-//! Issue 20, item 4: every CloudFormation template the docs show passes `sam validate --lint` and
+//! Every CloudFormation template the docs show passes `sam validate --lint` and
 //! `cfn-lint`, so a doc change cannot break a template a user copies.
 //!
 //! Checked: `template.yaml` and every ```` ```yaml ```` block of README.md and docs/*.md. A block

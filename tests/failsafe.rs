@@ -1,4 +1,4 @@
-//! Issue 10: no stack waits for an answer that cannot come.
+//! No stack waits for an answer that cannot come.
 //!
 //! - The binary answers Lambda's on-failure records (both conditions, every request type) FAILED,
 //!   once, with the wrapped ids and no CloudWatch Logs call; a refused URL or a record that wraps
@@ -315,11 +315,16 @@ fn a_throttled_event_is_answered_by_the_failsafe_once_it_is_too_old() {
 #[test]
 fn a_client_that_cannot_be_built_is_a_failed_answer_not_a_panic() {
     // A real trigger: with no CA certificate to load, the answer client cannot be built as it was
-    // (reqwest: "No CA certificates were loaded from the system"); before issue 10 that panicked in
-    // the runtime and the event went unanswered.
+    // (reqwest: "No CA certificates were loaded from the system"); a panic in the runtime there
+    // would end the invocation unanswered and leave the stack waiting for its ServiceTimeout.
+    // The Logs endpoint is a bare listener: any connection attempt to it would wait in its backlog.
+    let logs_endpoint = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback listener");
+    logs_endpoint.set_nonblocking(true).unwrap();
+    let endpoint_url = format!("http://{}", logs_endpoint.local_addr().unwrap());
     let stack = start_stack(&[
         ("SSL_CERT_FILE", "/nonexistent/cfn-logs-delivery/ca.pem"),
         ("SSL_CERT_DIR", "/nonexistent/cfn-logs-delivery"),
+        ("AWS_ENDPOINT_URL", &endpoint_url),
     ]);
     let (inv, answer) = stack.send(create(&stack, SOURCE, "Src", source_props("no-ca-src")));
     assert!(
@@ -384,12 +389,11 @@ fn a_client_that_cannot_be_built_is_a_failed_answer_not_a_panic() {
         Some("FAILED")
     );
 
-    assert_eq!(
-        stack.proxy.total_calls(),
-        0,
-        "no CloudWatch Logs call was made: {:?}",
-        stack.proxy.calls()
-    );
+    every_kind_fails_naming_the_call_not_made(&stack);
+    match logs_endpoint.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("a connection was attempted to the Logs endpoint: {other:?}"),
+    }
     let log = stack.lambda.log_text();
     assert!(
         log.contains("answering with the CA roots built into the binary"),
@@ -397,4 +401,63 @@ fn a_client_that_cannot_be_built_is_a_failed_answer_not_a_panic() {
     );
     assert!(!log.contains("panic"), "{log}");
     scan_log("failsafe::no_ca_certificates", &stack.lambda);
+}
+
+/// With no Logs client, a Create, Update and Delete of each kind (of a resource never made) answer
+/// FAILED, the Reason naming the first call the operation needed and why it was not made; the
+/// Delete of a failed Create's marker needs none and succeeds.
+fn every_kind_fails_naming_the_call_not_made(stack: &Stack) {
+    let cases = [
+        (SOURCE, source_props("nc-src"), "nc-src", ["GetDeliverySource"; 3]),
+        (
+            DESTINATION,
+            destination_props("nc-dest"),
+            "nc-dest",
+            ["GetDeliveryDestination"; 3],
+        ),
+        (
+            DELIVERY,
+            delivery_props("nc-src", "nc-dest"),
+            "0123456789abcdef",
+            ["CreateDelivery", "GetDelivery", "GetDelivery"],
+        ),
+    ];
+    for (kind, props, physical_id, [on_create, on_update, on_delete]) in cases {
+        let events = [
+            ("Create", on_create, create(stack, kind, "NoClient", props.clone())),
+            (
+                "Update",
+                on_update,
+                update(stack, kind, "NoClient", physical_id, props.clone(), props.clone()),
+            ),
+            (
+                "Delete",
+                on_delete,
+                delete(stack, kind, "NoClient", physical_id, props.clone()),
+            ),
+        ];
+        for (request_type, call, event) in events {
+            let (_, answer) = stack.send(event);
+            let answer = answer.unwrap_or_else(|| panic!("{kind} {request_type}: no answer"));
+            let reason = reason_of(&answer);
+            assert_eq!(
+                answer.status().as_deref(),
+                Some("FAILED"),
+                "{kind} {request_type}: {reason}"
+            );
+            let why = format!(
+                "{call} failed: could not reach CloudWatch Logs: the provider could not start: no CA certificate could be loaded"
+            );
+            assert!(reason.starts_with(&why), "{kind} {request_type}: {reason}");
+            assert!(
+                reason.contains("SSL_CERT_FILE=/nonexistent/cfn-logs-delivery/ca.pem"),
+                "{reason}"
+            );
+            if request_type == "Create" {
+                let marker = answer.physical_id().unwrap();
+                let (gone, _) = must_succeed(stack, delete(stack, kind, "NoClient", &marker, props.clone()));
+                assert_eq!(gone, marker);
+            }
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Issue 5, "Prove it survives": faults around the handler, driven through the real binary
+//! Faults around the handler (the one answer must survive them), driven through the real binary
 //! (Lambda Runtime API emulator → function → counting proxy → moto; answers to a local
 //! ResponseURL receiver), plus the panic / hang cases that need the library in-process.
 //!
@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use cfn_local::{Fault, Outcome, FAKE_SIGNATURE};
-use cfn_logs_delivery::resources::Outcome as OpOutcome;
+use cfn_logs_delivery::request::Outcome as OpOutcome;
 use cfn_logs_delivery::Error;
 use common::*;
 use serde_json::{json, Value};

@@ -1,4 +1,5 @@
-//! Issue 5, "Prove it survives": property-based fuzzing of the event handling.
+//! Property-based fuzzing of the event handling: no event, however malformed, makes it panic or
+//! answer against the rules.
 //!
 //! 1. `validate_event` over arbitrary JSON and over valid events with random mutations: it never
 //!    panics, and its refusals are short.

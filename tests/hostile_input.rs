@@ -1,4 +1,5 @@
-//! Issue 5, "Prove it survives": hostile and malformed events through the real binary.
+//! Hostile and malformed events through the real binary: each is answered once within the rules,
+//! or, when no answer may be sent, refused before any call.
 //!
 //! - ResponseURLs that must never be answered (wrong host, loopback aliases, userinfo tricks,
 //!   odd ports, IP literals, other schemes): no PUT, no Logs call, an error to the runtime.

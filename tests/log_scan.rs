@@ -1,4 +1,4 @@
-//! Issue 5, "Prove it survives": the function's logs never carry the ResponseURL's query (a
+//! The function's logs never carry the ResponseURL's query (a
 //! credential: whoever holds the presigned URL answers for the stack), and every line is JSON.
 //!
 //! 1. One function at the most verbose levels it accepts (AWS_LAMBDA_LOG_LEVEL=trace, and

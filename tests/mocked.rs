@@ -34,8 +34,8 @@ use aws_sdk_cloudwatchlogs::types::{
 use aws_sdk_cloudwatchlogs::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use cfn_logs_delivery::clients::Clients;
-use cfn_logs_delivery::protocol::{Action, Request};
-use cfn_logs_delivery::resources::{self, Env, Outcome};
+use cfn_logs_delivery::request::{Action, Outcome, Request};
+use cfn_logs_delivery::resources::{self, Env};
 use cfn_logs_delivery::Error;
 use serde_json::{json, Value};
 

@@ -1,4 +1,4 @@
-//! A delivery created before its source or destination exists (issue 20, item 5): what a template
+//! A delivery created before its source or destination exists: what a template
 //! that names them by text instead of `!Ref` / `!GetAtt` meets when CloudFormation creates all
 //! three at once. The release binary, through the real-service layer and moto, answers a Reason
 //! that names the property, the name and the region, and says how to order them.

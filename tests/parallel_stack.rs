@@ -1,4 +1,4 @@
-//! Issue 18, item 5: a stack of 16 sources, 16 destinations and 16 deliveries, created and
+//! A stack of 16 sources, 16 destinations and 16 deliveries, created and
 //! deleted the way CloudFormation does (every resource whose dependencies are done at once, one
 //! function process per concurrent event: `cfn_local::parallel`), against the real-service layer,
 //! which serialises changes to the account's delivery configuration (docs/SERVICE-RULES.md,

@@ -1,5 +1,5 @@
-//! Every command README.md shows runs somewhere, and this test says where (issue 20: "every command
-//! it shows runs in a test"). A new command in README fails here until it is given a place.
+//! Every command README.md shows runs somewhere, and this test says where: a reader copies them, so
+//! each must have run. A new command in README fails here until it is given a place.
 //!
 //! | README command | Runs in |
 //! |---|---|

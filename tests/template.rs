@@ -1,4 +1,4 @@
-//! Issue 10: template.yaml wires the failsafe, and every custom resource gives up in time.
+//! template.yaml wires the failsafe, and every custom resource gives up in time.
 //!
 //! The template is read with the lint's reader, the short intrinsic forms turned into CloudFormation's
 //! long ones (`!Ref X` → `{"Ref": "X"}`, `!GetAtt A.B` → `{"Fn::GetAtt": ["A", "B"]}`, `!Sub s` →

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::{failure, split_budget, Envelope, Handler, Unanswered};
+use super::{failure, split_budget, Envelope, Handler, Provider, Unanswered};
 use crate::text::shorten;
 
 /// `requestContext.condition` of the records an on-failure destination gets.
@@ -102,7 +102,7 @@ impl InvocationRecord {
     }
 }
 
-impl Handler {
+impl<P: Provider> Handler<P> {
     /// Answers the event an on-failure record wraps: FAILED, without any CloudWatch Logs call.
     pub(super) async fn answer_record(&self, record: InvocationRecord, deadline: Instant) -> Result<Value, Unanswered> {
         let started = Instant::now();

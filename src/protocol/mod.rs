@@ -10,14 +10,14 @@
 //! could not answer at all (killed, timed out, throttled) is answered FAILED by the copy of this
 //! binary deployed as the provider's on-failure destination.
 
+mod event;
 mod failsafe;
-mod request;
 mod response;
 mod response_url;
 mod sender;
 
 use std::future::Future;
-use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::cloudformation::{
@@ -27,11 +27,12 @@ use lambda_runtime::LambdaEvent;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use crate::request::{Outcome, Request};
 use crate::Error;
 
+pub use event::{parse_request, Envelope};
 pub use failsafe::InvocationRecord;
-pub use request::{parse_request, Action, Envelope, Request};
-pub use response::{delete_of_failed_create, failure, success, to_body, Outcome, FAILED_CREATE_MARKER, MAX_BODY_BYTES};
+pub use response::{delete_of_failed_create, failure, success, to_body, FAILED_CREATE_MARKER, MAX_BODY_BYTES};
 pub use response_url::{redact, AllowedHosts, Refused, ResponseUrl, ALLOWED_HOSTS_ENV};
 pub use sender::{ResponseSender, SendError};
 
@@ -75,23 +76,24 @@ impl From<Unanswered> for lambda_runtime::Diagnostic {
     }
 }
 
-/// What the protocol runs for a well-formed request, given the operation's deadline. The protocol
-/// knows nothing of what it does: `crate::provider` makes it run the resource kinds.
-pub type Operation =
-    Box<dyn Fn(Request, Instant) -> Pin<Box<dyn Future<Output = Result<Outcome, Error>> + Send>> + Send + Sync>;
+/// What the protocol runs for a well-formed request, until the operation's deadline. The protocol
+/// knows nothing of what it does: `crate::provider` runs the resource kinds against CloudWatch Logs.
+pub trait Provider: Send + Sync + 'static {
+    fn run(&self, request: Request, deadline: Instant) -> impl Future<Output = Result<Outcome, Error>> + Send;
+}
 
 /// Long-lived state: built once at start-up, shared by every invocation.
-pub struct Handler {
-    operation: Operation,
+pub struct Handler<P> {
+    provider: Arc<P>,
     sender: ResponseSender,
     allowed: AllowedHosts,
 }
 
-impl Handler {
-    /// The protocol around `operation` (`crate::provider` builds the one the Lambda runs).
-    pub fn with_operation(operation: Operation, sender: ResponseSender, allowed: AllowedHosts) -> Self {
+impl<P: Provider> Handler<P> {
+    /// The protocol around `provider`, answering through `sender` to the hosts `allowed`.
+    pub fn new(provider: P, sender: ResponseSender, allowed: AllowedHosts) -> Self {
         Handler {
-            operation,
+            provider: Arc::new(provider),
             sender,
             allowed,
         }
@@ -138,8 +140,9 @@ impl Handler {
         if let Some(record) = InvocationRecord::read(&payload) {
             return self.answer_record(record, deadline).await;
         }
-        self.answer_with(payload, deadline, |request, op_deadline| {
-            (self.operation)(request, op_deadline)
+        let provider = Arc::clone(&self.provider);
+        self.answer_with(payload, deadline, |request, op_deadline| async move {
+            provider.run(request, op_deadline).await
         })
         .await
     }

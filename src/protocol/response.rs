@@ -7,7 +7,8 @@ use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceResponse as Response, CloudFormationCustomResourceResponseStatus as Status,
 };
 
-use super::request::{Action, Envelope, Request, MAX_PHYSICAL_ID};
+use super::event::{Envelope, MAX_PHYSICAL_ID};
+use crate::request::{Action, Outcome, Request};
 
 pub const MAX_BODY_BYTES: usize = 4096;
 const TRUNCATED: &str = " …[truncated]";
@@ -15,14 +16,6 @@ const TRUNCATED: &str = " …[truncated]";
 /// Prefix of the PhysicalResourceId answered for a failed Create. `:` can appear neither in a
 /// source/destination name nor in a delivery id, so a marker never names a real resource.
 pub const FAILED_CREATE_MARKER: &str = "cfn-logs-delivery:failed-create:";
-
-/// What a successful Create or Update answers with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub physical_id: String,
-    /// Fn::GetAtt attributes; every value a string.
-    pub data: Vec<(&'static str, String)>,
-}
 
 /// The answer to the Delete CloudFormation sends for a failed Create, which names our marker:
 /// nothing was created, so there is nothing to run. `None` for any other request.

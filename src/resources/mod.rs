@@ -1,7 +1,7 @@
 //! The resource kinds behind one small trait, and the one table ([`KINDS`]) that dispatches a
 //! request to one of them, for validation and for running alike.
-//! Protocol concerns (answering, deadlines, panics) live in `protocol`; this is only
-//! "what does Create / Update / Delete of this kind do against CloudWatch Logs".
+//! Answering, deadlines and panics are not its concern (it knows the [`Request`], not the event or
+//! the answer); this is only "what does Create / Update / Delete of this kind do against CloudWatch Logs".
 
 mod config_template;
 mod delivery;
@@ -23,11 +23,10 @@ use serde_json::Value;
 use crate::clients::Clients;
 use crate::logs::Logs;
 use crate::props::Problems;
-use crate::protocol::{Action, Request};
+use crate::request::{Action, Outcome, Request};
 use crate::text::shorten;
 use crate::Error;
 
-pub use crate::protocol::Outcome;
 pub use delivery::Delivery;
 pub use destination::DeliveryDestination;
 pub use owner::{LiveTags, Owner};
@@ -89,7 +88,9 @@ impl Env {
             .get(&at.region, role, &self.session)
             .await
             .map_err(|why| Error::invalid("AssumeRoleArn", format!("cannot be assumed: {why}")))?;
-        let logs = Logs::new(client, self.deadline).with_role(role.map(|r| r.arn.clone()));
+        let logs = Logs::new(client, self.deadline)
+            .with_role(role.map(|r| r.arn.clone()))
+            .with_unavailable(self.clients.unavailable_reason());
         Ok(Ctx {
             logs,
             owner: self.owner.clone(),

@@ -233,7 +233,8 @@ impl InProcess {
             .build()
             .expect("tokio runtime");
         let handler = cfn_logs_delivery::Handler::new(
-            logs_client(&proxy.endpoint()),
+            cfn_logs_delivery::LogsProvider::with_client(logs_client(&proxy.endpoint())),
+            cfn_logs_delivery::protocol::ResponseSender::new(),
             cfn_logs_delivery::protocol::AllowedHosts::parse("127.0.0.1"),
         );
         InProcess {

@@ -1,4 +1,4 @@
-//! The real-service layer's rules for regions and accounts (issue 17), around
+//! The real-service layer's rules for regions and accounts, around
 //! [`crate::real_service`]'s: moto 5.2.5 already keeps state per region (the SigV4 credential
 //! scope) and per account (keys from STS AssumeRole map to the role's account); these rules add
 //! what it lacks. Each cites its public source.

@@ -1,10 +1,11 @@
-//! Reading the CloudFormation request. Two passes: a lenient one that finds what is needed to
+//! Reading the CloudFormation event into a [`Request`]. Two passes: a lenient one that finds what is needed to
 //! answer at all (ResponseURL and the ids to echo), then a strict one into the
 //! `aws_lambda_events` types. A request that fails the strict pass is still answered FAILED.
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
 use serde_json::Value;
 
+use crate::request::{Action, Request};
 use crate::text::shorten;
 use crate::Error;
 
@@ -39,27 +40,6 @@ impl Envelope {
             physical_id: field("PhysicalResourceId"),
         })
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update { physical_id: String },
-    Delete { physical_id: String },
-}
-
-/// A well-formed request; its properties are still unchecked (each resource kind does that).
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub action: Action,
-    pub resource_type: String,
-    pub properties: Value,
-    /// Update only: the properties the resource had before (`OldResourceProperties`), what the
-    /// template asked for last time (not what the service made of it).
-    pub old_properties: Option<Value>,
-    pub stack_id: String,
-    pub request_id: String,
-    pub logical_id: String,
 }
 
 /// The strict pass.
