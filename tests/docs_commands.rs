@@ -8,7 +8,7 @@
 //! |---|---|
 //! | CODE.md: `./scripts/tools` | here, as written (a no-op install when `.venv` is current, then the tools' versions) |
 //! | CODE.md, events/README.md: `./scripts/demo events/…` (a file, the folder, `invalid`) | here, as written: each event is answered, SUCCESS for the valid ones, FAILED for `invalid/` |
-//! | CODE.md, PERFORMANCE.md: `./scripts/bench`, `… --cold 5 --warm 20`, `BENCH_ARM64=0 ./scripts/bench` | here, shortened: `BENCH_ARM64=0 ./scripts/bench --cold 1 --warm 2 --parallel 0` (the full run is minutes of measurement; its arm64 package step is the `cargo lambda build --release --arm64` of `tests/deploy_paths.rs`) |
+//! | CODE.md, PERFORMANCE.md: `./scripts/bench`, `… --cold 5 --warm 20`, `BENCH_ARM64=0 ./scripts/bench` | here, shortened: `BENCH_ARM64=0 ./scripts/bench --cold 1 --warm 2 --parallel 0` (the full run measures for a minute or more; its arm64 package step is a `cargo lambda build --release --arm64` like the one `tests/deploy_paths.rs` runs) |
 //! | PERFORMANCE.md: `target/release/cfn-local bench --binary PATH [--cold N] [--warm M]` | here, PATH the release binary, `--cold 1 --warm 2` and `--parallel 0` (the next line runs the parallel stack) |
 //! | PERFORMANCE.md: `target/release/cfn-local bench --cold 0 --warm 2 --parallel 16 --window-ms 200` | here, as written (about 30 s) |
 //! | DEPLOY.md: `python3 -m venv .venv`, `.venv/bin/pip install -r requirements/tools.txt`, `export PATH=…` | `scripts/lib.sh` (`ensure_python_tools`, which `./scripts/test` runs with `tools`) |
@@ -19,7 +19,7 @@
 //! | LINT.md: `cfn-logs-delivery-lint …` (check, `--previous` plan) | here, as written, the installed lint on PATH, README's stack as `stack.yaml` |
 //! | LINT.md: `aws cloudformation get-template … > deployed.json` | here, as a stand-in: what it prints for README's stack (it needs an account) |
 //! | DEPLOY.md: `rustup target add …` | nowhere: the network (it downloads the arm64 standard library) |
-//! | DEPLOY.md: `sam build`, `sam deploy --guided`, `sam build && sam deploy …`; events/README.md: `sam build` | nowhere: an AWS account; and `sam build` builds for arm64, whose standard library only `rustup target add` (the network) brings; `tests/doc_templates.rs` lints what they deploy |
+//! | DEPLOY.md: `sam build`, `sam deploy --guided`, `sam build && sam deploy …`; events/README.md: `sam build` | nowhere: an AWS account; `sam build` builds for arm64, whose standard library only `rustup target add` (the network) brings, what only `sam deploy` or `sam local invoke` (Docker) uses; `tests/doc_templates.rs` lints what they deploy |
 //! | DEPLOY.md: `aws logs tail …` | nowhere: an AWS account (the provider's logs in CloudWatch) |
 //! | events/README.md: `sam local invoke …` | nowhere: Docker |
 
@@ -60,12 +60,19 @@ const LINT_INSTALL: &str = "cargo install --path tools/cfn-logs-delivery-lint --
 const LINT: &str = "cfn-logs-delivery-lint ";
 const GET_TEMPLATE: &str = "aws cloudformation get-template ";
 const ACCOUNT: &str = "an AWS account";
+/// `sam build` makes what only `sam deploy` (an account) or `sam local invoke` (Docker) uses.
+const SAM_BUILD: &str = "an arm64 build, whose standard library `rustup target add` downloads (the network), for \
+                         `sam deploy` (an account) or `sam local invoke` (Docker)";
 
 const PLACES: &[Row] = &[
     row("docs/CODE.md", "./scripts/tools", Place::Here),
     row("docs/CODE.md", DEMO, Place::Here),
     row("docs/CODE.md", BENCH, Place::Here),
-    row("docs/DEPLOY.md", "rustup target add ", Place::Nowhere("the network")),
+    row(
+        "docs/DEPLOY.md",
+        "rustup target add ",
+        Place::Nowhere("the network: it downloads the arm64 standard library"),
+    ),
     row(
         "docs/DEPLOY.md",
         "python3 -m venv .venv",
@@ -110,11 +117,7 @@ const PLACES: &[Row] = &[
         },
     ),
     row("docs/DEPLOY.md", "sam build && sam deploy ", Place::Nowhere(ACCOUNT)),
-    row(
-        "docs/DEPLOY.md",
-        "sam build",
-        Place::Nowhere("the network: an arm64 build"),
-    ),
+    row("docs/DEPLOY.md", "sam build", Place::Nowhere(SAM_BUILD)),
     row("docs/DEPLOY.md", "sam deploy --guided", Place::Nowhere(ACCOUNT)),
     row("docs/DEPLOY.md", "aws logs tail ", Place::Nowhere(ACCOUNT)),
     row("docs/LINT.md", LINT_INSTALL, Place::Here),
@@ -132,11 +135,7 @@ const PLACES: &[Row] = &[
             heading: "### With cargo lambda",
         },
     ),
-    row(
-        "events/README.md",
-        "sam build",
-        Place::Nowhere("the network: an arm64 build"),
-    ),
+    row("events/README.md", "sam build", Place::Nowhere(SAM_BUILD)),
     row("events/README.md", "sam local invoke ", Place::Nowhere("Docker")),
 ];
 
