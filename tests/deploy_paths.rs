@@ -145,7 +145,7 @@ impl Shell {
 
     fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
-        for (key, _) in std::env::vars_os().filter(|(k, _)| is_aws_setting(k) || set_by_cargo_test(k)) {
+        for (key, _) in std::env::vars_os().filter(|(k, _)| is_aws_setting(k) || docs::set_by_cargo_test(k)) {
             cmd.env_remove(key);
         }
         cmd.current_dir(docs::workspace())
@@ -209,25 +209,6 @@ impl Shell {
 
 fn is_aws_setting(name: &std::ffi::OsStr) -> bool {
     name.to_string_lossy().starts_with("AWS_")
-}
-
-/// What `cargo test` sets for a test and a user's shell does not have. ring's build script reruns
-/// when `CARGO_MANIFEST_DIR` changes: with it, the build under the test would redo ring and
-/// everything above it (~2 min) instead of reusing the one made by hand, and the other way round.
-fn set_by_cargo_test(name: &std::ffi::OsStr) -> bool {
-    let name = name.to_string_lossy();
-    ["CARGO_PKG_", "CARGO_BIN_EXE_"].iter().any(|p| name.starts_with(p))
-        || [
-            "CARGO",
-            "CARGO_MANIFEST_DIR",
-            "CARGO_MANIFEST_PATH",
-            "CARGO_CRATE_NAME",
-            "CARGO_BIN_NAME",
-            "CARGO_PRIMARY_PACKAGE",
-            "CARGO_TARGET_TMPDIR",
-            "CARGO_RUSTC_CURRENT_DIR",
-        ]
-        .contains(&name.as_ref())
 }
 
 /// Whether the active toolchain has the arm64 Linux standard library (`rustup target add` needs the

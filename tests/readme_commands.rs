@@ -37,17 +37,6 @@ fn readme_commands() -> Vec<String> {
         .collect()
 }
 
-/// README's stack, written where a command can read it as `stack.yaml`.
-fn stack_file(dir: &std::path::Path) -> std::path::PathBuf {
-    let stack = docs::blocks("README.md")
-        .into_iter()
-        .find(|b| b.lang == "yaml")
-        .expect("README shows its stack");
-    let file = dir.join("stack.yaml");
-    std::fs::write(&file, stack.text).unwrap();
-    file
-}
-
 #[test]
 fn every_readme_command_has_a_place_where_it_runs() {
     let commands = readme_commands();
@@ -75,11 +64,8 @@ fn every_readme_command_has_a_place_where_it_runs() {
 #[test]
 fn the_readme_lint_commands_pass_on_the_readme_stack() {
     let dir = cfn_local::children::scratch_dir("readme-commands").unwrap();
-    let file = stack_file(dir.path());
-    let deployed = dir.path().join("deployed.json");
-    let body = std::fs::read_to_string(&file).unwrap();
-    let get_template = serde_json::json!({"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]});
-    std::fs::write(&deployed, get_template.to_string()).unwrap();
+    let file = docs::readme_stack(dir.path());
+    let deployed = docs::deployed_stand_in(dir.path(), &file);
     let commands = readme_commands();
     assert!(
         commands.iter().any(|c| c.starts_with(PLACES[4].0)),
@@ -87,10 +73,10 @@ fn the_readme_lint_commands_pass_on_the_readme_stack() {
     );
     let lints: Vec<&str> = commands.iter().filter_map(|c| c.strip_prefix(PLACES[3].0)).collect();
     assert_eq!(lints.len(), 2, "README checks and plans: {lints:?}");
-    for (lint, expected) in lints.into_iter().zip([
-        "3 custom resources checked in 1 template: no problems",
-        "plan of 3 custom resources: 3 unchanged",
-    ]) {
+    for (lint, expected) in lints
+        .into_iter()
+        .zip([docs::LINT_CHECKS_README_STACK, docs::LINT_PLANS_README_STACK])
+    {
         let args: Vec<String> = lint
             .split_whitespace()
             .map(|a| match a {
@@ -99,12 +85,9 @@ fn the_readme_lint_commands_pass_on_the_readme_stack() {
                 _ => a.to_owned(),
             })
             .collect();
-        // `cargo` as a user types it (rustup's proxy), not env!("CARGO"), the toolchain's own: that
-        // one sees another rustc path and would rebuild the release tree ./scripts/test just built.
-        let out = Command::new("cargo")
+        let out = docs::user_command("cargo")
             .args(PLACES[3].0.split_whitespace().skip(1))
             .args(&args)
-            .current_dir(docs::workspace())
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);

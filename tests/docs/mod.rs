@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test uses its own part
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -34,6 +35,23 @@ impl Block {
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .collect()
+    }
+
+    /// Its commands as the shell reads them: a line ending in `\` joined to the next, blank and
+    /// comment lines left out (a comment after a command stays: the shell drops it).
+    pub fn shell_commands(&self) -> Vec<String> {
+        let mut commands = Vec::new();
+        let mut pending = String::new();
+        for line in self.commands() {
+            match line.strip_suffix('\\') {
+                Some(start) => pending.push_str(start),
+                None => commands.push(std::mem::take(&mut pending) + line),
+            }
+        }
+        if !pending.is_empty() {
+            commands.push(pending);
+        }
+        commands
     }
 
     /// `DOC:LINE`, where the block starts.
@@ -128,3 +146,60 @@ pub fn read_template(text: &str) -> Result<Value, String> {
         .map(|node| node.to_json())
         .map_err(|e| format!("line {}: {}", e.line.unwrap_or_default(), e.message))
 }
+
+/// What `cargo test` sets for a test and a user's shell does not have. ring's build script reruns
+/// when `CARGO_MANIFEST_DIR` changes: with it, a build under a test would redo ring and everything
+/// above it (~2 min) instead of reusing the one made by hand, and the other way round.
+pub fn set_by_cargo_test(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    ["CARGO_PKG_", "CARGO_BIN_EXE_"].iter().any(|p| name.starts_with(p))
+        || [
+            "CARGO",
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+        ]
+        .contains(&name.as_ref())
+}
+
+/// `program` as a user runs it from the workspace root: without what `cargo test` sets, so that a
+/// cargo build it makes reuses the one made by hand. `cargo` here is the one on PATH (rustup's
+/// proxy), not env!("CARGO"), the toolchain's own: that one sees another rustc path and rebuilds.
+pub fn user_command(program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    for (key, _) in std::env::vars_os().filter(|(k, _)| set_by_cargo_test(k)) {
+        cmd.env_remove(key);
+    }
+    cmd.current_dir(workspace());
+    cmd
+}
+
+/// README's stack (its yaml block), written to `dir` as `stack.yaml`, the name the docs' lint
+/// commands give it.
+pub fn readme_stack(dir: &Path) -> PathBuf {
+    let stack = blocks("README.md")
+        .into_iter()
+        .find(|b| b.lang == "yaml")
+        .expect("README shows its stack");
+    let file = dir.join("stack.yaml");
+    std::fs::write(&file, stack.text).unwrap();
+    file
+}
+
+/// The stand-in of `aws cloudformation get-template … > deployed.json` (it needs an account), in
+/// `dir`: what it prints for `stack` deployed from YAML, its text as `TemplateBody`.
+pub fn deployed_stand_in(dir: &Path, stack: &Path) -> PathBuf {
+    let body = std::fs::read_to_string(stack).unwrap();
+    let answer = serde_json::json!({"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]});
+    let file = dir.join("deployed.json");
+    std::fs::write(&file, answer.to_string()).unwrap();
+    file
+}
+
+/// What the lint prints for README's stack: checked clean, and planned against itself deployed.
+pub const LINT_CHECKS_README_STACK: &str = "3 custom resources checked in 1 template: no problems";
+pub const LINT_PLANS_README_STACK: &str = "plan of 3 custom resources: 3 unchanged";
