@@ -194,15 +194,25 @@ fn decide(
             .enumerate()
             .map(|(i, n)| (n.clone(), bits & (1 << i) == 0))
             .collect();
-        let mut old_values = old_values.with_conditions(&conditions);
-        let mut new_values = new_values.with_conditions(&conditions);
-        let old_props = old_values.properties(old.node.get("Properties"));
-        let new_props = new_values.properties(new.node.get("Properties"));
-        let facts = Facts {
-            old_destination_type: destination_type(&old_props, &old_values),
-            new_destination_type: destination_type(&new_props, &new_values),
+        let run = |salt: u32| {
+            let mut old_values = old_values.with_conditions(&conditions, salt);
+            let mut new_values = new_values.with_conditions(&conditions, salt);
+            let old_props = old_values.properties(old.node.get("Properties"));
+            let new_props = new_values.properties(new.node.get("Properties"));
+            let facts = Facts {
+                old_destination_type: destination_type(&old_props, &old_values),
+                new_destination_type: destination_type(&new_props, &new_values),
+            };
+            let decision = kind.plan_update(&old_props, &new_props, function_region.unwrap_or_default(), &facts);
+            let mut opaque = old_values.opaque;
+            opaque.extend(new_values.opaque);
+            (decision, opaque)
         };
-        let decision = kind.plan_update(&old_props, &new_props, function_region.unwrap_or_default(), &facts);
+        let (decision, mut opaque) = run(0);
+        // A refusal that reads the same whatever the deploy-time values are is certain.
+        if matches!(decision, Decision::Refused(_)) && run(1).0.to_string() == decision.to_string() {
+            opaque.clear();
+        }
         let label = conditions
             .iter()
             .map(|(n, v)| if *v { n.clone() } else { format!("not {n}") })
@@ -210,8 +220,6 @@ fn decide(
             .into_iter()
             .collect::<Vec<_>>()
             .join(", ");
-        let mut opaque = old_values.opaque.clone();
-        opaque.extend(new_values.opaque.iter().cloned());
         outcomes.push((label, decision, opaque));
     }
     let shown: Vec<(String, String, String)> = outcomes
@@ -351,6 +359,41 @@ mod tests {
             lines[1],
             "Broken in place: the previous properties do not validate, so the deploy compares the template with the live \
              resource (as the live resource needs)"
+        );
+    }
+
+    /// A value only the deploy knows makes a refusal uncertain only when the refusal depends on it.
+    #[test]
+    fn a_refusal_is_promised_unless_it_depends_on_a_deploy_time_value() {
+        let template = |format: &str, arn: &str| {
+            format!(
+                "Resources:
+  Dst:
+    Type: Custom::DeliveryDestination
+    Properties:
+      ServiceToken: !ImportValue provider-arn
+      ServiceTimeout: 60
+      Name: d
+      DestinationResourceArn: {arn}
+      OutputFormat: {format}
+"
+            )
+        };
+        let decide = |old: String, new: String| {
+            let steps = plan(&parse(&old).unwrap(), &parse(&new).unwrap(), Some("us-east-1")).unwrap();
+            format!("{}: {}", steps[0].outcome, steps[0].detail)
+        };
+        let bucket = "'arn:aws:s3:::b'";
+        let certain = decide(template("json", bucket), template("parquet", bucket));
+        assert!(
+            certain.starts_with("will be refused: OutputFormat cannot change"),
+            "{certain}"
+        );
+        let imported = "!ImportValue bucket-arn";
+        let uncertain = decide(template("json", bucket), template("json", imported));
+        assert!(
+            uncertain.starts_with("decided at deploy time: values given by Fn::ImportValue are known only then"),
+            "{uncertain}"
         );
     }
 }

@@ -37,6 +37,9 @@ pub struct Resolver<'a> {
     pub answers: HashMap<String, Answers>,
     /// Expressions decided at deploy time met while resolving the last value.
     pub opaque: BTreeSet<String>,
+    /// Mixed into the tokens of those expressions: a decision that reads the same with another
+    /// salt does not depend on them.
+    salt: u32,
 }
 
 impl<'a> Resolver<'a> {
@@ -48,11 +51,13 @@ impl<'a> Resolver<'a> {
             conditions: HashMap::new(),
             answers: HashMap::new(),
             opaque: BTreeSet::new(),
+            salt: 0,
         }
     }
 
-    /// The same template and answers, with `conditions` chosen and nothing opaque met yet.
-    pub fn with_conditions(&self, conditions: &HashMap<String, bool>) -> Resolver<'a> {
+    /// The same template and answers, with `conditions` chosen, nothing opaque met yet, and
+    /// deploy-time values given tokens salted with `salt`.
+    pub fn with_conditions(&self, conditions: &HashMap<String, bool>, salt: u32) -> Resolver<'a> {
         Resolver {
             parameters: self.parameters,
             all: self.all,
@@ -60,6 +65,7 @@ impl<'a> Resolver<'a> {
             conditions: conditions.clone(),
             answers: self.answers.clone(),
             opaque: BTreeSet::new(),
+            salt,
         }
     }
 
@@ -244,14 +250,14 @@ impl<'a> Resolver<'a> {
             Value::Intrinsic { name, .. } => name.clone(),
             _ => "a value".into(),
         };
-        let token = format!("deploy-time-{:08x}", fnv(&node.shape()));
+        let token = format!("deploy-time-{:08x}", fnv(&node.shape()) ^ self.salt);
         self.opaque.insert(what);
         token
     }
 
     fn opaque_named(&mut self, what: &str) -> String {
         self.opaque.insert(what.to_owned());
-        format!("deploy-time-{:08x}", fnv(what))
+        format!("deploy-time-{:08x}", fnv(what) ^ self.salt)
     }
 }
 
