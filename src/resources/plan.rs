@@ -100,7 +100,11 @@ pub fn moved(kind: &str, was: &Location, at: &Location) -> Option<Decision> {
         return None;
     }
     let why = if was.region != at.region {
-        format!("Region changes ({} -> {})", was.region, at.region)
+        format!(
+            "Region changes ({} -> {})",
+            or_provider(&was.region),
+            or_provider(&at.region)
+        )
     } else {
         format!(
             "its account changes ({} -> {}, AssumeRoleArn)",
@@ -109,6 +113,15 @@ pub fn moved(kind: &str, was: &Location, at: &Location) -> Option<Decision> {
         )
     };
     Some(Decision::replaced(kind, why))
+}
+
+/// The lint without `--region` knows no region for a resource without `Region`.
+fn or_provider(region: &str) -> &str {
+    if region.is_empty() {
+        "the provider's region"
+    } else {
+        region
+    }
 }
 
 fn or_function(account: &str) -> &str {
@@ -220,21 +233,18 @@ pub fn decide_properties<R: Decide>(old: &Value, new: &Value, home: &Location, f
     {
         return Decision::Refused(e);
     }
-    let Ok(old) = R::parse(old).map(Some) else {
+    let Ok(old) = R::parse(old) else {
         return Decision::InPlace(vec![Change {
             what: "the previous properties do not validate, so the deploy compares the template with the live resource"
                 .into(),
             call: "as the live resource needs",
         }]);
     };
-    let was_at = old.as_ref().map_or_else(|| at.clone(), |o| home.of(o.common()));
-    let id = old
-        .as_ref()
-        .map_or_else(|| desired.id_in_properties(), |o| o.id_in_properties());
+    let (was_at, id) = (home.of(old.common()), old.id_in_properties());
     let before = Before {
         at: &was_at,
         id: &id,
-        props: old.as_ref(),
+        props: Some(&old),
     };
     desired.decide(&before, &at, facts)
 }

@@ -187,8 +187,23 @@ fn decide(
     crate::resolve::conditions_in(old.node, &mut names);
     crate::resolve::conditions_in(new.node, &mut names);
     let names: Vec<String> = names.into_iter().take(MAX_CONDITIONS).collect();
+    // Without --region, whether a stated Region moves the resource depends on where the provider
+    // runs: planned for each Region the resource names, and for "elsewhere".
+    let regions: Vec<Option<String>> = match function_region {
+        Some(region) => vec![Some(region.to_owned())],
+        None => {
+            let mut named = BTreeSet::new();
+            for r in [old, new] {
+                named.extend(region_of(r));
+            }
+            named.into_iter().map(Some).chain([None]).collect()
+        }
+    };
     let mut outcomes: Vec<(String, Decision, BTreeSet<String>)> = Vec::new();
-    for bits in 0..(1u32 << names.len()) {
+    for (region, bits) in regions
+        .iter()
+        .flat_map(|r| (0..(1u32 << names.len())).map(move |b| (r, b)))
+    {
         let conditions: HashMap<String, bool> = names
             .iter()
             .enumerate()
@@ -203,7 +218,7 @@ fn decide(
                 old_destination_type: destination_type(&old_props, &old_values),
                 new_destination_type: destination_type(&new_props, &new_values),
             };
-            let decision = kind.plan_update(&old_props, &new_props, function_region.unwrap_or_default(), &facts);
+            let decision = kind.plan_update(&old_props, &new_props, region.as_deref().unwrap_or_default(), &facts);
             let mut opaque = old_values.opaque;
             opaque.extend(new_values.opaque);
             (decision, opaque)
@@ -213,13 +228,22 @@ fn decide(
         if matches!(decision, Decision::Refused(_)) && run(1).0.to_string() == decision.to_string() {
             opaque.clear();
         }
-        let label = conditions
+        let mut label: Vec<String> = conditions
             .iter()
             .map(|(n, v)| if *v { n.clone() } else { format!("not {n}") })
             .collect::<BTreeSet<_>>()
             .into_iter()
-            .collect::<Vec<_>>()
-            .join(", ");
+            .collect();
+        if regions.len() > 1 {
+            label.insert(
+                0,
+                match region {
+                    Some(region) => format!("the provider runs in {region}"),
+                    None => "it runs elsewhere".to_owned(),
+                },
+            );
+        }
+        let label = label.join(", ");
         outcomes.push((label, decision, opaque));
     }
     let shown: Vec<(String, String, String)> = outcomes
@@ -240,6 +264,11 @@ fn decide(
         })
         .collect();
     ("decided at deploy time".into(), each.join(" | "))
+}
+
+/// A literal `Region` of the resource, if it states one.
+fn region_of(r: &Resource) -> Option<String> {
+    r.node.get("Properties")?.get("Region")?.as_str().map(str::to_owned)
 }
 
 /// The outcome word and its detail; a refusal caused by a value only the deploy can tell is not
@@ -395,5 +424,27 @@ mod tests {
             uncertain.starts_with("decided at deploy time: values given by Fn::ImportValue are known only then"),
             "{uncertain}"
         );
+    }
+
+    /// Without `--region`, a Region newly stated moves the resource only if the provider runs elsewhere.
+    #[test]
+    fn a_stated_region_is_decided_by_where_the_provider_runs_when_the_lint_is_not_told() {
+        let old = "Resources:
+  Dst:
+    Type: Custom::DeliveryDestination
+    Properties: {ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:p', ServiceTimeout: 60, Name: d, DestinationResourceArn: 'arn:aws:s3:::b'}
+";
+        let new = old.replace("Name: d,", "Name: d, Region: eu-west-1,");
+        let steps = plan(&parse(old).unwrap(), &parse(&new).unwrap(), None).unwrap();
+        assert_eq!(steps[0].outcome, "decided at deploy time");
+        assert!(
+            steps[0].detail.starts_with(
+                "if the provider runs in eu-west-1: unchanged | if it runs elsewhere: replaced: Region changes (the provider's region -> eu-west-1)"
+            ),
+            "{}",
+            steps[0].detail
+        );
+        let told = plan(&parse(old).unwrap(), &parse(&new).unwrap(), Some("eu-west-1")).unwrap();
+        assert_eq!(told[0].outcome, "unchanged");
     }
 }
