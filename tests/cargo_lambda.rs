@@ -10,6 +10,8 @@
 //! skipped with a message, except under `./scripts/test` or CI (`CFN_LOGS_DELIVERY_BIN` or `CI`
 //! set), where it fails: there they must be installed.
 
+mod docs;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -95,7 +97,11 @@ impl Watch {
         let out = std::fs::File::create(&log).expect("watch log");
         let mut cmd = Command::new(program);
         // Only the README's --env-var settings: no profile, region or service endpoint of the caller's.
-        for (key, _) in std::env::vars_os().filter(|(k, _)| k.to_string_lossy().starts_with("AWS_")) {
+        // Nor what `cargo test` sets (CARGO_MANIFEST_DIR …): a build script that reads one (ring's)
+        // would record it, and every later `cargo build --release` would rebuild most of the tree.
+        for (key, _) in
+            std::env::vars_os().filter(|(k, _)| k.to_string_lossy().starts_with("AWS_") || docs::set_by_cargo_test(k))
+        {
             cmd.env_remove(key);
         }
         let child = cmd
