@@ -76,8 +76,7 @@ pub trait Named: Resource {
 /// before (`old`, on Update) or from what the service reports (`live`, when it reports one). An
 /// unstated one is left as it is: the service's APIs have no reset.
 pub fn changed<T: PartialEq + ?Sized>(desired: Option<&T>, old: Option<Option<&T>>, live: Option<&T>) -> bool {
-    let Some(desired) = desired else { return false };
-    old.is_some_and(|old| old != Some(desired)) || live.is_some_and(|live| live != desired)
+    old.is_some_and(|old| plan::differs(old, desired)) || live.is_some_and(|live| plan::differs(Some(live), desired))
 }
 
 /// A new place or Name is a replacement (a rename the service could not carry out is refused);

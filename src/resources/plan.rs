@@ -5,12 +5,12 @@
 //! Reason), before anything is deployed. What only the live resource can tell (drift, ownership,
 //! the service's prefix on a suffix path) is the handler's to read afterwards.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde_json::Value;
 
-use super::{Common, Location, Resource};
+use super::{Common, Location, Resource, TagDiff};
 use crate::props::Tags;
 use crate::Error;
 
@@ -71,16 +71,27 @@ impl Decision {
     }
 }
 
-impl fmt::Display for Decision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Decision {
+    /// What follows the label: the changes with their calls, the replacement's why and order, or
+    /// the Reason; empty when unchanged.
+    pub fn detail(&self) -> String {
         match self {
-            Decision::Unchanged => f.write_str("unchanged"),
+            Decision::Unchanged => String::new(),
             Decision::InPlace(changes) => {
                 let list: Vec<String> = changes.iter().map(|c| format!("{} ({})", c.what, c.call)).collect();
-                write!(f, "in place: {}", list.join("; "))
+                list.join("; ")
             }
-            Decision::Replaced(r) => write!(f, "replaced: {}; {}", r.why, r.order),
-            Decision::Refused(reason) => write!(f, "will be refused: {reason}"),
+            Decision::Replaced(r) => format!("{}; {}", r.why, r.order),
+            Decision::Refused(reason) => reason.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.detail() {
+            detail if detail.is_empty() => f.write_str(self.label()),
+            detail => write!(f, "{}: {detail}", self.label()),
         }
     }
 }
@@ -132,27 +143,21 @@ fn or_function(account: &str) -> &str {
     }
 }
 
-/// The tag changes from the template's old tags to its new ones, as one change (`+key`, `~key`, `-key`).
+/// The tag changes from the template's old tags to its new ones, as one change (`+key`, `~key`,
+/// `-key`): the diff the handler makes against the live tags ([`TagDiff`]), here against the old ones.
 pub fn tag_change(old: &Tags, new: &Tags) -> Option<Change> {
-    let mut parts = Vec::new();
-    let mut calls = (false, false);
-    for (key, value) in &new.0 {
-        match old.0.get(key) {
-            None => parts.push(format!("+{key}")),
-            Some(old) if old != value => parts.push(format!("~{key}")),
-            Some(_) => continue,
-        }
-        calls.0 = true;
-    }
-    for key in old.0.keys().filter(|k| !new.0.contains_key(*k)) {
-        parts.push(format!("-{key}"));
-        calls.1 = true;
-    }
-    let call = match calls {
-        (false, false) => return None,
-        (true, false) => "TagResource",
-        (false, true) => "UntagResource",
-        (true, true) => "TagResource, UntagResource",
+    let current: HashMap<String, String> = old.0.clone().into_iter().collect();
+    let diff = TagDiff::between(&current, new);
+    let set = diff.set.keys().map(|key| match old.0.contains_key(key) {
+        true => format!("~{key}"),
+        false => format!("+{key}"),
+    });
+    let parts: Vec<String> = set.chain(diff.remove.iter().map(|key| format!("-{key}"))).collect();
+    let call = match (diff.set.is_empty(), diff.remove.is_empty()) {
+        (true, true) => return None,
+        (false, true) => "TagResource",
+        (true, false) => "UntagResource",
+        (false, false) => "TagResource, UntagResource",
     };
     Some(Change {
         what: format!("Tags {}", parts.join(" ")),
@@ -195,7 +200,7 @@ pub fn differs<T: PartialEq + ?Sized>(old: Option<&T>, new: Option<&T>) -> bool 
 }
 
 /// A map shown for a plan: `{a: 1, b: 2}`.
-pub fn show_map(map: Option<&std::collections::HashMap<String, String>>) -> String {
+pub fn show_map(map: Option<&HashMap<String, String>>) -> String {
     let sorted: BTreeMap<_, _> = map.into_iter().flatten().collect();
     let items: Vec<String> = sorted.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     format!("{{{}}}", items.join(", "))

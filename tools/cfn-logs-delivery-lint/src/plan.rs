@@ -15,7 +15,9 @@ use serde_json::Value as Json;
 use crate::check::{self, template_resources, Resource, Severity};
 use crate::resolve::{Answers, Resolver, STACK_ACCOUNT};
 use crate::yaml::Node;
-use cfn_logs_delivery::resources::{Decision, DeliveryDestination, Facts, Kind, Resource as _};
+use cfn_logs_delivery::resources::{
+    place, Common, Decision, DeliveryDestination, Facts, Kind, Location, Resource as _,
+};
 
 /// One line of the plan.
 #[derive(Debug, serde::Serialize)]
@@ -274,11 +276,7 @@ fn region_of(r: &Resource) -> Option<String> {
 /// The outcome word and its detail; a refusal caused by a value only the deploy can tell is not
 /// a refusal the plan can promise.
 fn shown(decision: &Decision, opaque: &BTreeSet<String>, follows: &Option<String>) -> (String, String) {
-    let text = decision.to_string();
-    let detail = text
-        .strip_prefix(decision.label())
-        .map(|d| d.trim_start_matches(':').trim_start().to_owned())
-        .unwrap_or_default();
+    let detail = decision.detail();
     match decision {
         Decision::Refused(_) if !opaque.is_empty() => (
             "decided at deploy time".into(),
@@ -287,7 +285,6 @@ fn shown(decision: &Decision, opaque: &BTreeSet<String>, follows: &Option<String
                 opaque.iter().cloned().collect::<Vec<_>>().join(", ")
             ),
         ),
-        Decision::Unchanged => ("unchanged".into(), String::new()),
         Decision::Replaced(r) => {
             let follows = follows
                 .as_ref()
@@ -315,17 +312,18 @@ fn destination_type(delivery: &Json, values: &Resolver) -> Option<String> {
 /// place, as the provider answers.
 fn answers(kind: &Kind, logical_id: &str, props: &Json, values: &Resolver, replaced: bool) -> Answers {
     let text = |key: &str| props.get(key).and_then(Json::as_str).map(str::to_owned);
-    let region = text("Region").unwrap_or_else(|| values.region.clone());
-    let account = text("AssumeRoleArn")
-        .and_then(|arn| arn.split(':').nth(4).map(str::to_owned))
-        .unwrap_or_else(|| STACK_ACCOUNT.to_owned());
+    // Where the handler would put it, and the physical id it would answer there.
+    let home = Location {
+        account: STACK_ACCOUNT.to_owned(),
+        ..Location::lint_home(&values.region)
+    };
+    let at = home.of(&Common::lenient(props));
     let id = match text("Name") {
         Some(name) => name,
         None if replaced => format!("{logical_id}new"),
         None => logical_id.to_owned(),
     };
-    let arn = format!("arn:aws:logs:{region}:{account}:{}:{id}", kind.arn_type);
-    let at_home = region == values.region && account == STACK_ACCOUNT;
+    let arn = at.arn(kind.arn_type, &id);
     let mut attributes: HashMap<String, String> = kind
         .attributes
         .iter()
@@ -341,7 +339,7 @@ fn answers(kind: &Kind, logical_id: &str, props: &Json, values: &Resolver, repla
         attributes.insert("DeliveryDestinationType".into(), destination.destination_type);
     }
     Answers {
-        reference: if at_home { id } else { arn },
+        reference: place::physical_id(&home, &at, kind.arn_type, &id),
         attributes,
     }
 }
