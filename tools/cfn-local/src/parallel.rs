@@ -61,35 +61,31 @@ fn destination_name(label: &str, i: usize) -> String {
 
 /// CloudFront distributions' access logs.
 fn sources(label: &str, width: usize) -> Vec<Resource> {
-    let props = |i| events::source_props(&source_name(label, i), &format!("EPAR{i:04}"), events::team_tags());
-    (0..width)
-        .map(|i| Resource {
-            kind: SOURCE,
-            logical_id: format!("Src{i}"),
-            props: props(i),
-        })
-        .collect()
+    row(SOURCE, "Src", width, |i| {
+        events::source_props(&source_name(label, i), &format!("EPAR{i:04}"), events::team_tags())
+    })
 }
 
 /// S3 destinations in JSON, each with a policy (so two changes per Create).
 fn destinations(label: &str, width: usize) -> Vec<Resource> {
-    let props = |i| events::destination_props(&destination_name(label, i));
-    (0..width)
-        .map(|i| Resource {
-            kind: DESTINATION,
-            logical_id: format!("Dst{i}"),
-            props: props(i),
-        })
-        .collect()
+    row(DESTINATION, "Dst", width, |i| {
+        events::destination_props(&destination_name(label, i))
+    })
 }
 
 /// The pairings only: the deliveries' settings are not what the shape is about.
 fn deliveries(label: &str, width: usize) -> Vec<Resource> {
-    let props = |i| events::delivery_props(&source_name(label, i), &destination_name(label, i));
+    row(DELIVERY, "Dlv", width, |i| {
+        events::delivery_props(&source_name(label, i), &destination_name(label, i))
+    })
+}
+
+/// `width` resources of `kind`, logical ids `<prefix>0…`, with `props(i)`.
+fn row(kind: &'static str, prefix: &str, width: usize, props: impl Fn(usize) -> Value) -> Vec<Resource> {
     (0..width)
         .map(|i| Resource {
-            kind: DELIVERY,
-            logical_id: format!("Dlv{i}"),
+            kind,
+            logical_id: format!("{prefix}{i}"),
             props: props(i),
         })
         .collect()
